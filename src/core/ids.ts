@@ -1,0 +1,42 @@
+// Ids are a type prefix and 26 Crockford base32 characters: 10 of creation time (ms) and 16 random.
+// Sorting ids sorts by creation time, which is what cursor pagination of runs relies on.
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export const ID_PREFIXES = {
+  tenant: 'ten',
+  apiKey: 'key',
+  job: 'job',
+  run: 'run',
+  worker: 'wrk',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ID_BODY = /^[0-9a-hjkmnp-tv-z]{26}$/;
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let rest = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += ALPHABET[byte % 32];
+  return out;
+}
+
+/** A new id of the given kind; `randomBytes` is injected so the core stays free of I/O. */
+export function newId(kind: IdKind, nowMs: number, randomBytes: (n: number) => Uint8Array): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(nowMs)}${encodeRandom(randomBytes(16))}`;
+}
+
+export function isId(kind: IdKind, value: string): boolean {
+  const prefix = `${ID_PREFIXES[kind]}_`;
+  return value.startsWith(prefix) && ID_BODY.test(value.slice(prefix.length));
+}

@@ -1,0 +1,36 @@
+// A job is a definition: what to run (an image, or a host command for the process runtime), with its
+// environment, resources, timeout and retry policy. Runs are created from it.
+
+import type { RetryPolicy } from './run-state.js';
+
+export interface JobResources {
+  memoryMb: number;
+}
+
+export interface Job {
+  id: string;
+  tenantId: string;
+  name: string;
+  /** OCI image reference; null means a host command run by the (unisolated) process runtime. */
+  image: string | null;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  resources: JobResources;
+  timeoutSeconds: number;
+  retry: RetryPolicy;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const JOB_DEFAULTS = Object.freeze({
+  memoryMb: 1024,
+  timeoutSeconds: 3600,
+  maxAttempts: 1,
+  backoffSeconds: 10,
+});
+
+/** The runtime a job needs on a worker. */
+export function runtimeOf(job: Pick<Job, 'image'>): 'container' | 'process' {
+  return job.image === null ? 'process' : 'container';
+}

@@ -1,0 +1,74 @@
+// The run state machine. A run is queued, then running, then ends in one terminal status. A retry takes a
+// running run back to queued with its attempt number raised; nothing leaves a terminal status.
+//
+//   queued ──▶ running ──▶ succeeded | failed | timed_out | oom_killed | cancelled | lost
+//     │           │
+//     │           └──▶ queued (retry: attempt + 1, after the job's backoff)
+//     └──▶ cancelled (cancelled before a worker took it)
+
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'oom_killed',
+  'cancelled',
+  'lost',
+] as const;
+
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'oom_killed',
+  'cancelled',
+  'lost',
+];
+
+/** Outcomes an attempt can end with on a worker (or by the reaper, for `lost`). */
+export type AttemptOutcome = Exclude<RunStatus, 'queued' | 'running'>;
+
+const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['running', 'cancelled'],
+  running: ['queued', 'succeeded', 'failed', 'timed_out', 'oom_killed', 'cancelled', 'lost'],
+  succeeded: [],
+  failed: [],
+  timed_out: [],
+  oom_killed: [],
+  cancelled: [],
+  lost: [],
+};
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Outcomes worth another attempt when the job's retry policy allows one. A cancel is never retried. */
+const RETRYABLE: readonly AttemptOutcome[] = ['failed', 'timed_out', 'oom_killed', 'lost'];
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffSeconds: number;
+}
+
+/**
+ * What happens after an attempt ends: the final status, or a retry at a later time. The backoff doubles with
+ * each attempt (backoffSeconds, 2×, 4×, …), capped at one hour.
+ */
+export function decideAfterAttempt(
+  policy: RetryPolicy,
+  attempt: number,
+  outcome: AttemptOutcome,
+  nowMs: number,
+): { retry: false } | { retry: true; retryAtMs: number } {
+  if (!RETRYABLE.includes(outcome) || attempt >= policy.maxAttempts) return { retry: false };
+  const delaySeconds = Math.min(policy.backoffSeconds * 2 ** (attempt - 1), 3600);
+  return { retry: true, retryAtMs: nowMs + delaySeconds * 1000 };
+}

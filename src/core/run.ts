@@ -1,0 +1,46 @@
+// A run is one execution request of a job, with its attempts and timeline. Times are epoch milliseconds
+// in the core; the API renders them as ISO 8601 UTC.
+
+import type { RunStatus } from './run-state.js';
+
+export interface Run {
+  id: string;
+  tenantId: string;
+  jobId: string;
+  scheduleId: string | null;
+  status: RunStatus;
+  attempt: number;
+  exitCode: number | null;
+  reason: string | null;
+  /** Overrides given when the run was created; null means the job's own. */
+  args: string[] | null;
+  env: Record<string, string> | null;
+  createdAt: number;
+  /** When the run was due: its creation time for a run-now. */
+  nominalTime: number;
+  /** A queued run is not handed out before this (retry backoff, later a future run). */
+  availableAt: number;
+  dispatchedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  workerId: string | null;
+  heartbeatAt: number | null;
+  cancelRequestedAt: number | null;
+  idempotencyKey: string | null;
+}
+
+export type RunEventType =
+  'created' | 'dispatched' | 'claimed' | 'started' | 'cancel_requested' | 'retry_scheduled' | 'finished';
+
+export interface RunEvent {
+  at: number;
+  type: RunEventType;
+  attempt: number;
+  status: RunStatus;
+  detail: string | null;
+}
+
+/** startedAt − nominalTime, once the process has started. */
+export function lagMs(run: Pick<Run, 'startedAt' | 'nominalTime'>): number | null {
+  return run.startedAt === null ? null : run.startedAt - run.nominalTime;
+}

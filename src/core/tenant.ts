@@ -1,0 +1,50 @@
+// Tenants and their plan limits, and API keys. Every object belongs to exactly one tenant.
+
+export interface PlanLimits {
+  /** Largest `resources.memoryMb` a job may ask for. */
+  maxMemoryMb: number;
+  /** Largest `timeoutSeconds` a job may ask for (never above 86,400). */
+  maxTimeoutSeconds: number;
+  /** Jobs a tenant may have at once. */
+  maxJobs: number;
+  /** Sustained run creations per second through the API, and the burst allowed above it. */
+  runsPerSecond: number;
+  runBurst: number;
+}
+
+export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
+  maxMemoryMb: 4096,
+  maxTimeoutSeconds: 86_400,
+  maxJobs: 1000,
+  runsPerSecond: 10,
+  runBurst: 50,
+});
+
+export const MAX_TIMEOUT_SECONDS = 86_400;
+
+export interface Tenant {
+  id: string;
+  name: string;
+  limits: PlanLimits;
+  createdAt: number;
+}
+
+export type KeyScope = 'admin' | 'tenant';
+
+export interface ApiKey {
+  id: string;
+  /** Null for admin keys. */
+  tenantId: string | null;
+  scope: KeyScope;
+  /** The first characters of the secret, kept so a person can tell keys apart. */
+  prefix: string;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  secretHash: string;
+  name: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Who is calling: resolved from the bearer key on every request. */
+export type Principal =
+  { scope: 'admin'; keyId: string } | { scope: 'tenant'; keyId: string; tenantId: string };

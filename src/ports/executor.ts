@@ -1,0 +1,34 @@
+// The executor port: runs one attempt of a job to its end. The process runtime runs a host command; the
+// container runtime (runc) plugs in behind the same interface.
+
+import type { AttemptOutcome } from '../core/run-state.js';
+
+export interface ExecutionSpec {
+  runId: string;
+  attempt: number;
+  /** argv: the job's command followed by the run's (or job's) args. */
+  argv: string[];
+  env: Record<string, string>;
+  image: string | null;
+  memoryMb: number;
+  timeoutMs: number;
+}
+
+export interface ExecutionHooks {
+  /** Called once the process has started (its start time is what lag is measured to). */
+  onStarted(at: number): void;
+  /** Output as it comes; the executor does not cap it, the log sink does. */
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+}
+
+export interface ExecutionResult {
+  outcome: Extract<AttemptOutcome, 'succeeded' | 'failed' | 'timed_out' | 'oom_killed' | 'cancelled'>;
+  exitCode: number | null;
+  reason: string | null;
+}
+
+export interface Executor {
+  readonly runtime: 'process' | 'container';
+  /** Runs to completion. Aborting the signal stops the run (SIGTERM, grace, SIGKILL) with outcome `cancelled`. */
+  execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult>;
+}

@@ -1,0 +1,28 @@
+// The queue port: how runs travel from whoever creates them to the workers. Workers pull only as many as
+// they have capacity for; a delivery is acked once the run is durably claimed in the store, or nak'ed with a
+// delay to come back later. Publishing the same run id twice delivers it once (dedup by run id).
+
+export interface QueueMessage {
+  runId: string;
+  tenantId: string;
+  attempt: number;
+  /** Memory the run's job asks for, so a worker can tell whether it fits before claiming it. */
+  memoryMb: number;
+  /** Not delivered before this epoch ms. */
+  availableAt: number;
+}
+
+export interface Delivery {
+  readonly message: QueueMessage;
+  ack(): Promise<void>;
+  nak(delayMs: number): Promise<void>;
+}
+
+export interface RunQueue {
+  publish(messages: QueueMessage[]): Promise<void>;
+  /** Waits until at least one message is available (or `waitMs` passes, or the signal aborts); at most `max`. */
+  pull(max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]>;
+  /** Messages waiting (ready or delayed), for metrics. */
+  depth(): Promise<number>;
+  close(): Promise<void>;
+}
