@@ -1,0 +1,113 @@
+// The file log store: each run's combined stdout and stderr in one file, `<root>/<runId>.log`, appended to by
+// every attempt of the run and readable (by offset) while it is being written.
+//
+// A run's log is capped at maxBytes of output, counted across attempts (the existing file size is read when
+// a writer opens). A writer is in one of three states:
+//
+//   open (under the cap) ──cap reached──▶ truncated (marker written once; later output dropped) ──close──▶ closed
+//
+// A file longer than maxBytes already carries the marker, so a later attempt's writer starts truncated.
+// Writes are synchronous appends on a kept descriptor: simple, ordered, and visible to readers at once.
+
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HourglassError } from '../../core/errors.js';
+import type { LogChunk, LogStore, LogWriter } from '../../ports/log-store.js';
+
+export interface FileLogStoreOptions {
+  /** Directory holding one `<runId>.log` file per run; created when missing. */
+  root: string;
+  /** Most bytes of output kept per run; the truncation marker comes after them. */
+  maxBytes: number;
+}
+
+const SAFE_RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function truncationMarker(maxBytes: number): Buffer {
+  return Buffer.from(`\n[hourglass: log truncated at ${maxBytes} bytes]\n`);
+}
+
+export class FileLogStore implements LogStore {
+  private readonly root: string;
+  private readonly maxBytes: number;
+
+  constructor(options: FileLogStoreOptions) {
+    this.root = options.root;
+    this.maxBytes = options.maxBytes;
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  open(runId: string): LogWriter {
+    return new FileLogWriter(this.pathOf(runId), this.maxBytes);
+  }
+
+  async read(runId: string, offset: number, maxBytes: number): Promise<LogChunk> {
+    const path = this.pathOf(runId);
+    const start = Math.max(0, Math.floor(offset));
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { data: Buffer.alloc(0), nextOffset: start };
+      throw error;
+    }
+    try {
+      const buffer = Buffer.alloc(Math.max(0, Math.floor(maxBytes)));
+      const { bytesRead } =
+        buffer.length === 0 ? { bytesRead: 0 } : await handle.read(buffer, 0, buffer.length, start);
+      return { data: buffer.subarray(0, bytesRead), nextOffset: start + bytesRead };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private pathOf(runId: string): string {
+    // Run ids come from the store, but a log path must never be steerable outside the root.
+    if (!SAFE_RUN_ID.test(runId))
+      throw new HourglassError('invalid_id', `not a valid run id: ${JSON.stringify(runId)}`);
+    return join(this.root, `${runId}.log`);
+  }
+}
+
+class FileLogWriter implements LogWriter {
+  private fd: number | null;
+  private written: number;
+  private truncated: boolean;
+
+  constructor(
+    path: string,
+    private readonly maxBytes: number,
+  ) {
+    this.fd = openSync(path, 'a');
+    this.written = fstatSync(this.fd).size;
+    this.truncated = this.written > maxBytes;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.fd === null || this.truncated || chunk.length === 0) return;
+    const room = this.maxBytes - this.written;
+    if (chunk.length <= room) {
+      writeAll(this.fd, chunk);
+      this.written += chunk.length;
+      return;
+    }
+    if (room > 0) writeAll(this.fd, chunk.subarray(0, room));
+    writeAll(this.fd, truncationMarker(this.maxBytes));
+    this.written = this.maxBytes;
+    this.truncated = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}

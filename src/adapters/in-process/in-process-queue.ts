@@ -1,0 +1,189 @@
+// The embedded run queue: a RunQueue held in this process's memory, for `hourglass server` with all roles in
+// one process. It is not durable; at start the queue is rebuilt from the store's queued runs.
+//
+// It owns every message it has been given, each in exactly one state:
+//
+//   publish ──▶ delayed (availableAt in the future) ──(its time comes)──▶ ready (FIFO)
+//                                                                          │ pull
+//                         nak(delay) ◀────────────── in flight ◀───────────┘
+//                                                       │ ack
+//                                                       ▼
+//                                                     gone (its run id may be published again)
+//
+// A run id that is delayed, ready or in flight is "known": publishing it again is ignored (dedup by run id).
+// One timer is armed on the earliest delayed message; pullers waiting on an empty queue are woken in order.
+
+import type { Clock } from '../../ports/clock.js';
+import type { Delivery, QueueMessage, RunQueue } from '../../ports/queue.js';
+
+interface Waiter {
+  max: number;
+  resolve(deliveries: Delivery[]): void;
+}
+
+/** setTimeout cannot wait longer than this (about 24.8 days); a longer delay just re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class InProcessQueue implements RunQueue {
+  private readonly clock: Clock;
+  private readonly known = new Set<string>();
+  /** Ready messages are ready[readyHead…]; the consumed prefix is dropped once it is half the array. */
+  private ready: QueueMessage[] = [];
+  private readyHead = 0;
+  /** Sorted by availableAt, earliest first; equal times keep publish order. */
+  private readonly delayed: QueueMessage[] = [];
+  private readonly inFlight = new Map<string, QueueMessage>();
+  private readonly waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(options: { clock: Clock }) {
+    this.clock = options.clock;
+  }
+
+  async publish(messages: QueueMessage[]): Promise<void> {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (const message of messages) {
+      if (this.known.has(message.runId)) continue;
+      this.known.add(message.runId);
+      this.enqueue({ ...message }, now);
+    }
+    this.afterChange();
+  }
+
+  async pull(max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]> {
+    this.promoteDue();
+    if (this.readyCount() > 0 || this.closed || max < 1 || signal?.aborted) return this.take(max);
+    return new Promise<Delivery[]>((resolve) => {
+      const finish = (deliveries: Delivery[]): void => {
+        clearTimeout(timeout);
+        signal?.removeEventListener('abort', onAbort);
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        resolve(deliveries);
+      };
+      const onAbort = (): void => finish([]);
+      const waiter: Waiter = { max, resolve: finish };
+      const timeout = setTimeout(onAbort, Math.max(0, waitMs));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  async depth(): Promise<number> {
+    return this.readyCount() + this.delayed.length + this.inFlight.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.disarm();
+    for (const waiter of [...this.waiters]) waiter.resolve([]);
+  }
+
+  private enqueue(message: QueueMessage, now: number): void {
+    if (message.availableAt <= now) {
+      this.ready.push(message);
+      return;
+    }
+    // Binary search for the first entry due strictly later, so equal times stay in publish order.
+    let lo = 0;
+    let hi = this.delayed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.delayed[mid] as QueueMessage).availableAt <= message.availableAt) lo = mid + 1;
+      else hi = mid;
+    }
+    this.delayed.splice(lo, 0, message);
+  }
+
+  /** Moves every delayed message whose time has come to the ready list. */
+  private promoteDue(): void {
+    const now = this.clock.now();
+    let due = 0;
+    while (due < this.delayed.length && (this.delayed[due] as QueueMessage).availableAt <= now) due++;
+    if (due === 0) return;
+    for (const message of this.delayed.splice(0, due)) this.ready.push(message);
+  }
+
+  /** Serves waiting pullers in order, then re-arms the timer for the earliest delayed message. */
+  private afterChange(): void {
+    this.promoteDue();
+    while (this.waiters.length > 0 && this.readyCount() > 0) {
+      const waiter = this.waiters[0] as Waiter;
+      waiter.resolve(this.take(waiter.max));
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    const earliest = this.delayed[0];
+    if (this.closed || earliest === undefined) {
+      this.disarm();
+      return;
+    }
+    if (this.timer !== null && this.timerAt <= earliest.availableAt) return;
+    this.disarm();
+    const waitMs = Math.min(Math.max(0, earliest.availableAt - this.clock.now()), MAX_TIMER_MS);
+    this.timerAt = earliest.availableAt;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.afterChange();
+    }, waitMs);
+    // The queue alone must not keep the process alive; whoever waits on it does.
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private readyCount(): number {
+    return this.ready.length - this.readyHead;
+  }
+
+  private take(max: number): Delivery[] {
+    const count = Math.max(0, Math.min(max, this.readyCount()));
+    const messages = this.ready.slice(this.readyHead, this.readyHead + count);
+    this.readyHead += count;
+    if (this.readyHead * 2 >= this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    return messages.map((message) => {
+      this.inFlight.set(message.runId, message);
+      return this.delivery(message);
+    });
+  }
+
+  private delivery(message: QueueMessage): Delivery {
+    let settled = false;
+    const settle = (): boolean => {
+      // A second ack/nak of the same delivery, or one after the message was re-published, does nothing.
+      if (settled || this.inFlight.get(message.runId) !== message) return false;
+      settled = true;
+      this.inFlight.delete(message.runId);
+      return true;
+    };
+    return {
+      message: { ...message },
+      ack: async () => {
+        if (settle()) this.known.delete(message.runId);
+      },
+      nak: async (delayMs: number) => {
+        if (!settle()) return;
+        if (this.closed) {
+          this.known.delete(message.runId);
+          return;
+        }
+        const now = this.clock.now();
+        this.enqueue({ ...message, availableAt: now + Math.max(0, delayMs) }, now);
+        this.afterChange();
+      },
+    };
+  }
+}

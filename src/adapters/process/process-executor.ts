@@ -1,0 +1,194 @@
+// The process runtime: runs a job's command directly on the host. UNISOLATED — the command runs as the
+// worker's own user, with the worker's filesystem and network, and no memory, pid or CPU limits. It exists
+// for the embedded/dev default on a host without runc or root; jobs with an image need the container runtime.
+//
+// Each attempt owns a scratch directory (its cwd, removed afterwards) and a process group (the command is
+// spawned detached, so it leads a new group and every child it forks joins it). One attempt goes through:
+//
+//   starting ──spawn──▶ running ──exit──▶ reaping ──stdio closed (bounded)──▶ done
+//      │                  │
+//      │                  └─timeout | abort──▶ stopping (SIGTERM to the group; SIGKILL after killGraceMs) ──exit──▶ reaping
+//      └─spawn error──▶ done ('failed', e.g. command not found)
+//
+// On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../../ports/clock.js';
+import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
+
+export interface ProcessExecutorOptions {
+  clock: Clock;
+  /** Directory under which each attempt gets its own scratch directory. */
+  scratchRoot: string;
+  /** Time between SIGTERM and SIGKILL when a run is stopped (timeout, cancel, shutdown). */
+  killGraceMs: number;
+}
+
+/** How long to wait for stdout/stderr to close after the group was killed (a child may have escaped it). */
+const STDIO_CLOSE_WAIT_MS = 2000;
+
+type StopCause = 'timed_out' | 'cancelled';
+
+export class ProcessExecutor implements Executor {
+  readonly runtime = 'process' as const;
+  private readonly options: Readonly<ProcessExecutorOptions>;
+
+  constructor(options: ProcessExecutorOptions) {
+    this.options = Object.freeze({ ...options });
+  }
+
+  async execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
+    if (signal.aborted) return { outcome: 'cancelled', exitCode: null, reason: 'cancelled before start' };
+    const command = spec.argv[0];
+    if (command === undefined || command === '') {
+      return { outcome: 'failed', exitCode: null, reason: 'empty command' };
+    }
+    await mkdir(this.options.scratchRoot, { recursive: true });
+    const scratch = await mkdtemp(join(this.options.scratchRoot, `${safeName(spec.runId)}.${spec.attempt}-`));
+    try {
+      return await this.run(command, spec, hooks, signal, scratch);
+    } finally {
+      await rm(scratch, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+    }
+  }
+
+  private run(
+    command: string,
+    spec: ExecutionSpec,
+    hooks: ExecutionHooks,
+    signal: AbortSignal,
+    cwd: string,
+  ): Promise<ExecutionResult> {
+    return new Promise<ExecutionResult>((resolve) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(command, spec.argv.slice(1), {
+          cwd,
+          env: { ...spec.env },
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } catch (error) {
+        resolve(spawnFailure(command, error));
+        return;
+      }
+
+      let stopCause: StopCause | null = null;
+      let killTimer: NodeJS.Timeout | null = null;
+      let spawned = false;
+      let settled = false;
+      const pid = child.pid;
+
+      const stop = (cause: StopCause): void => {
+        if (stopCause !== null || settled) return;
+        stopCause = cause;
+        killGroup(pid, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), this.options.killGraceMs);
+      };
+      const timeoutTimer = setTimeout(() => stop('timed_out'), Math.max(0, spec.timeoutMs));
+      const onAbort = (): void => stop('cancelled');
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) stop('cancelled'); // aborted while the scratch directory was being made
+
+      const cleanup = (): void => {
+        settled = true;
+        clearTimeout(timeoutTimer);
+        if (killTimer !== null) clearTimeout(killTimer);
+        signal.removeEventListener('abort', onAbort);
+      };
+
+      child.stdout?.on('data', (chunk: Buffer) => hooks.onOutput('stdout', chunk));
+      child.stderr?.on('data', (chunk: Buffer) => hooks.onOutput('stderr', chunk));
+      child.once('spawn', () => {
+        spawned = true;
+        hooks.onStarted(this.options.clock.now());
+      });
+      child.once('error', (error) => {
+        // Before 'spawn' this is a failure to start; after it, a failed kill, which 'exit' still follows.
+        if (spawned || settled) return;
+        cleanup();
+        resolve(spawnFailure(command, error));
+      });
+      child.once('exit', (code, exitSignal) => {
+        cleanup();
+        killGroup(pid, 'SIGKILL');
+        void waitForStdio(child).then(() => resolve(resultOf(stopCause, code, exitSignal, spec.timeoutMs)));
+      });
+    });
+  }
+}
+
+function resultOf(
+  stopCause: StopCause | null,
+  code: number | null,
+  exitSignal: NodeJS.Signals | null,
+  timeoutMs: number,
+): ExecutionResult {
+  if (stopCause === 'timed_out') {
+    return {
+      outcome: 'timed_out',
+      exitCode: code,
+      reason: `exceeded timeout of ${formatDuration(timeoutMs)}`,
+    };
+  }
+  if (stopCause === 'cancelled') return { outcome: 'cancelled', exitCode: code, reason: 'cancelled' };
+  if (code === 0) return { outcome: 'succeeded', exitCode: 0, reason: null };
+  if (code !== null) return { outcome: 'failed', exitCode: code, reason: `exited with code ${code}` };
+  return { outcome: 'failed', exitCode: null, reason: `killed by ${exitSignal ?? 'an unknown signal'}` };
+}
+
+function spawnFailure(command: string, error: unknown): ExecutionResult {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT')
+    return { outcome: 'failed', exitCode: null, reason: `command not found: ${command}` };
+  if (code === 'EACCES')
+    return { outcome: 'failed', exitCode: null, reason: `permission denied: ${command}` };
+  const message = error instanceof Error ? error.message : String(error);
+  return { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${message}` };
+}
+
+/**
+ * Signals the whole process group led by `pid`. A group that is already gone (ESRCH) is the usual case after
+ * exit; any other error (EPERM) cannot be acted on here and must not crash the worker from a timer.
+ */
+function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: nothing left to signal.
+  }
+}
+
+/** Resolves once the child's stdio has closed, or after a bounded wait (then the pipes are destroyed). */
+function waitForStdio(child: ChildProcess): Promise<void> {
+  const streams = [child.stdout, child.stderr].filter((s) => s !== null && !s.closed);
+  if (streams.length === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      for (const stream of streams) stream?.destroy();
+      resolve();
+    }, STDIO_CLOSE_WAIT_MS);
+    let open = streams.length;
+    for (const stream of streams) {
+      stream?.once('close', () => {
+        open -= 1;
+        if (open === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** Run ids are already safe; this keeps a scratch directory name inside its root whatever it is given. */
+function safeName(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '_');
+}

@@ -1,0 +1,271 @@
+// The runs table and its event timeline. Every state change of a run is one conditional UPDATE (its WHERE
+// clause names the state it expects, so a lost race changes nothing) plus a run_events row, in one
+// transaction. Worker-side writes are fenced by (id, attempt, worker_id, status = 'running').
+//
+// An event records the run's attempt and status *after* the change it describes, read from the updated
+// row, and takes the next seq of that run. Statements are compiled once, when the store opens.
+
+import type Database from 'better-sqlite3';
+import { HourglassError, notFound } from '../../core/errors.js';
+import type { RunStatus } from '../../core/run-state.js';
+import type { Run, RunEvent, RunEventType } from '../../core/run.js';
+import type {
+  AttemptResult,
+  CancelResult,
+  ClaimedRun,
+  InsertRunResult,
+  NewRun,
+  Page,
+  RunFilter,
+} from '../../ports/store.js';
+import type { JobQueries } from './sqlite-job-queries.js';
+import {
+  AFTER_ALL_IDS,
+  rowToRun,
+  rowToRunEvent,
+  runToRow,
+  toPage,
+  type RunEventRow,
+  type RunRow,
+} from './sqlite-rows.js';
+
+const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt, exit_code, reason, args_json,
+  env_json, created_at, nominal_time, available_at, dispatched_at, started_at, finished_at, worker_id,
+  heartbeat_at, cancel_requested_at, idempotency_key, request_hash`;
+
+const CANCELLED_BY_REQUEST = 'cancelled by request';
+const CANCELLED_BY_JOB_DELETION = 'job deleted';
+
+/** Ids to a JSON array, read back with json_each: one compiled statement serves any number of ids. */
+const idList = (ids: string[]): string => JSON.stringify(ids);
+
+type IdRow = { id: string };
+
+function compileListQueries(db: Database.Database) {
+  // One statement per filter combination, so each can use its own index; the cursor is always bound
+  // (AFTER_ALL_IDS on the first page) to keep the statements few.
+  const head = `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = @tenantId AND id < @cursor`;
+  const tail = 'ORDER BY id DESC LIMIT @limit';
+  const list = (filter: string) => db.prepare<[Record<string, unknown>], RunRow>(`${head} ${filter} ${tail}`);
+  return {
+    all: list(''),
+    byJob: list('AND job_id = @jobId'),
+    byStatus: list('AND status = @status'),
+    byJobAndStatus: list('AND job_id = @jobId AND status = @status'),
+  };
+}
+
+export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 'getJobOfRun'>) {
+  const insert = db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @tenant_id, @job_id,
+    @schedule_id, @status, @attempt, @exit_code, @reason, @args_json, @env_json, @created_at, @nominal_time,
+    @available_at, @dispatched_at, @started_at, @finished_at, @worker_id, @heartbeat_at,
+    @cancel_requested_at, @idempotency_key, @request_hash)`);
+  const byIdempotencyKey = db.prepare<[string, string], RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND idempotency_key = ?`,
+  );
+  const byTenantAndId = db.prepare<[string, string], RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND id = ?`,
+  );
+  const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
+  const lists = compileListQueries(db);
+  const queued = db.prepare<[], RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY available_at, id`,
+  );
+  const stale = db.prepare<[number, number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs
+    WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at, id LIMIT ?`);
+  const countByStatus = db.prepare<[], { status: RunStatus; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM runs GROUP BY status',
+  );
+  const events = db.prepare<[string], RunEventRow>(
+    'SELECT at, type, attempt, status, detail FROM run_events WHERE run_id = ? ORDER BY seq',
+  );
+  const appendEvent = db.prepare<[{ runId: string; at: number; type: RunEventType; detail: string | null }]>(
+    `INSERT INTO run_events (run_id, seq, at, type, attempt, status, detail)
+     SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = runs.id), @at, @type,
+       attempt, status, @detail
+     FROM runs WHERE id = @runId`,
+  );
+  const dispatch = db.prepare<[number, string], IdRow>(`UPDATE runs SET dispatched_at = ?
+    WHERE id IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL RETURNING id`);
+  const claim = db.prepare<[string, number, string, number], RunRow>(`UPDATE runs
+    SET status = 'running', worker_id = ?, heartbeat_at = ?
+    WHERE id = ? AND status = 'queued' AND attempt = ? RETURNING ${RUN_COLUMNS}`);
+  const start = db.prepare<[number, string, number, string]>(`UPDATE runs
+    SET started_at = COALESCE(started_at, ?)
+    WHERE id = ? AND attempt = ? AND worker_id = ? AND status = 'running'`);
+  const fence = `id = @runId AND attempt = @attempt AND worker_id = @workerId AND status = 'running'`;
+  const finish = db.prepare<[Record<string, unknown>]>(`UPDATE runs
+    SET status = @status, exit_code = @exitCode, reason = @reason, finished_at = @at WHERE ${fence}`);
+  // A run whose cancellation was requested is not retried, whatever its attempt ended with.
+  const requeue = db.prepare<[Record<string, unknown>]>(`UPDATE runs
+    SET status = 'queued', attempt = attempt + 1, available_at = @retryAt, worker_id = NULL,
+      heartbeat_at = NULL, exit_code = @exitCode, reason = @reason
+    WHERE ${fence} AND cancel_requested_at IS NULL`);
+  const beat = db.prepare<[number, string, string], { id: string; cancel_requested_at: number | null }>(
+    `UPDATE runs SET heartbeat_at = ?
+     WHERE worker_id = ? AND status = 'running' AND id IN (SELECT value FROM json_each(?))
+     RETURNING id, cancel_requested_at`,
+  );
+  const cancelQueued = db.prepare<[number, string, string]>(
+    `UPDATE runs SET status = 'cancelled', finished_at = ?, reason = ? WHERE id = ? AND status = 'queued'`,
+  );
+  const requestStop = db.prepare<[number, string]>(`UPDATE runs SET cancel_requested_at = ?
+    WHERE id = ? AND status = 'running' AND cancel_requested_at IS NULL`);
+  const cancelQueuedOfJob = db.prepare<[number, string, string, string], IdRow>(`UPDATE runs
+    SET status = 'cancelled', finished_at = ?, reason = ?
+    WHERE tenant_id = ? AND job_id = ? AND status = 'queued' RETURNING id`);
+  const requestStopOfJob = db.prepare<
+    [number, string, string],
+    IdRow
+  >(`UPDATE runs SET cancel_requested_at = ?
+    WHERE tenant_id = ? AND job_id = ? AND status = 'running' AND cancel_requested_at IS NULL RETURNING id`);
+
+  const event = (runId: string, at: number, type: RunEventType, detail: string | null = null): void => {
+    appendEvent.run({ runId, at, type, detail });
+  };
+
+  const mustGet = (runId: string): Run => {
+    const row = byId.get(runId);
+    if (!row) throw notFound('run', runId);
+    return rowToRun(row);
+  };
+
+  const insertRun = db.transaction(({ run, requestHash }: NewRun): InsertRunResult => {
+    if (run.idempotencyKey !== null) {
+      const existing = byIdempotencyKey.get(run.tenantId, run.idempotencyKey);
+      if (existing) {
+        return {
+          inserted: false,
+          run: rowToRun(existing),
+          sameRequest: existing.request_hash === requestHash,
+        };
+      }
+    }
+    insert.run(runToRow(run, requestHash));
+    event(run.id, run.createdAt, 'created');
+    return { inserted: true, run };
+  });
+
+  const markDispatched = db.transaction((runIds: string[], at: number): void => {
+    for (const { id } of dispatch.all(at, idList(runIds))) event(id, at, 'dispatched');
+  });
+
+  const claimRun = db.transaction(
+    (runId: string, attempt: number, workerId: string, at: number): ClaimedRun | null => {
+      const row = claim.get(workerId, at, runId, attempt);
+      if (!row) return null;
+      // A deleted job's queued runs were cancelled with it, so a claimable run's job is there; if it is not,
+      // the store is damaged, and throwing rolls the claim back rather than hand out a run without a job.
+      const job = jobs.getJobOfRun(row.job_id);
+      if (!job) {
+        throw new HourglassError('internal', `run ${runId} refers to a job that does not exist`, {
+          runId,
+          jobId: row.job_id,
+        });
+      }
+      event(runId, at, 'claimed', workerId);
+      return { run: rowToRun(row), job };
+    },
+  );
+
+  const markStarted = db.transaction((runId: string, attempt: number, workerId: string, at: number) => {
+    if (start.run(at, runId, attempt, workerId).changes > 0) event(runId, at, 'started');
+  });
+
+  const finishAttempt = db.transaction((result: AttemptResult): boolean => {
+    const { runId, attempt, workerId, outcome, exitCode, reason, at, retryAt } = result;
+    const fenceParams = { runId, attempt, workerId, exitCode, reason };
+    if (retryAt !== null && requeue.run({ ...fenceParams, retryAt }).changes > 0) {
+      event(runId, at, 'retry_scheduled', reason === null ? outcome : `${outcome}: ${reason}`);
+      return true;
+    }
+    // No retry: either none was asked for, or the run's cancellation was requested meanwhile.
+    const final =
+      retryAt === null ? { status: outcome, reason } : { status: 'cancelled', reason: CANCELLED_BY_REQUEST };
+    if (finish.run({ ...fenceParams, ...final, at }).changes === 0) return false;
+    event(runId, at, 'finished', final.reason);
+    return true;
+  });
+
+  const requestCancel = db.transaction((tenantId: string, runId: string, at: number): CancelResult => {
+    const row = byTenantAndId.get(tenantId, runId);
+    if (!row) throw notFound('run', runId);
+    if (row.status === 'queued') {
+      cancelQueued.run(at, CANCELLED_BY_REQUEST, runId);
+      event(runId, at, 'finished', CANCELLED_BY_REQUEST);
+      return { state: 'cancelled', run: mustGet(runId) };
+    }
+    if (row.status === 'running') {
+      // Asking twice is not news: only the first request is recorded.
+      if (requestStop.run(at, runId).changes > 0) event(runId, at, 'cancel_requested');
+      return { state: 'requested', run: mustGet(runId) };
+    }
+    return { state: 'already_finished', run: rowToRun(row) };
+  });
+
+  return {
+    insertRun: (newRun: NewRun) => insertRun.immediate(newRun),
+    markDispatched: (runIds: string[], at: number) => markDispatched.immediate(runIds, at),
+    claimRun: (runId: string, attempt: number, workerId: string, at: number) =>
+      claimRun.immediate(runId, attempt, workerId, at),
+    markStarted: (runId: string, attempt: number, workerId: string, at: number) =>
+      markStarted.immediate(runId, attempt, workerId, at),
+    finishAttempt: (result: AttemptResult) => finishAttempt.immediate(result),
+    requestCancel: (tenantId: string, runId: string, at: number) =>
+      requestCancel.immediate(tenantId, runId, at),
+
+    /** Part of deleting a job, so it runs inside the caller's transaction. */
+    cancelRunsOfJob(tenantId: string, jobId: string, at: number): void {
+      for (const { id } of cancelQueuedOfJob.all(at, CANCELLED_BY_JOB_DELETION, tenantId, jobId)) {
+        event(id, at, 'finished', CANCELLED_BY_JOB_DELETION);
+      }
+      for (const { id } of requestStopOfJob.all(at, tenantId, jobId)) {
+        event(id, at, 'cancel_requested', CANCELLED_BY_JOB_DELETION);
+      }
+    },
+
+    heartbeat(workerId: string, runIds: string[], at: number): string[] {
+      const rows = beat.all(at, workerId, idList(runIds));
+      return rows.filter((row) => row.cancel_requested_at !== null).map((row) => row.id);
+    },
+
+    getRun(tenantId: string, runId: string): Run | null {
+      const row = byTenantAndId.get(tenantId, runId);
+      return row ? rowToRun(row) : null;
+    },
+
+    getRunEvents(runId: string): RunEvent[] {
+      return events.all(runId).map(rowToRunEvent);
+    },
+
+    listRuns(tenantId: string, filter: RunFilter): Page<Run> {
+      const { jobId, status, limit } = filter;
+      const statement =
+        jobId !== undefined
+          ? status !== undefined
+            ? lists.byJobAndStatus
+            : lists.byJob
+          : status !== undefined
+            ? lists.byStatus
+            : lists.all;
+      const params = { tenantId, cursor: filter.cursor ?? AFTER_ALL_IDS, limit: limit + 1, jobId, status };
+      return toPage(statement.all(params), limit, rowToRun);
+    },
+
+    listQueuedRuns(): Run[] {
+      return queued.all().map(rowToRun);
+    },
+
+    listStaleRuns(before: number, limit: number): Run[] {
+      return stale.all(before, limit).map(rowToRun);
+    },
+
+    countRunsByStatus(): Partial<Record<RunStatus, number>> {
+      const counts: Partial<Record<RunStatus, number>> = {};
+      for (const { status, n } of countByStatus.all()) counts[status] = n;
+      return counts;
+    },
+  };
+}
+
+export type RunQueries = ReturnType<typeof compileRunQueries>;

@@ -1,0 +1,227 @@
+// The Store port on SQLite, for embedded mode and tests. This module owns the connection: it opens the
+// file, sets the PRAGMAs, applies pending migrations, compiles every statement once, and closes it. The
+// statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts); meta, tenants
+// and API keys are small enough to stay here.
+//
+// better-sqlite3 is synchronous; the port is async so that networked stores (PostgreSQL) fit the same
+// interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
+
+import Database from 'better-sqlite3';
+import type { Job } from '../../core/job.js';
+import type { RunStatus } from '../../core/run-state.js';
+import type { Run, RunEvent } from '../../core/run.js';
+import type { ApiKey, Tenant } from '../../core/tenant.js';
+import type {
+  AttemptResult,
+  CancelResult,
+  ClaimedRun,
+  InsertRunResult,
+  NewRun,
+  Page,
+  RunFilter,
+  Store,
+} from '../../ports/store.js';
+import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
+import { applyMigrations } from './sqlite-migrations.js';
+import {
+  apiKeyToRow,
+  rowToApiKey,
+  rowToTenant,
+  tenantToRow,
+  type ApiKeyRow,
+  type TenantRow,
+} from './sqlite-rows.js';
+import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
+
+const API_KEY_COLUMNS = 'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at';
+
+function configure(db: Database.Database): void {
+  // WAL lets readers (API) proceed while a writer (dispatcher, workers) commits.
+  db.pragma('journal_mode = WAL');
+  // FULL: a write acknowledged to a client must survive a power loss, not only a process crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  // Several processes may share the file; wait for a lock rather than fail at once.
+  db.pragma('busy_timeout = 5000');
+}
+
+function compileTenantQueries(db: Database.Database) {
+  return {
+    getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+    insertTenant: db.prepare<[TenantRow]>(
+      'INSERT INTO tenants (id, name, limits_json, created_at) VALUES (@id, @name, @limits_json, @created_at)',
+    ),
+    tenantById: db.prepare<[string], TenantRow>(
+      'SELECT id, name, limits_json, created_at FROM tenants WHERE id = ?',
+    ),
+    allTenants: db.prepare<[], TenantRow>(
+      'SELECT id, name, limits_json, created_at FROM tenants ORDER BY id',
+    ),
+    insertApiKey: db.prepare<[ApiKeyRow]>(`INSERT INTO api_keys (${API_KEY_COLUMNS})
+      VALUES (@id, @tenant_id, @scope, @prefix, @secret_hash, @name, @created_at, @revoked_at)`),
+    apiKeyByHash: db.prepare<[string], ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?`,
+    ),
+    apiKeyById: db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`),
+    revokeApiKey: db.prepare<[number, string]>(
+      'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
+  };
+}
+
+export class SqliteStore implements Store {
+  private readonly tenants: ReturnType<typeof compileTenantQueries>;
+  private readonly jobs: JobQueries;
+  private readonly runs: RunQueries;
+  private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => void;
+
+  private constructor(
+    private readonly db: Database.Database,
+    /** Migration versions applied by this open (empty when the schema was already current). */
+    readonly migrationsApplied: readonly number[],
+  ) {
+    this.tenants = compileTenantQueries(db);
+    this.jobs = compileJobQueries(db);
+    this.runs = compileRunQueries(db, this.jobs);
+    const deleteJob = db.transaction((tenantId: string, jobId: string, at: number) => {
+      this.jobs.softDeleteJob(tenantId, jobId, at);
+      this.runs.cancelRunsOfJob(tenantId, jobId, at);
+    });
+    this.deleteJobAndStopRuns = (tenantId, jobId, at) => deleteJob.immediate(tenantId, jobId, at);
+  }
+
+  /** Opens (creating if needed) the database at `path`; ':memory:' gives a private in-memory store. */
+  static open(path: string): SqliteStore {
+    const db = new Database(path);
+    try {
+      configure(db);
+      const applied = applyMigrations(db, Date.now());
+      return new SqliteStore(db, Object.freeze(applied));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.tenants.getMeta.get(key) ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.tenants.setMeta.run(key, value);
+  }
+
+  async createTenant(tenant: Tenant): Promise<void> {
+    this.tenants.insertTenant.run(tenantToRow(tenant));
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const row = this.tenants.tenantById.get(id);
+    return row ? rowToTenant(row) : null;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.tenants.allTenants.all().map(rowToTenant);
+  }
+
+  async createApiKey(key: ApiKey): Promise<void> {
+    this.tenants.insertApiKey.run(apiKeyToRow(key));
+  }
+
+  async findApiKeyByHash(secretHash: string): Promise<ApiKey | null> {
+    const row = this.tenants.apiKeyByHash.get(secretHash);
+    return row ? rowToApiKey(row) : null;
+  }
+
+  async getApiKey(id: string): Promise<ApiKey | null> {
+    const row = this.tenants.apiKeyById.get(id);
+    return row ? rowToApiKey(row) : null;
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<void> {
+    this.tenants.revokeApiKey.run(at, id);
+  }
+
+  async insertJob(job: Job): Promise<void> {
+    this.jobs.insertJob(job);
+  }
+
+  async findJob(tenantId: string, idOrName: string): Promise<Job | null> {
+    return this.jobs.findJob(tenantId, idOrName);
+  }
+
+  async listJobs(tenantId: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.jobs.listJobs(tenantId, limit, cursor);
+  }
+
+  async countJobs(tenantId: string): Promise<number> {
+    return this.jobs.countJobs(tenantId);
+  }
+
+  async updateJob(job: Job): Promise<void> {
+    this.jobs.updateJob(job);
+  }
+
+  async deleteJob(tenantId: string, jobId: string, at: number): Promise<void> {
+    this.deleteJobAndStopRuns(tenantId, jobId, at);
+  }
+
+  async insertRun(newRun: NewRun): Promise<InsertRunResult> {
+    return this.runs.insertRun(newRun);
+  }
+
+  async getRun(tenantId: string, runId: string): Promise<Run | null> {
+    return this.runs.getRun(tenantId, runId);
+  }
+
+  async getRunEvents(runId: string): Promise<RunEvent[]> {
+    return this.runs.getRunEvents(runId);
+  }
+
+  async listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>> {
+    return this.runs.listRuns(tenantId, filter);
+  }
+
+  async listQueuedRuns(): Promise<Run[]> {
+    return this.runs.listQueuedRuns();
+  }
+
+  async markDispatched(runIds: string[], at: number): Promise<void> {
+    this.runs.markDispatched(runIds, at);
+  }
+
+  async claimRun(runId: string, attempt: number, workerId: string, at: number): Promise<ClaimedRun | null> {
+    return this.runs.claimRun(runId, attempt, workerId, at);
+  }
+
+  async markStarted(runId: string, attempt: number, workerId: string, at: number): Promise<void> {
+    this.runs.markStarted(runId, attempt, workerId, at);
+  }
+
+  async finishAttempt(result: AttemptResult): Promise<boolean> {
+    return this.runs.finishAttempt(result);
+  }
+
+  async heartbeat(workerId: string, runIds: string[], at: number): Promise<string[]> {
+    return this.runs.heartbeat(workerId, runIds, at);
+  }
+
+  async requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult> {
+    return this.runs.requestCancel(tenantId, runId, at);
+  }
+
+  async listStaleRuns(before: number, limit: number): Promise<Run[]> {
+    return this.runs.listStaleRuns(before, limit);
+  }
+
+  async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {
+    return this.runs.countRunsByStatus();
+  }
+}

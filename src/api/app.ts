@@ -1,0 +1,105 @@
+// The HTTP API: a Fastify app over the services. Routes live in routes/, one file per resource; this file
+// wires validation (strict for bodies, coercing for query strings), authentication, problem+json errors and
+// the OpenAPI document built from the routes' own schemas.
+
+import { Ajv } from 'ajv';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Principal } from '../core/tenant.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Clock } from '../ports/clock.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { RunSignals } from '../ports/run-events.js';
+import type { Store } from '../ports/store.js';
+import { authenticate } from '../services/auth.js';
+import type { JobService } from '../services/job-service.js';
+import type { RunService } from '../services/run-service.js';
+import type { TenantService } from '../services/tenant-service.js';
+import { collectOpenApi } from './openapi.js';
+import { errorHandler, problem, sendProblem } from './problem.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { registerTenantRoutes } from './routes/tenants.js';
+
+export interface ApiDeps {
+  store: Store;
+  logs: LogStore;
+  signals: RunSignals;
+  clock: Clock;
+  tenants: TenantService;
+  jobs: JobService;
+  runs: RunService;
+  metrics: Metrics;
+  logger: Logger;
+  bodyLimitBytes: number;
+  version: string;
+  /** False while starting or shutting down: /readyz answers 503. */
+  isReady(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every /v1 route but the OpenAPI document. */
+    principal: Principal;
+  }
+  interface FastifySchema {
+    summary?: string;
+    tags?: string[];
+    /** Leaves the route out of the OpenAPI document. */
+    hide?: boolean;
+    'x-headers'?: Record<string, unknown>[];
+  }
+}
+
+const PUBLIC_PATHS = new Set(['/v1/openapi.json']);
+
+function makeAjv(coerceTypes: boolean): Ajv {
+  return new Ajv({
+    coerceTypes,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: true,
+    strict: false,
+    formats: { 'date-time': true },
+  });
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request lines would swamp the log at thousands of runs a second; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const bodyAjv = makeAjv(false);
+  const queryAjv = makeAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : queryAjv.compile(schema),
+  );
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+  app.decorateRequest<Principal | null>('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (!path.startsWith('/v1/') || PUBLIC_PATHS.has(path)) return;
+    request.principal = await authenticate(deps.store, request.headers.authorization);
+  });
+  // A POST with no body (say, `curl -X POST …/runs`) means an empty JSON object.
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && request.body === undefined) request.body = {};
+  });
+
+  const openapi = collectOpenApi(app, deps.version);
+  registerOpsRoutes(app, deps);
+  registerTenantRoutes(app, deps);
+  registerJobRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
+  await app.ready();
+  return app;
+}

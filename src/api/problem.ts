@@ -1,0 +1,107 @@
+// Every error leaves the API as application/problem+json with a stable `code` and, where a request field is
+// at fault, its dotted path in `field`. Fastify's own errors (validation, body limits, bad JSON) are
+// translated here, so a user never sees a stack trace for bad input.
+
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, HourglassError, type ErrorCode } from '../core/errors.js';
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  field?: string;
+  errors?: { field: string; message: string }[];
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(code: ErrorCode, detail: string, extra: Partial<ProblemBody> = {}): ProblemBody {
+  const status = ERROR_CODES[code];
+  return { type: `https://hourglass.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+}
+
+const PART_PREFIX: Record<string, string> = { body: '', querystring: 'query.', params: 'path.', headers: 'header.' };
+
+/** `/resources/memoryMb` in the body → `resources.memoryMb`; in the query string → `query.limit`. */
+function fieldOf(error: AjvError, part: string): string {
+  const path = error.instancePath.split('/').filter(Boolean);
+  const extra = error.params['additionalProperty'] ?? error.params['missingProperty'];
+  if (typeof extra === 'string') path.push(extra);
+  return (PART_PREFIX[part] ?? '') + (path.join('.') || '(body)');
+}
+
+function messageOf(error: AjvError): string {
+  if (error.keyword === 'additionalProperties') return 'unknown field';
+  if (error.keyword === 'required') return 'is required';
+  if (error.keyword === 'type') return `must be ${String(error.params['type'])}`;
+  if (error.keyword === 'pattern') return `must match ${String(error.params['pattern'])}`;
+  return error.message ?? 'is invalid';
+}
+
+function fromValidation(errors: AjvError[], part: string): ProblemBody {
+  // anyOf/oneOf wrappers repeat what their branches said; keep the most specific messages.
+  const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const list = (useful.length > 0 ? useful : errors).map((e) => ({ field: fieldOf(e, part), message: messageOf(e) }));
+  const first = list[0] ?? { field: '(body)', message: 'is invalid' };
+  return problem('validation_failed', `${first.field}: ${first.message}`, { field: first.field, errors: list });
+}
+
+export function toProblem(error: FastifyError | HourglassError | Error): ProblemBody {
+  if (error instanceof HourglassError) {
+    const field = typeof error.context.field === 'string' ? error.context.field : undefined;
+    return problem(error.code, error.message, field === undefined ? {} : { field });
+  }
+  const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fastifyError.validation) return fromValidation(fastifyError.validation, fastifyError.validationContext ?? 'body');
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem('payload_too_large', 'the request body is larger than the limit of 256 KiB');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem('unsupported_media_type', 'send the request body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem('bad_request', 'the request body is empty; send a JSON object', { field: '(body)' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem('bad_request', 'the request body is not valid JSON', { field: '(body)' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return problem('bad_request', 'the Content-Length header does not match the body');
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    return problem('bad_request', error.message);
+  }
+  return problem('internal', 'an internal error occurred; it has been logged');
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = toProblem(error);
+  if (body.status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+  if (error instanceof HourglassError && typeof error.context.retryAfterMs === 'number') {
+    reply.header('retry-after', String(Math.ceil(error.context.retryAfterMs / 1000)));
+  }
+  return sendProblem(reply, body);
+}

@@ -1,0 +1,81 @@
+// What the CLI prints: aligned tables and field lists for people, JSON for scripts (`--json`), and the small
+// formatters they share. Results go to stdout; progress, status lines and errors go to stderr.
+
+import type { Run } from '../sdk/index.js';
+
+export function printOut(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function printErr(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  printOut(JSON.stringify(value, null, 2));
+}
+
+/** Writes a chunk of streamed output, waiting when stdout's buffer is full (slow pipes, `| less`). */
+export async function writeChunk(text: string): Promise<void> {
+  if (process.stdout.write(text)) return;
+  await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** `label: value` lines with the values aligned. */
+export function formatFields(fields: readonly (readonly [string, string])[]): string {
+  const width = Math.max(0, ...fields.map(([label]) => label.length + 1));
+  return fields.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** `2024-05-01T12:00:00.123Z` → `2024-05-01 12:00:00Z`; null → `-`. */
+export function formatTime(iso: string | null): string {
+  return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** A duration for people: `0.4 ms`, `850 ms`, `12.3 s`, `4m05s`, `2h03m`; null → `-`. */
+export function formatMs(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return '-';
+  if (ms < 1000) return `${Number(ms.toFixed(1))} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(2))} s`;
+  const totalSeconds = Math.round(ms / 1000);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (totalSeconds < 3600) return `${Math.floor(totalSeconds / 60)}m${pad(totalSeconds % 60)}s`;
+  return `${Math.floor(totalSeconds / 3600)}h${pad(Math.floor(totalSeconds / 60) % 60)}m`;
+}
+
+/** How long a run ran: from start to finish (or to now while it runs); null before it starts. */
+export function runDurationMs(run: Pick<Run, 'startedAt' | 'finishedAt'>, now = Date.now()): number | null {
+  if (run.startedAt === null) return null;
+  const end = run.finishedAt === null ? now : Date.parse(run.finishedAt);
+  return end - Date.parse(run.startedAt);
+}
+
+/** `succeeded, exit code 0, lag 2.1 ms, duration 1.25 s` (with the attempt and reason when they say something). */
+export function formatRunOutcome(run: Run): string {
+  const parts: string[] = [run.status];
+  if (run.exitCode !== null) parts.push(`exit code ${run.exitCode}`);
+  if (run.reason !== null) parts.push(`reason: ${run.reason}`);
+  if (run.attempt > 1) parts.push(`attempt ${run.attempt}`);
+  parts.push(`lag ${formatMs(run.lagMs)}`, `duration ${formatMs(runDurationMs(run))}`);
+  return parts.join(', ');
+}
+
+export function orDash(value: string | number | null | undefined): string {
+  return value === null || value === undefined || value === '' ? '-' : String(value);
+}
+
+/** A command line as one would type it, quoting only the words that need it. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(' ');
+}

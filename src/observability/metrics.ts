@@ -1,0 +1,62 @@
+// Prometheus metrics. One registry per server, so tests can run several servers in one process.
+// Histograms are in seconds, as Prometheus convention asks.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  runsCreated: Counter;
+  runsFinished: Counter<'outcome'>;
+  runLag: Histogram;
+  runDuration: Histogram;
+  /** Called on scrape: how many runs wait in the queue. */
+  setQueueDepthSource(read: () => Promise<number>): void;
+  render(): Promise<string>;
+}
+
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hourglass_process_' });
+  let readDepth: () => Promise<number> = async () => 0;
+  new Gauge({
+    name: 'hourglass_queue_depth',
+    help: 'Runs waiting in the queue (ready, delayed or being handed to a worker)',
+    registers: [registry],
+    async collect() {
+      this.set(await readDepth());
+    },
+  });
+  return {
+    registry,
+    runsCreated: new Counter({
+      name: 'hourglass_runs_created_total',
+      help: 'Runs created through the API',
+      registers: [registry],
+    }),
+    runsFinished: new Counter({
+      name: 'hourglass_runs_finished_total',
+      help: 'Attempts that ended, by outcome (succeeded, failed, timed_out, oom_killed, cancelled, lost)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    runLag: new Histogram({
+      name: 'hourglass_run_lag_seconds',
+      help: 'startedAt − nominalTime: how late a run’s process began',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    runDuration: new Histogram({
+      name: 'hourglass_run_duration_seconds',
+      help: 'How long an attempt ran, from process start to its end',
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    setQueueDepthSource(read) {
+      readDepth = read;
+    },
+    render: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,238 @@
+// HourglassClient: a typed client of the Hourglass REST API (v1). It knows only the HTTP contract: every
+// method is one request (except waitForRun, which polls), and errors come back as HourglassApiError.
+
+import { errorFromResponse, HourglassConnectionError } from './errors.js';
+import {
+  isTerminalStatus,
+  type ApiKey,
+  type CreateJobInput,
+  type CreateKeyInput,
+  type CreateRunInput,
+  type CreateRunOptions,
+  type CreateTenantInput,
+  type Job,
+  type ListRunsOptions,
+  type Page,
+  type PageOptions,
+  type Run,
+  type RunDetail,
+  type Tenant,
+  type UpdateJobInput,
+} from './types.js';
+
+export interface HourglassClientOptions {
+  /** Where the API listens, e.g. `http://127.0.0.1:7420` (without `/v1`). */
+  baseUrl: string;
+  /** An admin key (tenants, keys) or a tenant key (jobs, runs, logs). */
+  apiKey: string;
+  /** A fetch implementation; the global one by default. */
+  fetch?: typeof fetch;
+}
+
+export interface SignalOptions {
+  signal?: AbortSignal;
+}
+
+export interface WaitForRunOptions extends SignalOptions {
+  /** Time between polls; 500 ms by default. */
+  pollMs?: number;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+interface RequestOptions extends SignalOptions {
+  query?: Query;
+  body?: unknown;
+  headers?: Record<string, string>;
+  accept?: string;
+}
+
+const segment = encodeURIComponent;
+
+export class HourglassClient {
+  readonly baseUrl: string;
+  readonly #apiKey: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: HourglassClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#apiKey = options.apiKey;
+    // Wrapped so that fetch is never called with the client as `this` (browsers reject that).
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  // Admin: tenants and keys.
+
+  createTenant(input: CreateTenantInput): Promise<Tenant> {
+    return this.#json('POST', '/v1/tenants', { body: input });
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    const page = await this.#json<{ items: Tenant[] }>('GET', '/v1/tenants');
+    return page.items;
+  }
+
+  /** Creates an API key for a tenant. The secret (`key`) is in this answer only. */
+  createKey(tenantId: string, input: CreateKeyInput = {}): Promise<ApiKey> {
+    return this.#json('POST', `/v1/tenants/${segment(tenantId)}/keys`, { body: input });
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    await this.#empty('DELETE', `/v1/keys/${segment(keyId)}`);
+  }
+
+  // Jobs.
+
+  createJob(spec: CreateJobInput): Promise<Job> {
+    return this.#json('POST', '/v1/jobs', { body: spec });
+  }
+
+  listJobs(options: PageOptions = {}): Promise<Page<Job>> {
+    return this.#json('GET', '/v1/jobs', { query: { limit: options.limit, cursor: options.cursor } });
+  }
+
+  getJob(idOrName: string): Promise<Job> {
+    return this.#json('GET', `/v1/jobs/${segment(idOrName)}`);
+  }
+
+  updateJob(idOrName: string, patch: UpdateJobInput): Promise<Job> {
+    return this.#json('PATCH', `/v1/jobs/${segment(idOrName)}`, { body: patch });
+  }
+
+  async deleteJob(idOrName: string): Promise<void> {
+    await this.#empty('DELETE', `/v1/jobs/${segment(idOrName)}`);
+  }
+
+  // Runs and logs.
+
+  /** Starts a run of a job now. Replaying an idempotency key returns the run first created with it. */
+  createRun(jobIdOrName: string, input: CreateRunInput = {}, options: CreateRunOptions = {}): Promise<Run> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    return this.#json('POST', `/v1/jobs/${segment(jobIdOrName)}/runs`, { body: input, headers });
+  }
+
+  listRuns(options: ListRunsOptions = {}): Promise<Page<Run>> {
+    const { jobId, status, limit, cursor } = options;
+    return this.#json('GET', '/v1/runs', { query: { jobId, status, limit, cursor } });
+  }
+
+  getRun(id: string, options: SignalOptions = {}): Promise<RunDetail> {
+    return this.#json('GET', `/v1/runs/${segment(id)}`, options);
+  }
+
+  /** Asks for a run to stop; fails with code `run_already_finished` when it has ended. */
+  cancelRun(id: string): Promise<Run> {
+    return this.#json('POST', `/v1/runs/${segment(id)}/cancel`);
+  }
+
+  /** The run's whole log so far. */
+  async getLogs(id: string, options: SignalOptions = {}): Promise<string> {
+    const response = await this.#request('GET', `/v1/runs/${segment(id)}/logs`, {
+      ...options,
+      accept: 'text/plain',
+    });
+    return response.text();
+  }
+
+  /** The run's log from the start, as it is written, until the run ends (or `signal` aborts). */
+  async *followLogs(id: string, options: SignalOptions = {}): AsyncGenerator<string, void, undefined> {
+    const url = `/v1/runs/${segment(id)}/logs`;
+    const response = await this.#request('GET', url, {
+      ...options,
+      query: { follow: 'true' },
+      accept: 'text/plain',
+    });
+    if (response.body === null) return;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read().catch((error: unknown) => {
+          throw options.signal?.aborted ? error : new HourglassConnectionError(this.baseUrl + url, error);
+        });
+        if (done) break;
+        const text = decoder.decode(value, { stream: true });
+        if (text !== '') yield text;
+      }
+      const rest = decoder.decode();
+      if (rest !== '') yield rest;
+    } finally {
+      // Closes the connection when the caller stops reading early; harmless after the end.
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  /** Polls the run until it reaches a terminal status, and returns it then. */
+  async waitForRun(id: string, options: WaitForRunOptions = {}): Promise<RunDetail> {
+    const { pollMs = 500, signal } = options;
+    for (;;) {
+      const run = await this.getRun(id, { signal });
+      if (isTerminalStatus(run.status)) return run;
+      await sleep(pollMs, signal);
+    }
+  }
+
+  // Transport.
+
+  async #json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.#request(method, path, options);
+    return (await response.json()) as T;
+  }
+
+  async #empty(method: string, path: string): Promise<void> {
+    const response = await this.#request(method, path);
+    await response.body?.cancel();
+  }
+
+  async #request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const url = this.baseUrl + path + queryString(options.query);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: options.accept ?? 'application/json',
+      ...options.headers,
+    };
+    const init: RequestInit = { method, headers };
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(options.body);
+    }
+    if (options.signal !== undefined) init.signal = options.signal;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, init);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new HourglassConnectionError(url, error);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+}
+
+function queryString(query: Query | undefined): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,160 @@
+// The composition root of `hourglass server`: the only place that constructs adapters. Embedded mode: a
+// SQLite store and log files under the data directory, an in-process queue rebuilt from the store, and the
+// roles asked for (API, worker, reaper) in this one process.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { newId } from '../core/ids.js';
+import { FileLogStore } from '../adapters/files/file-log-store.js';
+import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
+import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
+import { ProcessExecutor } from '../adapters/process/process-executor.js';
+import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { systemClock } from '../adapters/system/system-clock.js';
+import { buildApi } from '../api/app.js';
+import { createMetrics } from '../observability/metrics.js';
+import { JobService } from '../services/job-service.js';
+import { Reaper } from '../services/reaper.js';
+import { RunService } from '../services/run-service.js';
+import { TenantService } from '../services/tenant-service.js';
+import { WorkerAgent } from '../services/worker/worker-agent.js';
+import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import type { ServerConfig } from './config.js';
+
+export interface RunningServer {
+  url: string;
+  bootstrap: BootstrapResult;
+  stop(): Promise<void>;
+}
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
+  const logger = pino({ level: config.logLevel, base: { service: 'hourglass' } }, pino.destination(2));
+  mkdirSync(config.dataDir, { recursive: true });
+  const clock = systemClock;
+  const store = SqliteStore.open(join(config.dataDir, 'hourglass.db'));
+  const queue = new InProcessQueue({ clock });
+  const signals = new InProcessRunSignals();
+  const logs = new FileLogStore({ root: join(config.dataDir, 'logs'), maxBytes: config.worker.logMaxBytes });
+  const metrics = createMetrics();
+  metrics.setQueueDepthSource(() => queue.depth());
+
+  const tenants = new TenantService(store, clock);
+  const jobs = new JobService(store, clock);
+  const runs = new RunService(store, queue, jobs, signals, clock);
+  const boot = await bootstrap(store, tenants, config.adminKey, clock.now());
+  await requeueFromStore(store, queue);
+
+  let ready = false;
+  let api: FastifyInstance | null = null;
+  let url = '';
+  if (config.roles.includes('api')) {
+    api = await buildApi({
+      store,
+      logs,
+      signals,
+      clock,
+      tenants,
+      jobs,
+      runs,
+      metrics,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+      version: VERSION,
+      isReady: () => ready,
+    });
+    url = await api.listen({ host: config.host, port: config.port });
+  }
+
+  let worker: WorkerAgent | null = null;
+  if (config.roles.includes('worker')) {
+    const workerId = newId('worker', clock.now(), randomBytes);
+    worker = new WorkerAgent(
+      {
+        store,
+        queue,
+        executors: {
+          process: new ProcessExecutor({
+            clock,
+            scratchRoot: join(config.dataDir, 'scratch'),
+            killGraceMs: config.worker.killGraceMs,
+          }),
+        },
+        logStore: logs,
+        signals,
+        clock,
+        logger: logger.child({ role: 'worker', workerId, host: hostname() }),
+        metrics: {
+          runFinished(outcome, durationMs, lag) {
+            metrics.runsFinished.inc({ outcome });
+            metrics.runDuration.observe(durationMs / 1000);
+            if (lag !== null) metrics.runLag.observe(lag / 1000);
+          },
+        },
+      },
+      {
+        workerId,
+        memoryMb: config.worker.memoryMb,
+        maxRuns: config.worker.maxRuns,
+        heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
+        hostPath: process.env['PATH'] ?? null,
+      },
+    );
+    worker.start();
+  }
+  const reaper = new Reaper({
+    store,
+    queue,
+    clock,
+    logger: logger.child({ role: 'reaper' }),
+    intervalMs: config.reaper.intervalMs,
+    staleAfterMs: config.reaper.staleAfterMs,
+  });
+  reaper.start();
+  ready = true;
+  logger.info({ url, roles: config.roles, dataDir: config.dataDir, version: VERSION }, 'hourglass started');
+
+  return {
+    url,
+    bootstrap: boot,
+    async stop() {
+      ready = false;
+      await api?.close();
+      await worker?.stop();
+      await reaper.stop();
+      await queue.close();
+      await store.close();
+      logger.info({}, 'hourglass stopped');
+      logger.flush();
+    },
+  };
+}
+
+/** The in-process queue lives in memory: at start it is filled again with every run the store has queued. */
+async function requeueFromStore(store: SqliteStore, queue: InProcessQueue): Promise<void> {
+  const queued = await store.listQueuedRuns();
+  if (queued.length === 0) return;
+  const memory = new Map<string, number>();
+  const messages = [];
+  for (const run of queued) {
+    if (!memory.has(run.jobId)) {
+      const job = await store.findJob(run.tenantId, run.jobId);
+      memory.set(run.jobId, job?.resources.memoryMb ?? 0);
+    }
+    messages.push({
+      runId: run.id,
+      tenantId: run.tenantId,
+      attempt: run.attempt,
+      memoryMb: memory.get(run.jobId) ?? 0,
+      availableAt: run.availableAt,
+    });
+  }
+  await queue.publish(messages);
+}

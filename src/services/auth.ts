@@ -1,0 +1,34 @@
+// Resolves the bearer key of a request to a principal. Unknown, malformed and revoked keys all answer the
+// same 401, so a caller learns nothing about which keys exist.
+
+import { HourglassError } from '../core/errors.js';
+import type { Principal } from '../core/tenant.js';
+import type { Store } from '../ports/store.js';
+import { hashSecret } from './api-keys.js';
+
+export function unauthorized(message = 'a valid API key is required (Authorization: Bearer <key>)') {
+  return new HourglassError('unauthorized', message);
+}
+
+export async function authenticate(store: Store, authorization: string | undefined): Promise<Principal> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  const secret = match?.[1];
+  if (secret === undefined) throw unauthorized();
+  const key = await store.findApiKeyByHash(hashSecret(secret));
+  if (key === null) throw unauthorized();
+  if (key.revokedAt !== null) throw unauthorized('this API key has been revoked');
+  if (key.scope === 'admin') return { scope: 'admin', keyId: key.id };
+  if (key.tenantId === null) throw unauthorized();
+  return { scope: 'tenant', keyId: key.id, tenantId: key.tenantId };
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (principal.scope !== 'admin') throw new HourglassError('forbidden', 'this route needs an admin key');
+}
+
+export function requireTenant(principal: Principal): string {
+  if (principal.scope !== 'tenant') {
+    throw new HourglassError('forbidden', 'this route needs a tenant key; admin keys manage tenants and keys');
+  }
+  return principal.tenantId;
+}

@@ -1,0 +1,114 @@
+// Job definitions: create, read, update, delete, with the tenant's plan limits enforced. The request's shape
+// was validated at the API edge; this layer checks what needs the tenant or the store.
+
+import { randomBytes } from 'node:crypto';
+import { HourglassError, invalid, notFound } from '../core/errors.js';
+import { isId, newId } from '../core/ids.js';
+import { JOB_DEFAULTS, type Job } from '../core/job.js';
+import type { Tenant } from '../core/tenant.js';
+import type { Clock } from '../ports/clock.js';
+import type { Page, Store } from '../ports/store.js';
+
+export interface JobInput {
+  name?: string;
+  image?: string | null;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  resources?: { memoryMb?: number };
+  timeoutSeconds?: number;
+  retry?: { maxAttempts?: number; backoffSeconds?: number };
+}
+
+export class JobService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async createJob(tenant: Tenant, input: JobInput & { name: string }): Promise<Job> {
+    if ((await this.store.countJobs(tenant.id)) >= tenant.limits.maxJobs) {
+      throw new HourglassError('plan_limit_exceeded', `the plan allows at most ${tenant.limits.maxJobs} jobs`, {
+        limit: 'maxJobs',
+      });
+    }
+    const now = this.clock.now();
+    const job: Job = {
+      id: newId('job', now, randomBytes),
+      tenantId: tenant.id,
+      name: input.name,
+      image: input.image ?? null,
+      command: input.command ?? [],
+      args: input.args ?? [],
+      env: input.env ?? {},
+      resources: { memoryMb: input.resources?.memoryMb ?? JOB_DEFAULTS.memoryMb },
+      timeoutSeconds: input.timeoutSeconds ?? JOB_DEFAULTS.timeoutSeconds,
+      retry: {
+        maxAttempts: input.retry?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
+        backoffSeconds: input.retry?.backoffSeconds ?? JOB_DEFAULTS.backoffSeconds,
+      },
+      createdAt: now,
+      updatedAt: now,
+    };
+    checkJob(job, tenant);
+    await this.store.insertJob(job);
+    return job;
+  }
+
+  listJobs(tenantId: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.store.listJobs(tenantId, limit, cursor);
+  }
+
+  async getJob(tenantId: string, idOrName: string): Promise<Job> {
+    const job = await this.store.findJob(tenantId, idOrName);
+    if (job === null) throw notFound('job', idOrName, 'job');
+    return job;
+  }
+
+  async updateJob(tenant: Tenant, idOrName: string, patch: JobInput): Promise<Job> {
+    const current = await this.getJob(tenant.id, idOrName);
+    const job: Job = {
+      ...current,
+      name: patch.name ?? current.name,
+      image: patch.image === undefined ? current.image : patch.image,
+      command: patch.command ?? current.command,
+      args: patch.args ?? current.args,
+      env: patch.env ?? current.env,
+      resources: { memoryMb: patch.resources?.memoryMb ?? current.resources.memoryMb },
+      timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
+      retry: { ...current.retry, ...patch.retry },
+      updatedAt: this.clock.now(),
+    };
+    checkJob(job, tenant);
+    await this.store.updateJob(job);
+    return job;
+  }
+
+  async deleteJob(tenantId: string, idOrName: string): Promise<Job> {
+    const job = await this.getJob(tenantId, idOrName);
+    await this.store.deleteJob(tenantId, job.id, this.clock.now());
+    return job;
+  }
+}
+
+/** Rules that span fields or need the tenant's plan. */
+function checkJob(job: Job, tenant: Tenant): void {
+  if (isId('job', job.name)) throw invalid('name', 'must not look like a job id');
+  if (job.image === null && job.command.length === 0) {
+    throw invalid('command', 'is required when the job has no image (it is the host command to run)');
+  }
+  if (job.resources.memoryMb > tenant.limits.maxMemoryMb) {
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `resources.memoryMb: ${job.resources.memoryMb} is above the plan's limit of ${tenant.limits.maxMemoryMb} MB`,
+      { field: 'resources.memoryMb', limit: 'maxMemoryMb' },
+    );
+  }
+  if (job.timeoutSeconds > tenant.limits.maxTimeoutSeconds) {
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `timeoutSeconds: ${job.timeoutSeconds} is above the plan's limit of ${tenant.limits.maxTimeoutSeconds} s`,
+      { field: 'timeoutSeconds', limit: 'maxTimeoutSeconds' },
+    );
+  }
+}

@@ -1,0 +1,146 @@
+// The reaper: finds running runs whose worker stopped heartbeating and records their attempt as `lost`, which
+// the job's retry policy may turn into another attempt (re-queued in the store and published to the queue).
+// The write is fenced by (run, attempt, worker), so a worker that comes back late cannot overwrite it, and a
+// run its worker finished meanwhile is left alone.
+//
+// States: idle ──start──▶ running (a sweep every intervalMs; sweeps never overlap) ──stop──▶ stopped
+// (stop waits for a sweep in progress).
+
+import { decideAfterAttempt } from '../core/run-state.js';
+import type { Run } from '../core/run.js';
+import type { Clock } from '../ports/clock.js';
+import type { RunQueue } from '../ports/queue.js';
+import type { RunSignals } from '../ports/run-events.js';
+import type { Store } from '../ports/store.js';
+import type { Logger } from './logger.js';
+
+export interface ReaperOptions {
+  store: Store;
+  queue: RunQueue;
+  clock: Clock;
+  logger: Logger;
+  /** Time between sweeps. */
+  intervalMs: number;
+  /** A running run whose last heartbeat is older than this is lost. */
+  staleAfterMs: number;
+  /** When given, in-process listeners hear at once about the runs it settles. */
+  signals?: RunSignals;
+  /** Most runs settled per store query (a sweep repeats while pages come back full). */
+  batchSize?: number;
+}
+
+export type ReaperState = 'idle' | 'running' | 'stopped';
+
+const DEFAULT_BATCH = 100;
+/** Bounds one sweep, so a store that keeps returning the same rows cannot spin it forever. */
+const MAX_PAGES_PER_SWEEP = 50;
+
+export class Reaper {
+  private readonly options: Readonly<ReaperOptions>;
+  private readonly log: Logger;
+  private state: ReaperState = 'idle';
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(options: ReaperOptions) {
+    this.options = Object.freeze({ ...options });
+    this.log = options.logger.child({ component: 'reaper' });
+  }
+
+  start(): void {
+    if (this.state !== 'idle') throw new Error(`reaper cannot start: it is ${this.state}`);
+    this.state = 'running';
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  /** One sweep: settles every stale run found; returns how many it recorded as lost. */
+  reapOnce(): Promise<number> {
+    this.sweeping ??= this.sweep().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private schedule(): void {
+    if (this.state !== 'running') return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.reapOnce()
+        .catch((error: unknown) => this.log.error({ err: error }, 'reaper sweep failed'))
+        .finally(() => this.schedule());
+    }, this.options.intervalMs);
+  }
+
+  private async sweep(): Promise<number> {
+    const { store, clock, staleAfterMs } = this.options;
+    const batchSize = this.options.batchSize ?? DEFAULT_BATCH;
+    let reaped = 0;
+    for (let page = 0; page < MAX_PAGES_PER_SWEEP; page++) {
+      const stale = await store.listStaleRuns(clock.now() - staleAfterMs, batchSize);
+      let settled = 0;
+      for (const run of stale) {
+        if (await this.reap(run)) settled++;
+      }
+      reaped += settled;
+      // Stop when the page was short, or when nothing on it could be settled (it would come back unchanged).
+      if (stale.length < batchSize || settled === 0) break;
+    }
+    return reaped;
+  }
+
+  private async reap(run: Run): Promise<boolean> {
+    const { store, queue, clock } = this.options;
+    const log = this.log.child({ runId: run.id, attempt: run.attempt, workerId: run.workerId });
+    if (run.workerId === null) {
+      log.warn({}, 'running run without a worker id; cannot fence it, leaving it');
+      return false;
+    }
+    // A deleted job has no policy left to apply: its lost run is not retried.
+    const job = await store.findJob(run.tenantId, run.jobId);
+    const at = clock.now();
+    const decision =
+      job === null ? ({ retry: false } as const) : decideAfterAttempt(job.retry, run.attempt, 'lost', at);
+    const retryAt = decision.retry ? decision.retryAtMs : null;
+    const recorded = await store.finishAttempt({
+      runId: run.id,
+      attempt: run.attempt,
+      workerId: run.workerId,
+      outcome: 'lost',
+      exitCode: null,
+      reason: 'heartbeat lost',
+      at,
+      retryAt,
+    });
+    if (!recorded) {
+      log.debug({}, 'stale run was settled meanwhile; nothing to do');
+      return false;
+    }
+    log.warn({ lastHeartbeatAt: run.heartbeatAt, retryAt }, 'run lost: its worker stopped heartbeating');
+    if (retryAt !== null && job !== null) {
+      await queue
+        .publish([
+          {
+            runId: run.id,
+            tenantId: run.tenantId,
+            attempt: run.attempt + 1,
+            memoryMb: job.resources.memoryMb,
+            availableAt: retryAt,
+          },
+        ])
+        .catch((error: unknown) =>
+          log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
+        );
+      this.options.signals?.emit({ type: 'queued', runId: run.id });
+    } else {
+      this.options.signals?.emit({ type: 'finished', runId: run.id });
+    }
+    return true;
+  }
+}

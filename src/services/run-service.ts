@@ -1,0 +1,137 @@
+// Runs as the API sees them: create (with idempotency and the tenant's rate limit), read, list, cancel.
+// A created run is stored first and then published to the queue; the queue is rebuilt from the store at
+// start, so a crash between the two loses nothing.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { HourglassError, invalid, notFound } from '../core/errors.js';
+import { isId, newId } from '../core/ids.js';
+import type { Run, RunEvent } from '../core/run.js';
+import type { RunStatus } from '../core/run-state.js';
+import type { Tenant } from '../core/tenant.js';
+import type { Clock } from '../ports/clock.js';
+import type { RunQueue } from '../ports/queue.js';
+import type { RunSignals } from '../ports/run-events.js';
+import type { CancelResult, Page, Store } from '../ports/store.js';
+import type { JobService } from './job-service.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export interface RunInput {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export interface ListRunsInput {
+  jobId?: string;
+  status?: RunStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export class RunService {
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    private readonly store: Store,
+    private readonly queue: RunQueue,
+    private readonly jobs: JobService,
+    private readonly signals: RunSignals,
+    private readonly clock: Clock,
+  ) {
+    this.limiter = new RateLimiter(() => clock.monotonic());
+  }
+
+  /** Creates a run of the job now. `created` is false when an Idempotency-Key replays an earlier request. */
+  async createRun(
+    tenant: Tenant,
+    jobIdOrName: string,
+    input: RunInput,
+    idempotencyKey: string | null,
+  ): Promise<{ run: Run; created: boolean }> {
+    const job = await this.jobs.getJob(tenant.id, jobIdOrName);
+    const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input);
+    const waitMs = this.limiter.take(tenant.id, tenant.limits.runsPerSecond, tenant.limits.runBurst);
+    if (waitMs > 0) {
+      throw new HourglassError(
+        'rate_limited',
+        `run creation is limited to ${tenant.limits.runsPerSecond}/s for this tenant; retry in ${waitMs} ms`,
+        { retryAfterMs: waitMs },
+      );
+    }
+    const now = this.clock.now();
+    const run: Run = {
+      id: newId('run', now, randomBytes),
+      tenantId: tenant.id,
+      jobId: job.id,
+      scheduleId: null,
+      status: 'queued',
+      attempt: 1,
+      exitCode: null,
+      reason: null,
+      args: input.args ?? null,
+      env: input.env ?? null,
+      createdAt: now,
+      nominalTime: now,
+      availableAt: now,
+      dispatchedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      workerId: null,
+      heartbeatAt: null,
+      cancelRequestedAt: null,
+      idempotencyKey,
+    };
+    const result = await this.store.insertRun({ run, requestHash });
+    if (!result.inserted) {
+      if (!result.sameRequest) {
+        throw new HourglassError(
+          'idempotency_key_reused',
+          'this Idempotency-Key was already used for a different request',
+          { field: 'Idempotency-Key' },
+        );
+      }
+      return { run: result.run, created: false };
+    }
+    await this.queue.publish([
+      { runId: run.id, tenantId: run.tenantId, attempt: 1, memoryMb: job.resources.memoryMb, availableAt: now },
+    ]);
+    const dispatchedAt = this.clock.now();
+    await this.store.markDispatched([run.id], dispatchedAt);
+    return { run: { ...result.run, dispatchedAt }, created: true };
+  }
+
+  async getRun(tenantId: string, runId: string): Promise<Run> {
+    const run = isId('run', runId) ? await this.store.getRun(tenantId, runId) : null;
+    if (run === null) throw notFound('run', runId, 'runId');
+    return run;
+  }
+
+  async getTimeline(tenantId: string, runId: string): Promise<{ run: Run; timeline: RunEvent[] }> {
+    const run = await this.getRun(tenantId, runId);
+    return { run, timeline: await this.store.getRunEvents(run.id) };
+  }
+
+  listRuns(tenantId: string, input: ListRunsInput): Promise<Page<Run>> {
+    if (input.cursor !== undefined && !isId('run', input.cursor)) {
+      throw invalid('cursor', 'is not a cursor returned by this endpoint');
+    }
+    return this.store.listRuns(tenantId, input);
+  }
+
+  async cancelRun(tenantId: string, runId: string): Promise<Run> {
+    await this.getRun(tenantId, runId);
+    const result: CancelResult = await this.store.requestCancel(tenantId, runId, this.clock.now());
+    if (result.state === 'already_finished') {
+      throw new HourglassError('run_already_finished', `run ${runId} has already finished (${result.run.status})`, {
+        field: 'runId',
+      });
+    }
+    this.signals.emit({ type: result.state === 'requested' ? 'cancel_requested' : 'finished', runId });
+    return result.run;
+  }
+}
+
+function hashRequest(jobId: string, input: RunInput): string {
+  return createHash('sha256')
+    .update(JSON.stringify([jobId, input.args ?? null, input.env ?? null]))
+    .digest('hex');
+}

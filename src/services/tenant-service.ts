@@ -1,0 +1,86 @@
+// Tenants and their API keys (admin operations), and the first-start bootstrap of an embedded server.
+
+import { randomBytes } from 'node:crypto';
+import { HourglassError, notFound } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { DEFAULT_PLAN_LIMITS, type ApiKey, type PlanLimits, type Tenant } from '../core/tenant.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import { displayPrefix, generateSecret, hashSecret } from './api-keys.js';
+
+export interface CreatedKey {
+  key: ApiKey;
+  secret: string;
+}
+
+export class TenantService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async createTenant(name: string, limits: Partial<PlanLimits> = {}): Promise<Tenant> {
+    const now = this.clock.now();
+    const tenant: Tenant = {
+      id: newId('tenant', now, randomBytes),
+      name,
+      limits: { ...DEFAULT_PLAN_LIMITS, ...limits },
+      createdAt: now,
+    };
+    await this.store.createTenant(tenant);
+    return tenant;
+  }
+
+  listTenants(): Promise<Tenant[]> {
+    return this.store.listTenants();
+  }
+
+  async createTenantKey(tenantId: string, name: string | null): Promise<CreatedKey> {
+    if ((await this.store.getTenant(tenantId)) === null) throw notFound('tenant', tenantId, 'tenantId');
+    return this.createKey('tenant', tenantId, name);
+  }
+
+  /** An admin key from a known secret (HOURGLASS_ADMIN_KEY); does nothing if it is already stored. */
+  async ensureAdminSecret(secret: string): Promise<void> {
+    if ((await this.store.findApiKeyByHash(hashSecret(secret))) !== null) return;
+    await this.insertKey('admin', null, 'HOURGLASS_ADMIN_KEY', secret);
+  }
+
+  createAdminKey(name: string): Promise<CreatedKey> {
+    return this.createKey('admin', null, name);
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    const key = await this.store.getApiKey(keyId);
+    if (key === null) throw notFound('API key', keyId, 'keyId');
+    if (key.scope === 'admin') {
+      throw new HourglassError('forbidden', 'admin keys cannot be revoked through the API', { field: 'keyId' });
+    }
+    await this.store.revokeApiKey(keyId, this.clock.now());
+  }
+
+  private createKey(scope: ApiKey['scope'], tenantId: string | null, name: string | null): Promise<CreatedKey> {
+    return this.insertKey(scope, tenantId, name, generateSecret());
+  }
+
+  private async insertKey(
+    scope: ApiKey['scope'],
+    tenantId: string | null,
+    name: string | null,
+    secret: string,
+  ): Promise<CreatedKey> {
+    const now = this.clock.now();
+    const key: ApiKey = {
+      id: newId('apiKey', now, randomBytes),
+      tenantId,
+      scope,
+      prefix: displayPrefix(secret),
+      secretHash: hashSecret(secret),
+      name,
+      createdAt: now,
+      revokedAt: null,
+    };
+    await this.store.createApiKey(key);
+    return { key, secret };
+  }
+}

@@ -1,0 +1,34 @@
+// What one attempt runs with: argv and environment, built from the claimed run and its job. Pure.
+
+import { runtimeOf, type Job } from '../../core/job.js';
+import type { Run } from '../../core/run.js';
+import type { ExecutionSpec } from '../../ports/executor.js';
+
+/**
+ * The attempt's environment: the job's env, the run's overrides, then the HOURGLASS_* variables (last, so a job
+ * cannot spoof them). A process-runtime job also gets the worker's PATH first (a job may override it); a
+ * container keeps its image's own PATH.
+ */
+export function buildRunEnvironment(job: Job, run: Run, hostPath: string | null): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (hostPath !== null && runtimeOf(job) === 'process') env.PATH = hostPath;
+  Object.assign(env, job.env, run.env ?? {});
+  env.HOURGLASS_RUN_ID = run.id;
+  env.HOURGLASS_JOB_ID = job.id;
+  env.HOURGLASS_SCHEDULE_ID = run.scheduleId ?? '';
+  env.HOURGLASS_SCHEDULED_TIME = new Date(run.nominalTime).toISOString();
+  env.HOURGLASS_ATTEMPT = String(run.attempt);
+  return env;
+}
+
+export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null): ExecutionSpec {
+  return {
+    runId: run.id,
+    attempt: run.attempt,
+    argv: [...job.command, ...(run.args ?? job.args)],
+    env: buildRunEnvironment(job, run, hostPath),
+    image: job.image,
+    memoryMb: job.resources.memoryMb,
+    timeoutMs: job.timeoutSeconds * 1000,
+  };
+}

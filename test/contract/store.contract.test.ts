@@ -1,0 +1,601 @@
+// The Store contract: what every adapter of src/ports/store.ts must do, run against each adapter in
+// STORE_FACTORIES. It uses only the Store interface (and the factory's open/destroy), so a new adapter
+// joins by adding a factory. Each test gets a new, empty database and removes it afterwards.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { HourglassError } from '../../src/core/errors.js';
+import { newId, type IdKind } from '../../src/core/ids.js';
+import type { Job } from '../../src/core/job.js';
+import type { Run } from '../../src/core/run.js';
+import { DEFAULT_PLAN_LIMITS, type ApiKey, type Tenant } from '../../src/core/tenant.js';
+import type { AttemptResult, Store } from '../../src/ports/store.js';
+import { STORE_FACTORIES, type StoreFactory } from '../support/store-factories.js';
+
+// Ids sort by creation time, and listRuns relies on that: every id gets a later time than the one before.
+let clock = Date.UTC(2025, 0, 1);
+const tick = (): number => (clock += 1000);
+const id = (kind: IdKind): string => newId(kind, tick(), (n) => randomBytes(n));
+
+async function withStore(factory: StoreFactory, test: (store: Store) => Promise<void>): Promise<void> {
+  const location = await factory.createLocation();
+  const { store } = await location.open();
+  try {
+    await test(store);
+  } finally {
+    await store.close();
+    await location.destroy();
+  }
+}
+
+function makeTenant(): Tenant {
+  return {
+    id: id('tenant'),
+    name: 'acme',
+    limits: { ...DEFAULT_PLAN_LIMITS, maxJobs: 7 },
+    createdAt: tick(),
+  };
+}
+
+function makeJob(tenantId: string, overrides: Partial<Job> = {}): Job {
+  const at = tick();
+  return {
+    id: id('job'),
+    tenantId,
+    name: `job-${clock}`,
+    image: 'alpine:3.20',
+    command: ['sh', '-c'],
+    args: ['echo hi'],
+    env: { GREETING: 'hello' },
+    resources: { memoryMb: 256 },
+    timeoutSeconds: 60,
+    retry: { maxAttempts: 3, backoffSeconds: 5 },
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}
+
+function makeRun(job: Job, overrides: Partial<Run> = {}): Run {
+  const at = tick();
+  return {
+    id: id('run'),
+    tenantId: job.tenantId,
+    jobId: job.id,
+    scheduleId: null,
+    status: 'queued',
+    attempt: 1,
+    exitCode: null,
+    reason: null,
+    args: null,
+    env: null,
+    createdAt: at,
+    nominalTime: at,
+    availableAt: at,
+    dispatchedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    workerId: null,
+    heartbeatAt: null,
+    cancelRequestedAt: null,
+    idempotencyKey: null,
+    ...overrides,
+  };
+}
+
+/** A tenant with one job, the usual starting point. */
+async function seedJob(store: Store, overrides: Partial<Job> = {}): Promise<Job> {
+  const tenant = makeTenant();
+  await store.createTenant(tenant);
+  const job = makeJob(tenant.id, overrides);
+  await store.insertJob(job);
+  return job;
+}
+
+async function seedRun(store: Store, job: Job, overrides: Partial<Run> = {}): Promise<Run> {
+  const run = makeRun(job, overrides);
+  const result = await store.insertRun({ run, requestHash: null });
+  assert.equal(result.inserted, true);
+  return run;
+}
+
+/** Inserts a run and has `workerId` claim it. */
+async function seedRunning(store: Store, job: Job, workerId = 'wrk_a'): Promise<Run> {
+  const run = await seedRun(store, job);
+  const claimed = await store.claimRun(run.id, 1, workerId, tick());
+  assert.ok(claimed);
+  return claimed.run;
+}
+
+async function mustGetRun(store: Store, run: Pick<Run, 'tenantId' | 'id'>): Promise<Run> {
+  const found = await store.getRun(run.tenantId, run.id);
+  assert.ok(found, `run ${run.id} should exist`);
+  return found;
+}
+
+const eventTypes = async (store: Store, runId: string): Promise<string[]> =>
+  (await store.getRunEvents(runId)).map((event) => event.type);
+
+function attemptResult(run: Run, overrides: Partial<AttemptResult> = {}): AttemptResult {
+  return {
+    runId: run.id,
+    attempt: run.attempt,
+    workerId: run.workerId ?? 'wrk_a',
+    outcome: 'succeeded',
+    exitCode: 0,
+    reason: null,
+    at: tick(),
+    retryAt: null,
+    ...overrides,
+  };
+}
+
+const isNameTaken = (error: unknown): boolean =>
+  error instanceof HourglassError && error.code === 'job_name_taken' && error.context.field === 'name';
+
+for (const factory of STORE_FACTORIES) {
+  const test = (name: string, body: (store: Store) => Promise<void>) =>
+    it(name, () => withStore(factory, body));
+
+  describe(`Store contract (${factory.name}): meta, tenants and API keys`, () => {
+    test('meta values can be set, read and overwritten', async (store) => {
+      assert.equal(await store.getMeta('missing'), null);
+      await store.setMeta('instance', 'one');
+      await store.setMeta('instance', 'two');
+      assert.equal(await store.getMeta('instance'), 'two');
+    });
+
+    test('tenants round-trip with their limits', async (store) => {
+      const a = makeTenant();
+      const b = makeTenant();
+      await store.createTenant(b);
+      await store.createTenant(a);
+      assert.deepEqual(await store.getTenant(a.id), a);
+      assert.equal(await store.getTenant(id('tenant')), null);
+      const listed = await store.listTenants();
+      assert.deepEqual(
+        listed.map((t) => t.id),
+        [a.id, b.id],
+      );
+    });
+
+    test('API keys are found by id and hash, revoked ones included, and revoked once', async (store) => {
+      const tenant = makeTenant();
+      await store.createTenant(tenant);
+      const key: ApiKey = {
+        id: id('apiKey'),
+        tenantId: tenant.id,
+        scope: 'tenant',
+        prefix: 'hg_abcd',
+        secretHash: 'a'.repeat(64),
+        name: 'ci',
+        createdAt: tick(),
+        revokedAt: null,
+      };
+      const admin: ApiKey = {
+        ...key,
+        id: id('apiKey'),
+        tenantId: null,
+        scope: 'admin',
+        secretHash: 'b'.repeat(64),
+        name: null,
+      };
+      await store.createApiKey(key);
+      await store.createApiKey(admin);
+      assert.deepEqual(await store.getApiKey(key.id), key);
+      assert.deepEqual(await store.findApiKeyByHash(admin.secretHash), admin);
+      assert.equal(await store.findApiKeyByHash('c'.repeat(64)), null);
+
+      const revokedAt = tick();
+      await store.revokeApiKey(key.id, revokedAt);
+      await store.revokeApiKey(key.id, tick());
+      assert.deepEqual(await store.findApiKeyByHash(key.secretHash), { ...key, revokedAt });
+    });
+  });
+
+  describe(`Store contract (${factory.name}): jobs`, () => {
+    test('a job round-trips and is found by id or name, in its tenant only', async (store) => {
+      const job = await seedJob(store, { image: null, env: {}, args: [] });
+      assert.deepEqual(await store.findJob(job.tenantId, job.id), job);
+      assert.deepEqual(await store.findJob(job.tenantId, job.name), job);
+      const other = makeTenant();
+      await store.createTenant(other);
+      assert.equal(await store.findJob(other.id, job.id), null);
+      assert.equal(await store.findJob(other.id, job.name), null);
+      assert.deepEqual(await store.listJobs(other.id, 10), { items: [], nextCursor: null });
+      assert.equal(await store.countJobs(other.id), 0);
+    });
+
+    test('a live job name is unique per tenant, on insert and on update', async (store) => {
+      const job = await seedJob(store, { name: 'nightly' });
+      await assert.rejects(store.insertJob(makeJob(job.tenantId, { name: 'nightly' })), isNameTaken);
+      const second = makeJob(job.tenantId, { name: 'hourly' });
+      await store.insertJob(second);
+      await assert.rejects(store.updateJob({ ...second, name: 'nightly' }), isNameTaken);
+      // Another tenant may use the same name.
+      const other = makeTenant();
+      await store.createTenant(other);
+      await store.insertJob(makeJob(other.id, { name: 'nightly' }));
+    });
+
+    test('updateJob replaces the definition', async (store) => {
+      const job = await seedJob(store);
+      const updated: Job = {
+        ...job,
+        name: 'renamed',
+        image: null,
+        command: ['/bin/true'],
+        env: {},
+        resources: { memoryMb: 512 },
+        retry: { maxAttempts: 1, backoffSeconds: 10 },
+        updatedAt: tick(),
+      };
+      await store.updateJob(updated);
+      assert.deepEqual(await store.findJob(job.tenantId, 'renamed'), updated);
+      assert.equal(await store.findJob(job.tenantId, job.name), null);
+    });
+
+    test('a deleted job is gone from reads, and its name can be reused', async (store) => {
+      const job = await seedJob(store, { name: 'nightly' });
+      await store.deleteJob(job.tenantId, job.id, tick());
+      assert.equal(await store.findJob(job.tenantId, job.id), null);
+      assert.equal(await store.findJob(job.tenantId, 'nightly'), null);
+      assert.equal(await store.countJobs(job.tenantId), 0);
+      const reborn = makeJob(job.tenantId, { name: 'nightly' });
+      await store.insertJob(reborn);
+      assert.deepEqual(await store.findJob(job.tenantId, 'nightly'), reborn);
+    });
+
+    test('listJobs pages in id order', async (store) => {
+      const first = await seedJob(store);
+      const jobs = [first];
+      for (let i = 0; i < 4; i++) {
+        const job = makeJob(first.tenantId);
+        await store.insertJob(job);
+        jobs.push(job);
+      }
+      const p1 = await store.listJobs(first.tenantId, 2);
+      assert.deepEqual(p1.items, jobs.slice(0, 2));
+      assert.equal(p1.nextCursor, jobs[1]?.id);
+      const p2 = await store.listJobs(first.tenantId, 2, p1.nextCursor ?? undefined);
+      assert.deepEqual(p2.items, jobs.slice(2, 4));
+      const p3 = await store.listJobs(first.tenantId, 2, p2.nextCursor ?? undefined);
+      assert.deepEqual(p3, { items: jobs.slice(4), nextCursor: null });
+      // An exact fit has no next page.
+      assert.equal((await store.listJobs(first.tenantId, 5)).nextCursor, null);
+      assert.equal(await store.countJobs(first.tenantId), 5);
+    });
+  });
+
+  describe(`Store contract (${factory.name}): creating and listing runs`, () => {
+    test('insertRun stores the run exactly, with a created event, in its tenant only', async (store) => {
+      const job = await seedJob(store);
+      const run = makeRun(job, { args: ['x'], env: { A: '1' }, scheduleId: 'sch_1', idempotencyKey: 'k1' });
+      assert.deepEqual(await store.insertRun({ run, requestHash: 'h1' }), { inserted: true, run });
+      assert.deepEqual(await store.getRun(job.tenantId, run.id), run);
+      assert.deepEqual(await store.getRunEvents(run.id), [
+        { at: run.createdAt, type: 'created', attempt: 1, status: 'queued', detail: null },
+      ]);
+      const other = makeTenant();
+      await store.createTenant(other);
+      assert.equal(await store.getRun(other.id, run.id), null);
+      assert.deepEqual(await store.listRuns(other.id, { limit: 10 }), { items: [], nextCursor: null });
+    });
+
+    test('a repeated idempotency key returns the first run and compares the request', async (store) => {
+      const job = await seedJob(store);
+      const first = makeRun(job, { idempotencyKey: 'key-1' });
+      await store.insertRun({ run: first, requestHash: 'h1' });
+      const again = makeRun(job, { idempotencyKey: 'key-1' });
+      assert.deepEqual(await store.insertRun({ run: again, requestHash: 'h1' }), {
+        inserted: false,
+        run: first,
+        sameRequest: true,
+      });
+      const different = await store.insertRun({
+        run: makeRun(job, { idempotencyKey: 'key-1' }),
+        requestHash: 'h2',
+      });
+      assert.deepEqual(different, { inserted: false, run: first, sameRequest: false });
+      assert.equal(await store.getRun(job.tenantId, again.id), null);
+      // Runs without a key never collide, and keys are per tenant.
+      await seedRun(store, job);
+      await seedRun(store, job);
+      const otherJob = await seedJob(store);
+      await seedRun(store, otherJob, { idempotencyKey: 'key-1' });
+    });
+
+    test('listRuns is newest first, filtered by job and status, and paged by cursor', async (store) => {
+      const jobA = await seedJob(store);
+      const jobB = makeJob(jobA.tenantId);
+      await store.insertJob(jobB);
+      const a1 = await seedRun(store, jobA);
+      const b1 = await seedRun(store, jobB);
+      const a2 = await seedRun(store, jobA);
+      const a3 = await seedRun(store, jobA, { status: 'succeeded', finishedAt: tick() });
+      const ids = async (filter: Parameters<Store['listRuns']>[1]) =>
+        (await store.listRuns(jobA.tenantId, filter)).items.map((run) => run.id);
+
+      assert.deepEqual(await ids({ limit: 10 }), [a3.id, a2.id, b1.id, a1.id]);
+      assert.deepEqual(await ids({ limit: 10, jobId: jobA.id }), [a3.id, a2.id, a1.id]);
+      assert.deepEqual(await ids({ limit: 10, status: 'queued' }), [a2.id, b1.id, a1.id]);
+      assert.deepEqual(await ids({ limit: 10, jobId: jobA.id, status: 'queued' }), [a2.id, a1.id]);
+
+      const p1 = await store.listRuns(jobA.tenantId, { limit: 3 });
+      assert.equal(p1.nextCursor, b1.id);
+      const p2 = await store.listRuns(jobA.tenantId, { limit: 3, cursor: p1.nextCursor ?? undefined });
+      assert.deepEqual(p2, { items: [a1], nextCursor: null });
+      assert.equal((await store.listRuns(jobA.tenantId, { limit: 4 })).nextCursor, null);
+    });
+
+    test('listQueuedRuns is every queued run by availability, then id', async (store) => {
+      const job = await seedJob(store);
+      const late = await seedRun(store, job, { availableAt: clock + 60_000 });
+      const early = await seedRun(store, job, { availableAt: clock - 60_000 });
+      await seedRunning(store, job);
+      const otherJob = await seedJob(store);
+      const other = await seedRun(store, otherJob, { availableAt: early.availableAt });
+      const queued = (await store.listQueuedRuns()).map((run) => run.id);
+      assert.deepEqual(queued, [early.id, other.id, late.id]);
+    });
+
+    test('markDispatched sets dispatchedAt once, with one event', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRun(store, job);
+      const first = tick();
+      await store.markDispatched([run.id], first);
+      await store.markDispatched([run.id, id('run')], tick());
+      await store.markDispatched([], tick());
+      assert.equal((await mustGetRun(store, run)).dispatchedAt, first);
+      assert.deepEqual(await eventTypes(store, run.id), ['created', 'dispatched']);
+    });
+
+    test('countRunsByStatus counts across tenants', async (store) => {
+      const job = await seedJob(store);
+      await seedRun(store, job);
+      await seedRun(store, await seedJob(store));
+      await seedRunning(store, job);
+      assert.deepEqual(await store.countRunsByStatus(), { queued: 2, running: 1 });
+    });
+  });
+
+  describe(`Store contract (${factory.name}): attempts on workers`, () => {
+    test('claimRun takes a queued run once, for its current attempt', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRun(store, job);
+      assert.equal(await store.claimRun(run.id, 2, 'wrk_a', tick()), null);
+      const at = tick();
+      const claimed = await store.claimRun(run.id, 1, 'wrk_a', at);
+      assert.deepEqual(claimed, {
+        run: { ...run, status: 'running', workerId: 'wrk_a', heartbeatAt: at },
+        job,
+      });
+      assert.equal(await store.claimRun(run.id, 1, 'wrk_b', tick()), null);
+      assert.equal(await store.claimRun(id('run'), 1, 'wrk_b', tick()), null);
+      const events = await store.getRunEvents(run.id);
+      assert.deepEqual(events[1], { at, type: 'claimed', attempt: 1, status: 'running', detail: 'wrk_a' });
+    });
+
+    test('markStarted sets startedAt once, fenced by attempt and worker', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job, 'wrk_a');
+      await store.markStarted(run.id, 1, 'wrk_b', tick());
+      await store.markStarted(run.id, 2, 'wrk_a', tick());
+      assert.equal((await mustGetRun(store, run)).startedAt, null);
+      const startedAt = tick();
+      await store.markStarted(run.id, 1, 'wrk_a', startedAt);
+      assert.equal((await mustGetRun(store, run)).startedAt, startedAt);
+      assert.deepEqual(await eventTypes(store, run.id), ['created', 'claimed', 'started']);
+    });
+
+    test('finishAttempt ends the run, fenced by attempt and worker', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job, 'wrk_a');
+      const failed = { outcome: 'failed', exitCode: 3, reason: 'exit code 3' } as const;
+      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, workerId: 'wrk_b' })), false);
+      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, attempt: 2 })), false);
+      const result = attemptResult(run, failed);
+      assert.equal(await store.finishAttempt(result), true);
+      assert.deepEqual(await mustGetRun(store, run), {
+        ...run,
+        status: 'failed',
+        exitCode: 3,
+        reason: 'exit code 3',
+        finishedAt: result.at,
+      });
+      assert.equal(await store.finishAttempt(attemptResult(run)), false, 'a finished run stays finished');
+      const events = await store.getRunEvents(run.id);
+      assert.deepEqual(events.at(-1), {
+        at: result.at,
+        type: 'finished',
+        attempt: 1,
+        status: 'failed',
+        detail: 'exit code 3',
+      });
+    });
+
+    test('a retry requeues the run as the next attempt, and fences off the old one', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job, 'wrk_a');
+      await store.markStarted(run.id, 1, 'wrk_a', tick());
+      const firstStart = (await mustGetRun(store, run)).startedAt;
+      const retryAt = clock + 5000;
+      const result = attemptResult(run, { outcome: 'timed_out', exitCode: null, reason: 'timeout', retryAt });
+      assert.equal(await store.finishAttempt(result), true);
+      const requeued = await mustGetRun(store, run);
+      assert.deepEqual(requeued, {
+        ...run,
+        status: 'queued',
+        attempt: 2,
+        availableAt: retryAt,
+        workerId: null,
+        heartbeatAt: null,
+        exitCode: null,
+        reason: 'timeout',
+        startedAt: firstStart,
+      });
+      const retryEvent = (await store.getRunEvents(run.id)).at(-1);
+      assert.equal(retryEvent?.type, 'retry_scheduled');
+      assert.match(retryEvent?.detail ?? '', /timeout/);
+      assert.deepEqual(
+        (await store.listQueuedRuns()).map((r) => r.id),
+        [run.id],
+      );
+
+      assert.equal(await store.finishAttempt(result), false, 'attempt 1 is over');
+      assert.equal(await store.claimRun(run.id, 1, 'wrk_a', tick()), null);
+      const claimed = await store.claimRun(run.id, 2, 'wrk_b', tick());
+      assert.equal(claimed?.run.attempt, 2);
+      await store.markStarted(run.id, 2, 'wrk_b', tick());
+      assert.equal(
+        (await mustGetRun(store, run)).startedAt,
+        firstStart,
+        'lag is measured from the first start',
+      );
+      assert.equal(
+        await store.finishAttempt(attemptResult(requeued, { attempt: 2, workerId: 'wrk_b' })),
+        true,
+      );
+      assert.equal((await mustGetRun(store, run)).status, 'succeeded');
+    });
+
+    test('heartbeat refreshes the worker’s running runs and reports cancellations', async (store) => {
+      const job = await seedJob(store);
+      const mine = await seedRunning(store, job, 'wrk_a');
+      const cancelled = await seedRunning(store, job, 'wrk_a');
+      const theirs = await seedRunning(store, job, 'wrk_b');
+      await store.requestCancel(job.tenantId, cancelled.id, tick());
+      const at = tick();
+      const toStop = await store.heartbeat('wrk_a', [mine.id, cancelled.id, theirs.id], at);
+      assert.deepEqual(toStop, [cancelled.id]);
+      assert.equal((await mustGetRun(store, mine)).heartbeatAt, at);
+      assert.equal((await mustGetRun(store, theirs)).heartbeatAt, theirs.heartbeatAt);
+      assert.deepEqual(await store.heartbeat('wrk_a', [], tick()), []);
+    });
+
+    test('listStaleRuns finds running runs whose heartbeat is older than the cutoff', async (store) => {
+      const job = await seedJob(store);
+      const old = await seedRunning(store, job);
+      const older = await seedRunning(store, job);
+      const cutoff = tick();
+      const fresh = await seedRunning(store, job);
+      await store.heartbeat('wrk_a', [old.id], clock - 500_000);
+      await seedRun(store, job, { heartbeatAt: 1 }); // queued, never stale
+      assert.deepEqual(
+        (await store.listStaleRuns(cutoff, 10)).map((r) => r.id),
+        [old.id, older.id],
+      );
+      assert.equal((await store.listStaleRuns(cutoff, 1)).length, 1);
+      assert.ok(!(await store.listStaleRuns(cutoff, 10)).some((r) => r.id === fresh.id));
+    });
+  });
+
+  describe(`Store contract (${factory.name}): cancellation and job deletion`, () => {
+    test('cancelling a queued run ends it at once', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRun(store, job);
+      const at = tick();
+      const result = await store.requestCancel(job.tenantId, run.id, at);
+      const cancelled = {
+        ...run,
+        status: 'cancelled',
+        finishedAt: at,
+        reason: 'cancelled by request',
+      } as const;
+      assert.deepEqual(result, { state: 'cancelled', run: cancelled });
+      assert.equal(await store.claimRun(run.id, 1, 'wrk_a', tick()), null);
+      assert.deepEqual(await eventTypes(store, run.id), ['created', 'finished']);
+    });
+
+    test('cancelling a running run asks its worker, once', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job);
+      const at = tick();
+      const result = await store.requestCancel(job.tenantId, run.id, at);
+      assert.deepEqual(result, { state: 'requested', run: { ...run, cancelRequestedAt: at } });
+      const again = await store.requestCancel(job.tenantId, run.id, tick());
+      assert.equal(again.state, 'requested');
+      assert.equal(again.run.cancelRequestedAt, at);
+      assert.deepEqual(await eventTypes(store, run.id), ['created', 'claimed', 'cancel_requested']);
+    });
+
+    test('a run whose cancellation was requested is not retried', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job);
+      await store.requestCancel(job.tenantId, run.id, tick());
+      const result = attemptResult(run, { outcome: 'failed', exitCode: 1, retryAt: clock + 1000 });
+      assert.equal(await store.finishAttempt(result), true);
+      const after = await mustGetRun(store, run);
+      assert.equal(after.status, 'cancelled');
+      assert.equal(after.attempt, 1);
+      assert.equal(after.finishedAt, result.at);
+    });
+
+    test('cancelling a finished run changes nothing; an unknown run is not found', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job);
+      await store.finishAttempt(attemptResult(run));
+      const finished = await mustGetRun(store, run);
+      assert.deepEqual(await store.requestCancel(job.tenantId, run.id, tick()), {
+        state: 'already_finished',
+        run: finished,
+      });
+      const notFound = (error: unknown) => error instanceof HourglassError && error.code === 'not_found';
+      await assert.rejects(store.requestCancel(job.tenantId, id('run'), tick()), notFound);
+      const other = makeTenant();
+      await store.createTenant(other);
+      await assert.rejects(store.requestCancel(other.id, run.id, tick()), notFound);
+    });
+
+    test('deleting a job cancels its queued runs and asks running ones to stop', async (store) => {
+      const job = await seedJob(store);
+      const queued = await seedRun(store, job);
+      const running = await seedRunning(store, job);
+      const done = await seedRunning(store, job);
+      await store.finishAttempt(attemptResult(done));
+      const otherJob = makeJob(job.tenantId);
+      await store.insertJob(otherJob);
+      const unrelated = await seedRun(store, otherJob);
+
+      const at = tick();
+      await store.deleteJob(job.tenantId, job.id, at);
+      const q = await mustGetRun(store, queued);
+      assert.deepEqual([q.status, q.reason, q.finishedAt], ['cancelled', 'job deleted', at]);
+      const r = await mustGetRun(store, running);
+      assert.deepEqual([r.status, r.cancelRequestedAt], ['running', at]);
+      assert.equal((await mustGetRun(store, done)).status, 'succeeded');
+      assert.equal((await mustGetRun(store, unrelated)).status, 'queued');
+      assert.deepEqual(await store.heartbeat('wrk_a', [running.id], tick()), [running.id]);
+      // The runs stay readable after their job is gone.
+      const listed = await store.listRuns(job.tenantId, { limit: 10, jobId: job.id });
+      assert.equal(listed.items.length, 3);
+    });
+  });
+
+  describe(`Store contract (${factory.name}): durability`, () => {
+    it('data survives a close and reopen, and migrations run only once', async () => {
+      const location = await factory.createLocation();
+      try {
+        const first = await location.open();
+        assert.ok(first.migrationsApplied > 0, 'a new database is migrated');
+        const job = await seedJob(first.store);
+        const run = await seedRun(first.store, job);
+        await first.store.setMeta('instance', 'abc');
+        await first.store.close();
+
+        const second = await location.open();
+        try {
+          assert.equal(second.migrationsApplied, 0, 'a current schema is not migrated again');
+          assert.equal(await second.store.getMeta('instance'), 'abc');
+          assert.deepEqual(await second.store.findJob(job.tenantId, job.id), job);
+          assert.deepEqual(await second.store.getRun(job.tenantId, run.id), run);
+        } finally {
+          await second.store.close();
+        }
+      } finally {
+        await location.destroy();
+      }
+    });
+  });
+}

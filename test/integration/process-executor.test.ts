@@ -1,0 +1,176 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
+import { systemClock } from '../../src/adapters/system/system-clock.js';
+import type { ExecutionResult, ExecutionSpec } from '../../src/ports/executor.js';
+
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+interface Captured {
+  result: ExecutionResult;
+  stdout: string;
+  stderr: string;
+  startedAt: number[];
+}
+
+function spec(argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
+  return {
+    runId: 'run_test',
+    attempt: 1,
+    argv,
+    env: { PATH },
+    image: null,
+    memoryMb: 64,
+    timeoutMs: 10_000,
+    ...overrides,
+  };
+}
+
+async function execute(
+  executor: ProcessExecutor,
+  s: ExecutionSpec,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Captured> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const startedAt: number[] = [];
+  const result = await executor.execute(
+    s,
+    {
+      onStarted: (at) => startedAt.push(at),
+      onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+    },
+    signal,
+  );
+  return { result, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), startedAt };
+}
+
+/**
+ * Processes of the group that are still alive. Zombies are left out: on a host whose init does not reap
+ * orphans (some sandboxes) a killed orphan stays a zombie, which runs nothing and holds nothing.
+ */
+function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // it exited while we looked
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(name));
+  }
+  return live;
+}
+
+function assertGroupGone(pgid: number): void {
+  assert.ok(Number.isInteger(pgid) && pgid > 1, `bad pgid ${pgid}`);
+  assert.deepEqual(liveGroupMembers(pgid), [], `processes of group ${pgid} survived`);
+  if (liveGroupMembers(pgid).length === 0) {
+    try {
+      process.kill(-pgid, 0);
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ESRCH');
+    }
+  }
+}
+
+describe('ProcessExecutor', () => {
+  let scratchRoot: string;
+  let executor: ProcessExecutor;
+
+  before(() => {
+    scratchRoot = mkdtempSync(join(tmpdir(), 'hourglass-exec-'));
+    executor = new ProcessExecutor({ clock: systemClock, scratchRoot, killGraceMs: 200 });
+  });
+  after(() => rmSync(scratchRoot, { recursive: true, force: true }));
+
+  it('runs a command to success, capturing stdout and stderr, in a scratch dir it removes after', async () => {
+    const before = Date.now();
+    const run = await execute(executor, spec(['sh', '-c', 'echo hello; echo oops >&2; pwd']));
+    assert.deepEqual(run.result, { outcome: 'succeeded', exitCode: 0, reason: null });
+    const [greeting, cwd] = run.stdout.trim().split('\n');
+    assert.equal(greeting, 'hello');
+    assert.equal(run.stderr, 'oops\n');
+    assert.ok(cwd?.startsWith(scratchRoot), `cwd ${cwd} is not under the scratch root`);
+    assert.equal(existsSync(cwd ?? ''), false, 'scratch dir removed');
+    assert.equal(run.startedAt.length, 1);
+    assert.ok((run.startedAt[0] ?? 0) >= before);
+    assert.deepEqual(readdirSync(scratchRoot), []);
+  });
+
+  it('reports a non-zero exit as failed with its code', async () => {
+    const run = await execute(executor, spec(['sh', '-c', 'exit 3']));
+    assert.deepEqual(run.result, { outcome: 'failed', exitCode: 3, reason: 'exited with code 3' });
+  });
+
+  it('reports a death by a signal it did not send', async () => {
+    const run = await execute(executor, spec(['sh', '-c', 'kill -KILL $$']));
+    assert.deepEqual(run.result, { outcome: 'failed', exitCode: null, reason: 'killed by SIGKILL' });
+  });
+
+  it('reports a missing command without throwing', async () => {
+    const run = await execute(executor, spec(['hourglass-no-such-command']));
+    assert.deepEqual(run.result, {
+      outcome: 'failed',
+      exitCode: null,
+      reason: 'command not found: hourglass-no-such-command',
+    });
+    assert.deepEqual(run.startedAt, []);
+    assert.deepEqual(readdirSync(scratchRoot), []);
+  });
+
+  it('passes exactly the given environment', async () => {
+    const run = await execute(executor, spec(['env'], { env: { PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' } }));
+    assert.equal(run.result.outcome, 'succeeded');
+    assert.deepEqual(run.stdout.trim().split('\n').sort(), ['EMPTY=', 'HOURGLASS_RUN_ID=run_x', `PATH=${PATH}`]);
+  });
+
+  it('times out: SIGTERM, then SIGKILL after the grace, and nothing of the group survives', async () => {
+    // The shell and its children ignore SIGTERM, so only the SIGKILL after the grace ends them.
+    const script = 'trap "" TERM; echo $$; sleep 30 & sleep 30';
+    const started = Date.now();
+    const run = await execute(executor, spec(['sh', '-c', script], { timeoutMs: 300 }));
+    const elapsed = Date.now() - started;
+    assert.deepEqual(run.result, { outcome: 'timed_out', exitCode: null, reason: 'exceeded timeout of 300ms' });
+    assert.ok(elapsed >= 450 && elapsed < 5000, `took ${elapsed} ms`);
+    assertGroupGone(Number(run.stdout.trim()));
+  });
+
+  it('times out a command that stops on SIGTERM, with the reason in seconds', async () => {
+    const run = await execute(executor, spec(['sh', '-c', 'echo $$; sleep 30 & sleep 30'], { timeoutMs: 1000 }));
+    assert.deepEqual(run.result, { outcome: 'timed_out', exitCode: null, reason: 'exceeded timeout of 1s' });
+    assertGroupGone(Number(run.stdout.trim()));
+  });
+
+  it('kills background children left behind by a command that succeeded', async () => {
+    const started = Date.now();
+    const run = await execute(executor, spec(['sh', '-c', 'sleep 30 & echo $$']));
+    assert.equal(run.result.outcome, 'succeeded');
+    assert.ok(Date.now() - started < 5000, 'did not wait for the background child');
+    assertGroupGone(Number(run.stdout.trim()));
+  });
+
+  it('stops the run as cancelled when the signal aborts', async () => {
+    const controller = new AbortController();
+    const running = execute(executor, spec(['sh', '-c', 'echo $$; sleep 30']), controller.signal);
+    setTimeout(() => controller.abort(), 200);
+    const run = await running;
+    assert.equal(run.result.outcome, 'cancelled');
+    assertGroupGone(Number(run.stdout.trim()));
+    assert.deepEqual(readdirSync(scratchRoot), []);
+  });
+
+  it('does not start when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const run = await execute(executor, spec(['sh', '-c', 'echo never']), controller.signal);
+    assert.equal(run.result.outcome, 'cancelled');
+    assert.deepEqual(run.startedAt, []);
+  });
+});
