@@ -80,6 +80,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     httpPart === 'body' ? bodyAjv.compile(schema) : queryAjv.compile(schema),
   );
   app.setErrorHandler(errorHandler);
+  // JSON only: a text/plain body is a mistake to report (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );

@@ -17,6 +17,8 @@ export interface ProblemBody {
 
 interface AjvError {
   instancePath: string;
+  /** Set on `propertyNames` errors: the offending key. */
+  propertyName?: string;
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
@@ -47,9 +49,9 @@ const PART_PREFIX: Record<string, string> = { body: '', querystring: 'query.', p
 /** `/resources/memoryMb` in the body → `resources.memoryMb`; in the query string → `query.limit`. */
 function fieldOf(error: AjvError, part: string): string {
   const path = error.instancePath.split('/').filter(Boolean);
-  const extra = error.params['additionalProperty'] ?? error.params['missingProperty'];
+  const extra = error.params['additionalProperty'] ?? error.params['missingProperty'] ?? error.propertyName;
   if (typeof extra === 'string') path.push(extra);
-  return (PART_PREFIX[part] ?? '') + (path.join('.') || '(body)');
+  return (PART_PREFIX[part] ?? '') + (path.join('.') || 'body');
 }
 
 function messageOf(error: AjvError): string {
@@ -62,9 +64,9 @@ function messageOf(error: AjvError): string {
 
 function fromValidation(errors: AjvError[], part: string): ProblemBody {
   // anyOf/oneOf wrappers repeat what their branches said; keep the most specific messages.
-  const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const useful = errors.filter((e) => !['anyOf', 'oneOf', 'propertyNames'].includes(e.keyword));
   const list = (useful.length > 0 ? useful : errors).map((e) => ({ field: fieldOf(e, part), message: messageOf(e) }));
-  const first = list[0] ?? { field: '(body)', message: 'is invalid' };
+  const first = list[0] ?? { field: 'body', message: 'is invalid' };
   return problem('validation_failed', `${first.field}: ${first.message}`, { field: first.field, errors: list });
 }
 
@@ -77,13 +79,13 @@ export function toProblem(error: FastifyError | HourglassError | Error): Problem
   if (fastifyError.validation) return fromValidation(fastifyError.validation, fastifyError.validationContext ?? 'body');
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem('payload_too_large', 'the request body is larger than the limit of 256 KiB');
+      return problem('payload_too_large', 'body: is larger than the limit of 256 KiB', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem('unsupported_media_type', 'send the request body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem('bad_request', 'the request body is empty; send a JSON object', { field: '(body)' });
+      return problem('bad_request', 'body: is empty; send a JSON object', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return problem('bad_request', 'the request body is not valid JSON', { field: '(body)' });
+      return problem('bad_request', 'body: is not valid JSON', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return problem('bad_request', 'the Content-Length header does not match the body');
   }

@@ -13,9 +13,10 @@ export const JOB_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 
 const Argv = Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256 });
-const Env = Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String({ maxLength: 32_768 }), {
+const Env = Type.Record(Type.String(), Type.String({ maxLength: 32_768 }), {
+  propertyNames: { pattern: ENV_NAME_PATTERN },
   maxProperties: 128,
-  description: 'Environment variables: names are letters, digits and underscores.',
+  description: 'Environment variables: names are letters, digits and underscores, not starting with a digit.',
 });
 
 export const Problem = Type.Object(

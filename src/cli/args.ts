@@ -43,7 +43,10 @@ export type ArgToken =
   | { kind: 'option'; index: number };
 
 /** Positionals before `--`, and everything after it (taken literally, even `--flags`). */
-export function splitAtTerminator(tokens: readonly ArgToken[]): { positionals: string[]; afterDash: string[] | null } {
+export function splitAtTerminator(tokens: readonly ArgToken[]): {
+  positionals: string[];
+  afterDash: string[] | null;
+} {
   const positionals: string[] = [];
   let afterDash: string[] | null = null;
   for (const token of tokens) {

@@ -77,7 +77,8 @@ async function runCommand<O extends Options>(spec: CommandSpec<O>, argv: string[
   const { positionals, afterDash } = splitAtTerminator(parsed.tokens as ArgToken[]);
   const names = spec.args ?? [];
   if (positionals.length < names.length) throw new UsageError(`missing ${names[positionals.length]}`);
-  if (positionals.length > names.length) throw new UsageError(`unexpected argument '${positionals[names.length]}'`);
+  if (positionals.length > names.length)
+    throw new UsageError(`unexpected argument '${positionals[names.length]}'`);
   if (afterDash !== null && spec.acceptsDash !== true) {
     throw new UsageError(`unexpected arguments after '--': ${afterDash.join(' ')}`);
   }
@@ -97,21 +98,26 @@ export async function runGroup(group: Group, argv: string[], leading: string[]):
   }
   const command = Object.hasOwn(group.commands, name) ? group.commands[name] : undefined;
   if (command === undefined) {
-    throw new UsageError(`unknown command '${group.name} ${name}'`, `hourglass ${group.name} --help`);
+    throw new UsageError(
+      `unknown command '${group.name} ${name}'`,
+      `hourglass ${group.name} <command> [flags]`,
+    );
   }
   return command.run([...leading, ...rest]);
 }
 
 export function formatGroupHelp(group: Group): string {
-  const commands = Object.values(group.commands);
-  const width = Math.max(...commands.map((c) => c.usage.length));
-  const lines = commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+  const prefix = `hourglass ${group.name} `;
+  const usages = Object.values(group.commands).map((c) => [c.usage.replace(prefix, ''), c.summary] as const);
+  const width = Math.max(...usages.map(([usage]) => usage.length));
+  const lines = usages.map(([usage, summary]) => `  ${usage.padEnd(width)}  ${summary}`);
   return `Usage: hourglass ${group.name} <command> [flags]\n\n${group.summary}\n\nCommands:\n${lines.join('\n')}\n\nRun 'hourglass ${group.name} <command> --help' for a command's flags.`;
 }
 
 /** parseArgs errors (unknown flag, missing value) as UsageError, with the message made short. */
 function toUsageError(error: unknown): Error {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return error as Error;
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string')
+    return error as Error;
   if (!error.code.startsWith('ERR_PARSE_ARGS')) return error;
   const flag = /'([^']+)'/.exec(error.message)?.[1];
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {

@@ -15,9 +15,9 @@ export const CONNECTION_OPTIONS = {
 } as const;
 
 export const CONNECTION_HELP = `Connection:
-  --url URL          API address (env HOURGLASS_URL; default ${DEFAULT_URL})
-  --api-key KEY      API key (env HOURGLASS_API_KEY; admin commands first try HOURGLASS_ADMIN_KEY)
-  -h, --help         Show this help`;
+  --url URL             API address (env HOURGLASS_URL; default ${DEFAULT_URL})
+  --api-key KEY         API key (env HOURGLASS_API_KEY; admin commands try HOURGLASS_ADMIN_KEY first)
+  -h, --help            Show this help`;
 
 export interface ConnectionFlags {
   url?: string | undefined;
@@ -37,7 +37,8 @@ export function resolveConnection(
   kind: KeyKind = 'tenant',
 ): Connection {
   const baseUrl = nonEmpty(flags.url) ?? nonEmpty(env.HOURGLASS_URL) ?? DEFAULT_URL;
-  if (!/^https?:\/\//.test(baseUrl)) throw new UsageError(`the API URL must start with http:// or https://: ${baseUrl}`);
+  if (!/^https?:\/\//.test(baseUrl))
+    throw new UsageError(`the API URL must start with http:// or https://: ${baseUrl}`);
   const fromEnv =
     kind === 'admin'
       ? (nonEmpty(env.HOURGLASS_ADMIN_KEY) ?? nonEmpty(env.HOURGLASS_API_KEY))

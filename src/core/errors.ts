@@ -4,11 +4,9 @@
 export const ERROR_CODES = {
   bad_request: 400,
   validation_failed: 400,
-  invalid_id: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
-  method_not_allowed: 405,
   job_name_taken: 409,
   run_already_finished: 409,
   idempotency_key_reused: 409,
@@ -45,7 +43,9 @@ export class HourglassError extends Error {
 }
 
 export const notFound = (what: string, id: string, field?: string): HourglassError =>
-  new HourglassError('not_found', `${what} ${JSON.stringify(id)} was not found`, field ? { field } : {});
+  field
+    ? new HourglassError('not_found', `${field}: ${what} ${JSON.stringify(id)} was not found`, { field })
+    : new HourglassError('not_found', `${what} ${JSON.stringify(id)} was not found`);
 
 export const invalid = (field: string, message: string): HourglassError =>
   new HourglassError('validation_failed', `${field}: ${message}`, { field });

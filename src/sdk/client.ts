@@ -149,7 +149,9 @@ export class HourglassClient {
     try {
       for (;;) {
         const { done, value } = await reader.read().catch((error: unknown) => {
-          throw options.signal?.aborted ? error : new HourglassConnectionError(this.baseUrl + url, error);
+          throw options.signal?.aborted
+            ? error
+            : new HourglassConnectionError(this.baseUrl + url, error, 'lost the connection to');
         });
         if (done) break;
         const text = decoder.decode(value, { stream: true });

@@ -27,8 +27,8 @@ export class HourglassConnectionError extends Error {
   override readonly name = 'HourglassConnectionError';
   readonly url: string;
 
-  constructor(url: string, cause: unknown) {
-    super(`cannot reach ${url}: ${describeCause(cause)}`, { cause });
+  constructor(url: string, cause: unknown, what = 'cannot reach') {
+    super(`${what} ${url}: ${describeCause(cause)}`, { cause });
     this.url = url;
   }
 }
@@ -67,8 +67,8 @@ function describeCause(cause: unknown): string {
   const inner = cause instanceof Error && cause.cause !== undefined ? cause.cause : cause;
   if (typeof inner === 'object' && inner !== null) {
     const { code, message } = inner as { code?: unknown; message?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
     if (typeof code === 'string') return code;
-    if (typeof message === 'string') return message;
   }
   return String(inner);
 }

@@ -126,9 +126,16 @@ describe('ProcessExecutor', () => {
   });
 
   it('passes exactly the given environment', async () => {
-    const run = await execute(executor, spec(['env'], { env: { PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' } }));
+    const run = await execute(
+      executor,
+      spec(['env'], { env: { PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' } }),
+    );
     assert.equal(run.result.outcome, 'succeeded');
-    assert.deepEqual(run.stdout.trim().split('\n').sort(), ['EMPTY=', 'HOURGLASS_RUN_ID=run_x', `PATH=${PATH}`]);
+    assert.deepEqual(run.stdout.trim().split('\n').sort(), [
+      'EMPTY=',
+      'HOURGLASS_RUN_ID=run_x',
+      `PATH=${PATH}`,
+    ]);
   });
 
   it('times out: SIGTERM, then SIGKILL after the grace, and nothing of the group survives', async () => {
@@ -137,13 +144,20 @@ describe('ProcessExecutor', () => {
     const started = Date.now();
     const run = await execute(executor, spec(['sh', '-c', script], { timeoutMs: 300 }));
     const elapsed = Date.now() - started;
-    assert.deepEqual(run.result, { outcome: 'timed_out', exitCode: null, reason: 'exceeded timeout of 300ms' });
+    assert.deepEqual(run.result, {
+      outcome: 'timed_out',
+      exitCode: null,
+      reason: 'exceeded timeout of 300ms',
+    });
     assert.ok(elapsed >= 450 && elapsed < 5000, `took ${elapsed} ms`);
     assertGroupGone(Number(run.stdout.trim()));
   });
 
   it('times out a command that stops on SIGTERM, with the reason in seconds', async () => {
-    const run = await execute(executor, spec(['sh', '-c', 'echo $$; sleep 30 & sleep 30'], { timeoutMs: 1000 }));
+    const run = await execute(
+      executor,
+      spec(['sh', '-c', 'echo $$; sleep 30 & sleep 30'], { timeoutMs: 1000 }),
+    );
     assert.deepEqual(run.result, { outcome: 'timed_out', exitCode: null, reason: 'exceeded timeout of 1s' });
     assertGroupGone(Number(run.stdout.trim()));
   });

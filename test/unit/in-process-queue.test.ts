@@ -69,7 +69,12 @@ describe('InProcessQueue', () => {
   it('orders delayed messages by time and puts ready ones first', async () => {
     await withQueue(async (queue) => {
       const now = Date.now();
-      await queue.publish([message('c', now + 60), message('a', now + 20), message('b', now + 40), message('now')]);
+      await queue.publish([
+        message('c', now + 60),
+        message('a', now + 20),
+        message('b', now + 40),
+        message('now'),
+      ]);
       const seen: string[] = [];
       while (seen.length < 4) {
         for (const d of await queue.pull(4, 1000)) {

@@ -65,8 +65,10 @@ export class FileLogStore implements LogStore {
 
   private pathOf(runId: string): string {
     // Run ids come from the store, but a log path must never be steerable outside the root.
-    if (!SAFE_RUN_ID.test(runId))
-      throw new HourglassError('invalid_id', `not a valid run id: ${JSON.stringify(runId)}`);
+    if (!SAFE_RUN_ID.test(runId)) {
+      const message = `not a valid run id: ${JSON.stringify(runId)}`;
+      throw new HourglassError('validation_failed', message, { field: 'runId' });
+    }
     return join(this.root, `${runId}.log`);
   }
 }

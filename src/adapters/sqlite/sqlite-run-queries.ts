@@ -72,7 +72,7 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY available_at, id`,
   );
   const stale = db.prepare<[number, number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs
-    WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at, id LIMIT ?`);
+    WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at LIMIT ?`);
   const countByStatus = db.prepare<[], { status: RunStatus; n: number }>(
     'SELECT status, COUNT(*) AS n FROM runs GROUP BY status',
   );

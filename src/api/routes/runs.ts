@@ -1,6 +1,6 @@
 // Tenant routes for runs: list, get (with timeline), cancel, and logs (whole, or followed live).
 
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isTerminal } from '../../core/run-state.js';
@@ -82,9 +82,21 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
         }
         return reply.send(Buffer.concat(chunks));
       }
+      // Streamed by hand: the response stays open until the run ends or the client goes away.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       const closed = new AbortController();
-      request.raw.on('close', () => closed.abort());
-      return reply.send(Readable.from(followLogs(deps, tenantId, runId, closed.signal)));
+      res.on('close', () => closed.abort());
+      try {
+        for await (const chunk of followLogs(deps, tenantId, runId, closed.signal)) {
+          if (!res.write(chunk)) await once(res, 'drain', { signal: closed.signal });
+        }
+        res.end();
+      } catch (error) {
+        if (!closed.signal.aborted) request.log.error({ err: error, runId }, 'log follow failed');
+        res.destroy();
+      }
     },
   );
 }
@@ -106,10 +118,13 @@ async function* followLogs(deps: ApiDeps, tenantId: string, runId: string, close
       }
       const run = await deps.store.getRun(tenantId, runId);
       if (run === null || isTerminal(run.status)) {
-        // The worker closes the log before recording the end, so one more read sees the last bytes.
-        const last = await deps.logs.read(runId, offset, Number.MAX_SAFE_INTEGER);
-        if (last.data.length > 0) yield last.data;
-        return;
+        // The worker closes the log before recording the end, so reading on now sees the last bytes.
+        for (;;) {
+          const last = await deps.logs.read(runId, offset, LOG_CHUNK_BYTES);
+          if (last.data.length === 0) return;
+          offset = last.nextOffset;
+          yield last.data;
+        }
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, FOLLOW_POLL_MS);

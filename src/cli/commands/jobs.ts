@@ -5,7 +5,15 @@ import { parseInteger, UsageError } from '../args.js';
 import { defineCommand, type Group } from '../command.js';
 import { buildJobFields, JOB_SPEC_HELP, JOB_SPEC_OPTIONS } from '../job-spec.js';
 import { connect } from '../options.js';
-import { formatArgv, formatFields, formatTable, formatTime, printErr, printJson, printOut } from '../output.js';
+import {
+  formatArgv,
+  formatFields,
+  formatTable,
+  formatTime,
+  printErr,
+  printJson,
+  printOut,
+} from '../output.js';
 
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
 const JSON_HELP = '  --json                Print the job as JSON';
@@ -33,8 +41,8 @@ ${JSON_HELP}`,
 
 const update = defineCommand({
   usage: 'hourglass jobs update <job> [flags] [-- COMMAND [ARG...]]',
-  summary: 'Change a job: only the fields given change (--arg and --env replace the whole list).',
-  help: `<job> is a job id or name.
+  summary: 'Change a job: only the fields given change.',
+  help: `<job> is a job id or name. --arg and --env replace the job's whole list.
 
   --name NAME           Rename the job
 
@@ -77,7 +85,9 @@ const list = defineCommand({
       String(job.retry.maxAttempts),
       formatTime(job.updatedAt),
     ]);
-    printOut(formatTable(['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'], rows));
+    printOut(
+      formatTable(['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'], rows),
+    );
     if (page.nextCursor !== null) printErr(`more: hourglass jobs list --cursor ${page.nextCursor}`);
     return 0;
   },
@@ -103,7 +113,7 @@ const remove = defineCommand({
   args: ['<job>'],
   async run({ values, args: [idOrName = ''] }) {
     await connect(values).deleteJob(idOrName);
-    printErr(`deleted job ${idOrName}`);
+    printOut(`deleted job ${idOrName}`);
     return 0;
   },
 });

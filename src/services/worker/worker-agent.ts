@@ -17,11 +17,12 @@ import { runtimeOf } from '../../core/job.js';
 import { decideAfterAttempt, type AttemptOutcome } from '../../core/run-state.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionResult, Executor } from '../../ports/executor.js';
-import type { LogStore, LogWriter } from '../../ports/log-store.js';
 import type { Delivery, RunQueue } from '../../ports/queue.js';
 import type { RunSignal, RunSignals } from '../../ports/run-events.js';
 import type { ClaimedRun, Store } from '../../ports/store.js';
+import type { LogStore } from '../../ports/log-store.js';
 import type { Logger } from '../logger.js';
+import { GuardedLogWriter } from './guarded-log-writer.js';
 import { buildExecutionSpec } from './run-environment.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -88,7 +89,7 @@ export class WorkerAgent {
 
   constructor(deps: WorkerAgentDeps, options: WorkerAgentOptions) {
     this.deps = deps;
-    this.options = Object.freeze({ pullWaitMs: 1000, ...options });
+    this.options = Object.freeze({ ...options, pullWaitMs: options.pullWaitMs ?? 1000 });
     this.log = deps.logger.child({ workerId: options.workerId });
   }
 
@@ -392,44 +393,5 @@ async function settle(ackOrNak: Promise<void>, log: Logger): Promise<void> {
     await ackOrNak;
   } catch (error) {
     log.warn({ err: error }, 'queue ack/nak failed');
-  }
-}
-
-/** A log writer whose failures (disk full, …) are logged once and then ignored: output is not worth a run. */
-class GuardedLogWriter {
-  private writer: LogWriter | null = null;
-  private failed = false;
-
-  constructor(
-    logStore: LogStore,
-    runId: string,
-    private readonly log: Logger,
-  ) {
-    try {
-      this.writer = logStore.open(runId);
-    } catch (error) {
-      this.fail(error);
-    }
-  }
-
-  write(chunk: Buffer): void {
-    if (this.writer === null) return;
-    try {
-      this.writer.write(chunk);
-    } catch (error) {
-      this.fail(error);
-    }
-  }
-
-  async close(): Promise<void> {
-    const writer = this.writer;
-    this.writer = null;
-    await writer?.close().catch((error: unknown) => this.fail(error));
-  }
-
-  private fail(error: unknown): void {
-    if (!this.failed) this.log.warn({ err: error }, 'writing the run log failed; further output is dropped');
-    this.failed = true;
-    this.writer = null;
   }
 }

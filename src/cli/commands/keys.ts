@@ -1,0 +1,49 @@
+// `hourglass keys …` (admin): create a tenant's API key (its secret is shown once) and revoke keys.
+
+import { UsageError } from '../args.js';
+import { defineCommand, type Group } from '../command.js';
+import { connect } from '../options.js';
+import { printErr, printJson, printOut } from '../output.js';
+
+const create = defineCommand({
+  usage: 'hourglass keys create --tenant <tenantId> [--name N] [--json]',
+  summary: 'Create an API key for a tenant (admin key). The key is printed once: store it now.',
+  help: `  --tenant ID           The tenant the key acts for (required)
+  --name N              A label to recognise the key by
+  --json                Print {id, key, tenantId, scope, prefix, name, createdAt} as JSON
+
+stdout gets the key alone, so this works:
+  export HOURGLASS_API_KEY=$(hourglass keys create --tenant <tenantId>)`,
+  options: { tenant: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }) {
+    if (values.tenant === undefined) throw new UsageError('missing --tenant <tenantId>');
+    const input = values.name === undefined ? {} : { name: values.name };
+    const key = await connect(values, 'admin').createKey(values.tenant, input);
+    if (values.json === true) {
+      printJson(key);
+      return 0;
+    }
+    printOut(key.key);
+    printErr(`created key ${key.id} for tenant ${key.tenantId}; it is not shown again: store it now`);
+    return 0;
+  },
+});
+
+const revoke = defineCommand({
+  usage: 'hourglass keys revoke <keyId>',
+  summary: 'Revoke an API key (admin key); requests with it fail from now on.',
+  help: '<keyId> is the id printed when the key was created (not the secret).',
+  options: {},
+  args: ['<keyId>'],
+  async run({ values, args: [keyId = ''] }) {
+    await connect(values, 'admin').revokeKey(keyId);
+    printOut(`revoked key ${keyId}`);
+    return 0;
+  },
+});
+
+export const keysGroup: Group = {
+  name: 'keys',
+  summary: 'API keys (admin): one or more per tenant, each shown once at creation.',
+  commands: { create, revoke },
+};

@@ -1,0 +1,124 @@
+// `hourglass runs …`: list runs, show one with its timeline, cancel one.
+
+import type { Run, RunDetail } from '../../sdk/index.js';
+import { parseInteger, parseRunStatus } from '../args.js';
+import { defineCommand, type Group } from '../command.js';
+import { connect } from '../options.js';
+import {
+  formatArgv,
+  formatFields,
+  formatMs,
+  formatTable,
+  formatTime,
+  orDash,
+  printErr,
+  printJson,
+  printOut,
+  runDurationMs,
+} from '../output.js';
+
+const list = defineCommand({
+  usage: 'hourglass runs list [--job J] [--status S] [--limit N] [--cursor C] [--json]',
+  summary: 'List runs, newest first, a page at a time.',
+  help: `  --job J               Only the runs of this job (id or name)
+  --status S            Only runs in this status: queued, running, succeeded, failed, timed_out,
+                        oom_killed, cancelled, lost
+  --limit N             Runs per page
+  --cursor C            Where the previous page ended (printed after it)
+  --json                Print the page as JSON: {items, nextCursor}`,
+  options: {
+    job: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run({ values }) {
+    const status = parseRunStatus(values.status);
+    const limit = parseInteger(values.limit, '--limit', 1);
+    const client = connect(values);
+    // The API filters by job id; --job also takes a name, so look the job up first.
+    const jobId = values.job === undefined ? undefined : (await client.getJob(values.job)).id;
+    const page = await client.listRuns({ jobId, status, limit, cursor: values.cursor });
+    if (values.json === true) {
+      printJson(page);
+      return 0;
+    }
+    const rows = page.items.map((run) => [
+      run.id,
+      run.jobId,
+      run.status,
+      String(run.attempt),
+      orDash(run.exitCode),
+      formatMs(run.lagMs),
+      formatMs(runDurationMs(run)),
+      formatTime(run.createdAt),
+    ]);
+    printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'CREATED'], rows));
+    if (page.nextCursor !== null) printErr(`more: hourglass runs list --cursor ${page.nextCursor}`);
+    return 0;
+  },
+});
+
+const get = defineCommand({
+  usage: 'hourglass runs get <run> [--json]',
+  summary: 'Show a run and its timeline (queued, dispatched, started, retried, finished).',
+  help: '  --json                Print the run as JSON',
+  options: { json: { type: 'boolean' } },
+  args: ['<run>'],
+  async run({ values, args: [runId = ''] }) {
+    const run = await connect(values).getRun(runId);
+    if (values.json === true) printJson(run);
+    else printOut(formatRunDetail(run));
+    return 0;
+  },
+});
+
+const cancel = defineCommand({
+  usage: 'hourglass runs cancel <run> [--json]',
+  summary: 'Ask a queued or running run to stop (a running one is sent SIGTERM, then SIGKILL).',
+  help: '  --json                Print the run as JSON',
+  options: { json: { type: 'boolean' } },
+  args: ['<run>'],
+  async run({ values, args: [runId = ''] }) {
+    const run = await connect(values).cancelRun(runId);
+    if (values.json === true) printJson(run);
+    else printOut(`cancel requested for run ${run.id} (now ${run.status})`);
+    return 0;
+  },
+});
+
+export const runsGroup: Group = {
+  name: 'runs',
+  summary: 'Runs: one execution of a job (with its retries), its outcome and its timeline.',
+  commands: { list, get, cancel },
+};
+
+function formatRunDetail(run: RunDetail): string {
+  const fields = formatFields([
+    ['ID', run.id],
+    ['Job', run.jobId],
+    ['Schedule', orDash(run.scheduleId)],
+    ['Status', run.status],
+    ['Attempt', String(run.attempt)],
+    ['Exit code', orDash(run.exitCode)],
+    ['Reason', orDash(run.reason)],
+    ['Args', run.args === null ? '- (the job’s)' : formatArgv(run.args)],
+    ['Env', formatEnv(run)],
+    ['Nominal', orDash(run.nominalTime)],
+    ['Created', orDash(run.createdAt)],
+    ['Dispatched', orDash(run.dispatchedAt)],
+    ['Started', orDash(run.startedAt)],
+    ['Finished', orDash(run.finishedAt)],
+    ['Lag', formatMs(run.lagMs)],
+    ['Duration', formatMs(runDurationMs(run))],
+  ]);
+  if (run.timeline.length === 0) return fields;
+  const rows = run.timeline.map((e) => [e.at, e.type, String(e.attempt), e.status, orDash(e.detail)]);
+  return `${fields}\n\nTimeline:\n${formatTable(['AT', 'EVENT', 'ATTEMPT', 'STATUS', 'DETAIL'], rows)}`;
+}
+
+function formatEnv(run: Run): string {
+  if (run.env === null) return '-';
+  return formatArgv(Object.entries(run.env).map(([key, value]) => `${key}=${value}`)) || '-';
+}

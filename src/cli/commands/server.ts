@@ -1,0 +1,13 @@
+// `hourglass server [flags]`: start the server (API and/or worker roles). The server parses its own flags;
+// it is imported through a variable so the CLI does not depend on it at compile time.
+
+interface ServerModule {
+  runServer(argv: string[]): Promise<void>;
+}
+
+export async function runServerCommand(argv: string[]): Promise<number> {
+  const specifier = '../../server/main.js';
+  const server = (await import(specifier)) as ServerModule;
+  await server.runServer(argv);
+  return 0;
+}

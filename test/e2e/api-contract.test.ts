@@ -1,0 +1,151 @@
+// Bad input through the real HTTP server: every kind of mistake answers 4xx problem+json naming the field,
+// and changes nothing.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ServerProcess } from '../support/server-process.js';
+
+describe('API contract: bad input', () => {
+  let server: ServerProcess;
+  let key: string;
+
+  before(async () => {
+    server = await ServerProcess.start({ args: ['--roles', 'api'] });
+    ({ key } = await server.createTenant('contract'));
+    const job = await server.request('POST', '/v1/jobs', { key, body: { name: 'base', command: ['true'] } });
+    assert.equal(job.status, 201, job.text);
+  });
+  after(() => server.stop());
+
+  async function snapshot() {
+    const jobs = await server.request('GET', '/v1/jobs', { key });
+    const runs = await server.request('GET', '/v1/runs', { key });
+    return JSON.stringify([jobs.body, runs.body]);
+  }
+
+  function assertProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string, field?: string) {
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(res.body.code, code);
+    assert.equal(res.body.status, status);
+    assert.equal(typeof res.body.detail, 'string');
+    if (field !== undefined) {
+      assert.equal(res.body.field, field);
+      assert.ok(res.body.detail.includes(field), `detail should name ${field}: ${res.body.detail}`);
+    }
+  }
+
+  const badJobs: [string, unknown, number, string, string][] = [
+    ['unknown top-level field', { name: 'a', command: ['x'], colour: 'red' }, 400, 'validation_failed', 'colour'],
+    ['unknown nested field', { name: 'a', command: ['x'], retry: { tries: 2 } }, 400, 'validation_failed', 'retry.tries'],
+    ['wrong type', { name: 'a', command: ['x'], timeoutSeconds: '60' }, 400, 'validation_failed', 'timeoutSeconds'],
+    ['string instead of argv', { name: 'a', command: 'echo hi' }, 400, 'validation_failed', 'command'],
+    ['missing name', { command: ['x'] }, 400, 'validation_failed', 'name'],
+    ['bad name', { name: 'Has Spaces', command: ['x'] }, 400, 'validation_failed', 'name'],
+    ['no command and no image', { name: 'a' }, 400, 'validation_failed', 'command'],
+    ['timeout above 24 h', { name: 'a', command: ['x'], timeoutSeconds: 86_401 }, 400, 'validation_failed', 'timeoutSeconds'],
+    ['memory above the plan', { name: 'a', command: ['x'], resources: { memoryMb: 8192 } }, 422, 'plan_limit_exceeded', 'resources.memoryMb'],
+    ['bad env name', { name: 'a', command: ['x'], env: { 'BAD-NAME': '1' } }, 400, 'validation_failed', 'env.BAD-NAME'],
+    ['duplicate name', { name: 'base', command: ['x'] }, 409, 'job_name_taken', 'name'],
+  ];
+
+  for (const [label, body, status, code, field] of badJobs) {
+    it(`rejects a job with ${label}`, async () => {
+      const before = await snapshot();
+      assertProblem(await server.request('POST', '/v1/jobs', { key, body }), status, code, field);
+      assert.equal(await snapshot(), before);
+    });
+  }
+
+  it('rejects malformed JSON and non-JSON bodies', async () => {
+    const before = await snapshot();
+    assertProblem(await server.request('POST', '/v1/jobs', { key, rawBody: '{"name": ' }), 400, 'bad_request', 'body');
+    assertProblem(await server.request('POST', '/v1/jobs', { key, rawBody: '[]' }), 400, 'validation_failed', 'body');
+    const text = await server.request('POST', '/v1/jobs', { key, rawBody: 'name=a', headers: { 'content-type': 'text/plain' } });
+    assertProblem(text, 415, 'unsupported_media_type');
+    assert.equal(await snapshot(), before);
+  });
+
+  it('rejects an oversized body with 413', async () => {
+    const before = await snapshot();
+    const body = { name: 'big', command: ['x'], env: { BIG: 'a'.repeat(300 * 1024) } };
+    assertProblem(await server.request('POST', '/v1/jobs', { key, body }), 413, 'payload_too_large', 'body');
+    assert.equal(await snapshot(), before);
+  });
+
+  it('rejects bad run requests and bad ids', async () => {
+    const before = await snapshot();
+    assertProblem(await server.request('POST', '/v1/jobs/base/runs', { key, body: { args: 'x' } }), 400, 'validation_failed', 'args');
+    assertProblem(await server.request('POST', '/v1/jobs/base/runs', { key, body: { when: 'now' } }), 400, 'validation_failed', 'when');
+    assertProblem(await server.request('POST', '/v1/jobs/nope/runs', { key, body: {} }), 404, 'not_found', 'job');
+    assertProblem(await server.request('GET', '/v1/runs/not-a-run-id', { key }), 404, 'not_found', 'runId');
+    assertProblem(await server.request('GET', '/v1/runs/run_0000000000000000000000000a', { key }), 404, 'not_found', 'runId');
+    assertProblem(await server.request('POST', '/v1/runs/nope/cancel', { key }), 404, 'not_found', 'runId');
+    assertProblem(await server.request('GET', '/v1/runs?limit=0', { key }), 400, 'validation_failed', 'query.limit');
+    assertProblem(await server.request('GET', '/v1/runs?status=done', { key }), 400, 'validation_failed', 'query.status');
+    assertProblem(await server.request('GET', '/v1/runs?cursor=xyz', { key }), 400, 'validation_failed', 'cursor');
+    assertProblem(await server.request('GET', '/v1/runs?colour=red', { key }), 400, 'validation_failed', 'query.colour');
+    assertProblem(await server.request('PATCH', '/v1/jobs/base', { key, body: {} }), 400, 'validation_failed');
+    assert.equal(await snapshot(), before);
+  });
+
+  it('rejects requests without a valid key, and tenant keys on admin routes', async () => {
+    assertProblem(await server.request('GET', '/v1/jobs'), 401, 'unauthorized');
+    assertProblem(await server.request('GET', '/v1/jobs', { key: 'hg_not_a_real_key' }), 401, 'unauthorized');
+    assertProblem(await server.request('POST', '/v1/tenants', { key, body: { name: 'x' } }), 403, 'forbidden');
+    assertProblem(await server.request('GET', '/v1/jobs', { key: server.adminKey }), 403, 'forbidden');
+  });
+
+  it('limits the rate of run creation per tenant with 429 and Retry-After', async () => {
+    const limited = await server.createTenant('limited', { runsPerSecond: 1, runBurst: 2 });
+    await server.request('POST', '/v1/jobs', { key: limited.key, body: { name: 'j', command: ['true'] } });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const res = await server.request('POST', '/v1/jobs/j/runs', { key: limited.key, body: {} });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    assert.deepEqual(statuses, [201, 201, 429]);
+    assert.ok(Number(retryAfter) >= 1);
+  });
+
+  it('enforces the plan’s job limit', async () => {
+    const small = await server.createTenant('small', { maxJobs: 1 });
+    assert.equal((await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'one', command: ['true'] } })).status, 201);
+    assertProblem(await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'two', command: ['true'] } }), 422, 'plan_limit_exceeded');
+  });
+
+  it('updates and deletes a job; a deleted job’s name can be reused', async () => {
+    const created = await server.request('POST', '/v1/jobs', { key, body: { name: 'temp', command: ['true'] } });
+    const patched = await server.request('PATCH', '/v1/jobs/temp', { key, body: { timeoutSeconds: 5, env: { A: '1' } } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.timeoutSeconds, 5);
+    assert.deepEqual(patched.body.env, { A: '1' });
+    assert.deepEqual(patched.body.command, ['true']);
+    assert.equal((await server.request('DELETE', '/v1/jobs/temp', { key })).status, 204);
+    assertProblem(await server.request('GET', `/v1/jobs/${created.body.id}`, { key }), 404, 'not_found');
+    assert.equal((await server.request('POST', '/v1/jobs', { key, body: { name: 'temp', command: ['true'] } })).status, 201);
+  });
+
+  it('serves an OpenAPI 3.1 document that lists every route', async () => {
+    const res = await server.request('GET', '/v1/openapi.json');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.openapi, '3.1.0');
+    const paths = Object.keys(res.body.paths);
+    for (const path of ['/v1/jobs', '/v1/jobs/{job}', '/v1/jobs/{job}/runs', '/v1/runs', '/v1/runs/{runId}', '/v1/runs/{runId}/cancel', '/v1/runs/{runId}/logs', '/v1/tenants', '/v1/tenants/{tenantId}/keys', '/v1/keys/{keyId}']) {
+      assert.ok(paths.includes(path), `missing ${path}`);
+    }
+    const createJob = res.body.paths['/v1/jobs'].post;
+    assert.equal(createJob.requestBody.content['application/json'].schema.additionalProperties, false);
+    assert.ok(createJob.responses['400']);
+  });
+
+  it('answers health, readiness and metrics', async () => {
+    assert.equal((await server.request('GET', '/healthz')).status, 200);
+    assert.equal((await server.request('GET', '/readyz')).status, 200);
+    const metrics = await server.request('GET', '/metrics');
+    assert.match(metrics.text, /hourglass_queue_depth \d+/);
+    assert.match(metrics.text, /hourglass_run_lag_seconds_bucket/);
+  });
+});

@@ -1,0 +1,117 @@
+// Black-box test harness: starts the real `hourglass server` binary as a child process on a free port and a
+// temporary data directory, and talks to it over HTTP. Each test file starts its own server(s) and stops them.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+export const CLI = join(REPO_ROOT, 'bin/hourglass.js');
+
+export interface ServerOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export class ServerProcess {
+  private constructor(
+    readonly url: string,
+    readonly adminKey: string,
+    readonly dataDir: string,
+    private readonly child: ChildProcess,
+    private readonly ownsDataDir: boolean,
+    readonly output: { stdout: string; stderr: string },
+  ) {}
+
+  static async start(options: ServerOptions = {}): Promise<ServerProcess> {
+    const ownsDataDir = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hourglass-test-'));
+    const adminKey = `hg_test_admin_${randomBytes(16).toString('hex')}`;
+    const child = spawn(
+      process.execPath,
+      [CLI, 'server', '--port', '0', '--data-dir', dataDir, '--kill-grace-ms', '300', ...(options.args ?? [])],
+      {
+        env: { ...process.env, HOURGLASS_ADMIN_KEY: adminKey, HOURGLASS_LOG_LEVEL: 'warn', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const output = { stdout: '', stderr: '' };
+    child.stderr?.on('data', (d: Buffer) => (output.stderr += d.toString()));
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${output.stderr}`)), 15_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        output.stdout += d.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(output.stdout);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolveUrl(match[1]);
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}: ${output.stderr}`));
+      });
+    });
+    return new ServerProcess(url, adminKey, dataDir, child, ownsDataDir, output);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Graceful stop (SIGTERM), or a crash (SIGKILL) with `kill: true`. Keeps the data dir unless `cleanup`. */
+  async stop(options: { kill?: boolean; cleanup?: boolean } = {}): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill(options.kill ? 'SIGKILL' : 'SIGTERM');
+      await exited;
+    }
+    if (options.cleanup ?? this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async request(
+    method: string,
+    path: string,
+    options: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key) headers['authorization'] = `Bearer ${options.key}`;
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const response = await fetch(this.url + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    return { status: response.status, headers: response.headers, body: parsed, text };
+  }
+
+  /** A new tenant and a key for it, through the admin API. */
+  async createTenant(name: string, limits: Record<string, number> = {}): Promise<{ id: string; key: string; keyId: string }> {
+    const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body: { name, limits } });
+    if (tenant.status !== 201) throw new Error(`createTenant: ${tenant.text}`);
+    const key = await this.request('POST', `/v1/tenants/${tenant.body.id}/keys`, { key: this.adminKey, body: {} });
+    if (key.status !== 201) throw new Error(`createKey: ${key.text}`);
+    return { id: tenant.body.id, key: key.body.key, keyId: key.body.id };
+  }
+
+  /** Polls a run until it reaches one of `statuses` (default: any terminal one). */
+  async waitForRun(key: string, runId: string, statuses?: string[], timeoutMs = 20_000): Promise<any> {
+    const terminal = statuses ?? ['succeeded', 'failed', 'timed_out', 'oom_killed', 'cancelled', 'lost'];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await this.request('GET', `/v1/runs/${runId}`, { key });
+      if (terminal.includes(run.body?.status)) return run.body;
+      if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.body?.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// The SDK against a scripted fetch: the requests it sends (paths, query, headers, bodies) and how it reads
+// answers (JSON, problem+json, plain errors, streamed logs split mid-character).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HourglassApiError, HourglassClient, HourglassConnectionError } from '../../src/sdk/index.js';
+
+interface Call {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** A client whose fetch records each request and answers with the next response of the script. */
+function scripted(...responses: Response[]): { client: HourglassClient; calls: Call[] } {
+  const calls: Call[] = [];
+  const fetchStub: typeof fetch = async (input, init) => {
+    calls.push({
+      url: String(input),
+      method: init?.method ?? 'GET',
+      headers: { ...(init?.headers as Record<string, string>) },
+      body: typeof init?.body === 'string' ? init.body : undefined,
+    });
+    const response = responses.shift();
+    if (response === undefined) throw new Error('no more scripted responses');
+    return response;
+  };
+  return {
+    client: new HourglassClient({ baseUrl: 'http://api.test/', apiKey: 'k1', fetch: fetchStub }),
+    calls,
+  };
+}
+
+const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+describe('HourglassClient', () => {
+  it('sends the key, encodes path segments and skips unset query parameters', async () => {
+    const { client, calls } = scripted(json(200, { id: 'j' }), json(200, { items: [], nextCursor: null }));
+    await client.getJob('a/b c');
+    await client.listRuns({ jobId: 'job_1', limit: 5 });
+    assert.equal(calls[0]?.url, 'http://api.test/v1/jobs/a%2Fb%20c');
+    assert.equal(calls[0]?.headers.authorization, 'Bearer k1');
+    assert.equal(calls[1]?.url, 'http://api.test/v1/runs?jobId=job_1&limit=5');
+  });
+
+  it('posts a run with its idempotency key', async () => {
+    const { client, calls } = scripted(json(201, { id: 'run_1' }));
+    await client.createRun('hello', { args: ['x'] }, { idempotencyKey: 'once' });
+    assert.equal(calls[0]?.method, 'POST');
+    assert.equal(calls[0]?.url, 'http://api.test/v1/jobs/hello/runs');
+    assert.equal(calls[0]?.headers['idempotency-key'], 'once');
+    assert.equal(calls[0]?.body, '{"args":["x"]}');
+  });
+
+  it('turns problem+json into HourglassApiError', async () => {
+    const problem = {
+      type: 'about:blank',
+      title: 'Validation failed',
+      status: 400,
+      code: 'validation_failed',
+      detail: 'memoryMb must be at least 1',
+      field: 'resources.memoryMb',
+    };
+    const { client } = scripted(
+      new Response(JSON.stringify(problem), {
+        status: 400,
+        headers: { 'content-type': 'application/problem+json' },
+      }),
+    );
+    await assert.rejects(client.createJob({ name: 'x', resources: { memoryMb: 0 } }), (error: unknown) => {
+      assert.ok(error instanceof HourglassApiError);
+      assert.equal(error.status, 400);
+      assert.equal(error.code, 'validation_failed');
+      assert.equal(error.field, 'resources.memoryMb');
+      assert.equal(error.message, 'memoryMb must be at least 1');
+      return true;
+    });
+  });
+
+  it('reports a non-problem error body by its HTTP status', async () => {
+    const { client } = scripted(new Response('<h1>down</h1>', { status: 502, statusText: 'Bad Gateway' }));
+    await assert.rejects(client.listTenants(), { name: 'HourglassApiError', code: 'http_502', status: 502 });
+  });
+
+  it('reports an unreachable server as HourglassConnectionError', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const client = new HourglassClient({
+      baseUrl: 'http://api.test',
+      apiKey: 'k',
+      fetch: () => Promise.reject(new TypeError('fetch failed', { cause: refused })),
+    });
+    await assert.rejects(client.getRun('r'), (error: unknown) => {
+      assert.ok(error instanceof HourglassConnectionError);
+      assert.match(error.message, /ECONNREFUSED/);
+      return true;
+    });
+  });
+
+  it('resolves a 204 as nothing', async () => {
+    const { client, calls } = scripted(new Response(null, { status: 204 }));
+    assert.equal(await client.deleteJob('hello'), undefined);
+    assert.equal(calls[0]?.method, 'DELETE');
+  });
+
+  it('streams logs as text, even when a chunk splits a character', async () => {
+    const bytes = new TextEncoder().encode('héllo\n');
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 2)); // 'h' and half of 'é'
+        controller.enqueue(bytes.slice(2));
+        controller.close();
+      },
+    });
+    const { client, calls } = scripted(new Response(body, { status: 200 }));
+    const chunks: string[] = [];
+    for await (const chunk of client.followLogs('run_1')) chunks.push(chunk);
+    assert.equal(chunks.join(''), 'héllo\n');
+    assert.equal(calls[0]?.url, 'http://api.test/v1/runs/run_1/logs?follow=true');
+  });
+
+  it('waits for a run to reach a terminal status', async () => {
+    const run = (status: string): Response => json(200, { id: 'run_1', status, timeline: [] });
+    const { client, calls } = scripted(run('queued'), run('running'), run('timed_out'));
+    const final = await client.waitForRun('run_1', { pollMs: 1 });
+    assert.equal(final.status, 'timed_out');
+    assert.equal(calls.length, 3);
+  });
+
+  it('stops waiting when its signal aborts', async () => {
+    const { client } = scripted(json(200, { id: 'run_1', status: 'running', timeline: [] }));
+    const controller = new AbortController();
+    const waiting = client.waitForRun('run_1', { pollMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await assert.rejects(waiting, { name: 'AbortError' });
+  });
+});
