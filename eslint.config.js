@@ -26,7 +26,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', '../adapters/*', '../services/*', '../api/*', '../server/*'], message: 'The core is pure: no I/O and no outer layers.' },
+            {
+              group: ['node:*', '../adapters/*', '../services/*', '../api/*', '../server/*'],
+              message: 'The core is pure: no I/O and no outer layers.',
+            },
           ],
         },
       ],
@@ -37,7 +40,9 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../*', '!../sdk/*'], message: 'The SDK depends on the HTTP contract only.' }] },
+        {
+          patterns: [{ group: ['../*', '!../sdk/*'], message: 'The SDK depends on the HTTP contract only.' }],
+        },
       ],
     },
   },

@@ -33,7 +33,10 @@ function operationOf(route: RouteOptions): JsonObject | null {
     responses[status] =
       status === '204'
         ? { description: 'No Content' }
-        : { description: (s['description'] as string | undefined) ?? 'OK', content: { [contentType]: { schema: s } } };
+        : {
+            description: (s['description'] as string | undefined) ?? 'OK',
+            content: { [contentType]: { schema: s } },
+          };
   }
   for (const status of ERROR_STATUSES) {
     responses[status] ??= {

@@ -41,10 +41,22 @@ const TITLES: Record<number, string> = {
 
 export function problem(code: ErrorCode, detail: string, extra: Partial<ProblemBody> = {}): ProblemBody {
   const status = ERROR_CODES[code];
-  return { type: `https://hourglass.dev/problems/${code}`, title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+  return {
+    type: `https://hourglass.dev/problems/${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...extra,
+  };
 }
 
-const PART_PREFIX: Record<string, string> = { body: '', querystring: 'query.', params: 'path.', headers: 'header.' };
+const PART_PREFIX: Record<string, string> = {
+  body: '',
+  querystring: 'query.',
+  params: 'path.',
+  headers: 'header.',
+};
 
 /** `/resources/memoryMb` in the body → `resources.memoryMb`; in the query string → `query.limit`. */
 function fieldOf(error: AjvError, part: string): string {
@@ -65,9 +77,15 @@ function messageOf(error: AjvError): string {
 function fromValidation(errors: AjvError[], part: string): ProblemBody {
   // anyOf/oneOf wrappers repeat what their branches said; keep the most specific messages.
   const useful = errors.filter((e) => !['anyOf', 'oneOf', 'propertyNames'].includes(e.keyword));
-  const list = (useful.length > 0 ? useful : errors).map((e) => ({ field: fieldOf(e, part), message: messageOf(e) }));
+  const list = (useful.length > 0 ? useful : errors).map((e) => ({
+    field: fieldOf(e, part),
+    message: messageOf(e),
+  }));
   const first = list[0] ?? { field: 'body', message: 'is invalid' };
-  return problem('validation_failed', `${first.field}: ${first.message}`, { field: first.field, errors: list });
+  return problem('validation_failed', `${first.field}: ${first.message}`, {
+    field: first.field,
+    errors: list,
+  });
 }
 
 export function toProblem(error: FastifyError | HourglassError | Error): ProblemBody {
@@ -76,7 +94,8 @@ export function toProblem(error: FastifyError | HourglassError | Error): Problem
     return problem(error.code, error.message, field === undefined ? {} : { field });
   }
   const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
-  if (fastifyError.validation) return fromValidation(fastifyError.validation, fastifyError.validationContext ?? 'body');
+  if (fastifyError.validation)
+    return fromValidation(fastifyError.validation, fastifyError.validationContext ?? 'body');
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return problem('payload_too_large', 'body: is larger than the limit of 256 KiB', { field: 'body' });
@@ -99,7 +118,11 @@ export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyRepl
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
-export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function errorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const body = toProblem(error);
   if (body.status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
   if (error instanceof HourglassError && typeof error.context.retryAfterMs === 'number') {

@@ -43,9 +43,13 @@ function printBanner(server: RunningServer): void {
   if (adminKey !== null) lines.push(`  admin key (shown once, keep it): ${adminKey}`);
   if (firstTenant !== null) {
     lines.push(`  tenant "${firstTenant.name}" (${firstTenant.id}) key (shown once): ${firstTenant.key}`);
-    lines.push('', '  Try it:', `    export HOURGLASS_URL=${server.url} HOURGLASS_API_KEY=${firstTenant.key}`);
-    lines.push('    ./bin/hourglass jobs create hello -- echo "hello from hourglass"');
-    lines.push('    ./bin/hourglass run hello --wait');
+    lines.push(
+      '',
+      '  Try it:',
+      `    export HOURGLASS_URL=${server.url} HOURGLASS_API_KEY=${firstTenant.key}`,
+    );
+    lines.push('    ./bin/hourglass.js jobs create hello -- echo "hello from hourglass"');
+    lines.push('    ./bin/hourglass.js run hello --wait');
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -28,7 +28,10 @@ export function requireAdmin(principal: Principal): void {
 
 export function requireTenant(principal: Principal): string {
   if (principal.scope !== 'tenant') {
-    throw new HourglassError('forbidden', 'this route needs a tenant key; admin keys manage tenants and keys');
+    throw new HourglassError(
+      'forbidden',
+      'this route needs a tenant key; admin keys manage tenants and keys',
+    );
   }
   return principal.tenantId;
 }

@@ -28,9 +28,13 @@ export class JobService {
 
   async createJob(tenant: Tenant, input: JobInput & { name: string }): Promise<Job> {
     if ((await this.store.countJobs(tenant.id)) >= tenant.limits.maxJobs) {
-      throw new HourglassError('plan_limit_exceeded', `the plan allows at most ${tenant.limits.maxJobs} jobs`, {
-        limit: 'maxJobs',
-      });
+      throw new HourglassError(
+        'plan_limit_exceeded',
+        `the plan allows at most ${tenant.limits.maxJobs} jobs`,
+        {
+          limit: 'maxJobs',
+        },
+      );
     }
     const now = this.clock.now();
     const job: Job = {

@@ -92,7 +92,13 @@ export class RunService {
       return { run: result.run, created: false };
     }
     await this.queue.publish([
-      { runId: run.id, tenantId: run.tenantId, attempt: 1, memoryMb: job.resources.memoryMb, availableAt: now },
+      {
+        runId: run.id,
+        tenantId: run.tenantId,
+        attempt: 1,
+        memoryMb: job.resources.memoryMb,
+        availableAt: now,
+      },
     ]);
     const dispatchedAt = this.clock.now();
     await this.store.markDispatched([run.id], dispatchedAt);
@@ -121,9 +127,13 @@ export class RunService {
     await this.getRun(tenantId, runId);
     const result: CancelResult = await this.store.requestCancel(tenantId, runId, this.clock.now());
     if (result.state === 'already_finished') {
-      throw new HourglassError('run_already_finished', `run ${runId} has already finished (${result.run.status})`, {
-        field: 'runId',
-      });
+      throw new HourglassError(
+        'run_already_finished',
+        `run ${runId} has already finished (${result.run.status})`,
+        {
+          field: 'runId',
+        },
+      );
     }
     this.signals.emit({ type: result.state === 'requested' ? 'cancel_requested' : 'finished', runId });
     return result.run;

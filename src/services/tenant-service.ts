@@ -54,12 +54,18 @@ export class TenantService {
     const key = await this.store.getApiKey(keyId);
     if (key === null) throw notFound('API key', keyId, 'keyId');
     if (key.scope === 'admin') {
-      throw new HourglassError('forbidden', 'admin keys cannot be revoked through the API', { field: 'keyId' });
+      throw new HourglassError('forbidden', 'admin keys cannot be revoked through the API', {
+        field: 'keyId',
+      });
     }
     await this.store.revokeApiKey(keyId, this.clock.now());
   }
 
-  private createKey(scope: ApiKey['scope'], tenantId: string | null, name: string | null): Promise<CreatedKey> {
+  private createKey(
+    scope: ApiKey['scope'],
+    tenantId: string | null,
+    name: string | null,
+  ): Promise<CreatedKey> {
     return this.insertKey(scope, tenantId, name, generateSecret());
   }
 

@@ -23,7 +23,12 @@ describe('API contract: bad input', () => {
     return JSON.stringify([jobs.body, runs.body]);
   }
 
-  function assertProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string, field?: string) {
+  function assertProblem(
+    res: { status: number; headers: Headers; body: any },
+    status: number,
+    code: string,
+    field?: string,
+  ) {
     assert.equal(res.status, status, JSON.stringify(res.body));
     assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.equal(res.body.code, code);
@@ -36,16 +41,52 @@ describe('API contract: bad input', () => {
   }
 
   const badJobs: [string, unknown, number, string, string][] = [
-    ['unknown top-level field', { name: 'a', command: ['x'], colour: 'red' }, 400, 'validation_failed', 'colour'],
-    ['unknown nested field', { name: 'a', command: ['x'], retry: { tries: 2 } }, 400, 'validation_failed', 'retry.tries'],
-    ['wrong type', { name: 'a', command: ['x'], timeoutSeconds: '60' }, 400, 'validation_failed', 'timeoutSeconds'],
+    [
+      'unknown top-level field',
+      { name: 'a', command: ['x'], colour: 'red' },
+      400,
+      'validation_failed',
+      'colour',
+    ],
+    [
+      'unknown nested field',
+      { name: 'a', command: ['x'], retry: { tries: 2 } },
+      400,
+      'validation_failed',
+      'retry.tries',
+    ],
+    [
+      'wrong type',
+      { name: 'a', command: ['x'], timeoutSeconds: '60' },
+      400,
+      'validation_failed',
+      'timeoutSeconds',
+    ],
     ['string instead of argv', { name: 'a', command: 'echo hi' }, 400, 'validation_failed', 'command'],
     ['missing name', { command: ['x'] }, 400, 'validation_failed', 'name'],
     ['bad name', { name: 'Has Spaces', command: ['x'] }, 400, 'validation_failed', 'name'],
     ['no command and no image', { name: 'a' }, 400, 'validation_failed', 'command'],
-    ['timeout above 24 h', { name: 'a', command: ['x'], timeoutSeconds: 86_401 }, 400, 'validation_failed', 'timeoutSeconds'],
-    ['memory above the plan', { name: 'a', command: ['x'], resources: { memoryMb: 8192 } }, 422, 'plan_limit_exceeded', 'resources.memoryMb'],
-    ['bad env name', { name: 'a', command: ['x'], env: { 'BAD-NAME': '1' } }, 400, 'validation_failed', 'env.BAD-NAME'],
+    [
+      'timeout above 24 h',
+      { name: 'a', command: ['x'], timeoutSeconds: 86_401 },
+      400,
+      'validation_failed',
+      'timeoutSeconds',
+    ],
+    [
+      'memory above the plan',
+      { name: 'a', command: ['x'], resources: { memoryMb: 8192 } },
+      422,
+      'plan_limit_exceeded',
+      'resources.memoryMb',
+    ],
+    [
+      'bad env name',
+      { name: 'a', command: ['x'], env: { 'BAD-NAME': '1' } },
+      400,
+      'validation_failed',
+      'env.BAD-NAME',
+    ],
     ['duplicate name', { name: 'base', command: ['x'] }, 409, 'job_name_taken', 'name'],
   ];
 
@@ -59,9 +100,23 @@ describe('API contract: bad input', () => {
 
   it('rejects malformed JSON and non-JSON bodies', async () => {
     const before = await snapshot();
-    assertProblem(await server.request('POST', '/v1/jobs', { key, rawBody: '{"name": ' }), 400, 'bad_request', 'body');
-    assertProblem(await server.request('POST', '/v1/jobs', { key, rawBody: '[]' }), 400, 'validation_failed', 'body');
-    const text = await server.request('POST', '/v1/jobs', { key, rawBody: 'name=a', headers: { 'content-type': 'text/plain' } });
+    assertProblem(
+      await server.request('POST', '/v1/jobs', { key, rawBody: '{"name": ' }),
+      400,
+      'bad_request',
+      'body',
+    );
+    assertProblem(
+      await server.request('POST', '/v1/jobs', { key, rawBody: '[]' }),
+      400,
+      'validation_failed',
+      'body',
+    );
+    const text = await server.request('POST', '/v1/jobs', {
+      key,
+      rawBody: 'name=a',
+      headers: { 'content-type': 'text/plain' },
+    });
     assertProblem(text, 415, 'unsupported_media_type');
     assert.equal(await snapshot(), before);
   });
@@ -75,24 +130,72 @@ describe('API contract: bad input', () => {
 
   it('rejects bad run requests and bad ids', async () => {
     const before = await snapshot();
-    assertProblem(await server.request('POST', '/v1/jobs/base/runs', { key, body: { args: 'x' } }), 400, 'validation_failed', 'args');
-    assertProblem(await server.request('POST', '/v1/jobs/base/runs', { key, body: { when: 'now' } }), 400, 'validation_failed', 'when');
-    assertProblem(await server.request('POST', '/v1/jobs/nope/runs', { key, body: {} }), 404, 'not_found', 'job');
+    assertProblem(
+      await server.request('POST', '/v1/jobs/base/runs', { key, body: { args: 'x' } }),
+      400,
+      'validation_failed',
+      'args',
+    );
+    assertProblem(
+      await server.request('POST', '/v1/jobs/base/runs', { key, body: { when: 'now' } }),
+      400,
+      'validation_failed',
+      'when',
+    );
+    assertProblem(
+      await server.request('POST', '/v1/jobs/nope/runs', { key, body: {} }),
+      404,
+      'not_found',
+      'job',
+    );
     assertProblem(await server.request('GET', '/v1/runs/not-a-run-id', { key }), 404, 'not_found', 'runId');
-    assertProblem(await server.request('GET', '/v1/runs/run_0000000000000000000000000a', { key }), 404, 'not_found', 'runId');
+    assertProblem(
+      await server.request('GET', '/v1/runs/run_0000000000000000000000000a', { key }),
+      404,
+      'not_found',
+      'runId',
+    );
     assertProblem(await server.request('POST', '/v1/runs/nope/cancel', { key }), 404, 'not_found', 'runId');
-    assertProblem(await server.request('GET', '/v1/runs?limit=0', { key }), 400, 'validation_failed', 'query.limit');
-    assertProblem(await server.request('GET', '/v1/runs?status=done', { key }), 400, 'validation_failed', 'query.status');
-    assertProblem(await server.request('GET', '/v1/runs?cursor=xyz', { key }), 400, 'validation_failed', 'cursor');
-    assertProblem(await server.request('GET', '/v1/runs?colour=red', { key }), 400, 'validation_failed', 'query.colour');
-    assertProblem(await server.request('PATCH', '/v1/jobs/base', { key, body: {} }), 400, 'validation_failed');
+    assertProblem(
+      await server.request('GET', '/v1/runs?limit=0', { key }),
+      400,
+      'validation_failed',
+      'query.limit',
+    );
+    assertProblem(
+      await server.request('GET', '/v1/runs?status=done', { key }),
+      400,
+      'validation_failed',
+      'query.status',
+    );
+    assertProblem(
+      await server.request('GET', '/v1/runs?cursor=xyz', { key }),
+      400,
+      'validation_failed',
+      'cursor',
+    );
+    assertProblem(
+      await server.request('GET', '/v1/runs?colour=red', { key }),
+      400,
+      'validation_failed',
+      'query.colour',
+    );
+    assertProblem(
+      await server.request('PATCH', '/v1/jobs/base', { key, body: {} }),
+      400,
+      'validation_failed',
+    );
     assert.equal(await snapshot(), before);
   });
 
   it('rejects requests without a valid key, and tenant keys on admin routes', async () => {
     assertProblem(await server.request('GET', '/v1/jobs'), 401, 'unauthorized');
     assertProblem(await server.request('GET', '/v1/jobs', { key: 'hg_not_a_real_key' }), 401, 'unauthorized');
-    assertProblem(await server.request('POST', '/v1/tenants', { key, body: { name: 'x' } }), 403, 'forbidden');
+    assertProblem(
+      await server.request('POST', '/v1/tenants', { key, body: { name: 'x' } }),
+      403,
+      'forbidden',
+    );
     assertProblem(await server.request('GET', '/v1/jobs', { key: server.adminKey }), 403, 'forbidden');
   });
 
@@ -112,20 +215,37 @@ describe('API contract: bad input', () => {
 
   it('enforces the plan’s job limit', async () => {
     const small = await server.createTenant('small', { maxJobs: 1 });
-    assert.equal((await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'one', command: ['true'] } })).status, 201);
-    assertProblem(await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'two', command: ['true'] } }), 422, 'plan_limit_exceeded');
+    assert.equal(
+      (await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'one', command: ['true'] } }))
+        .status,
+      201,
+    );
+    assertProblem(
+      await server.request('POST', '/v1/jobs', { key: small.key, body: { name: 'two', command: ['true'] } }),
+      422,
+      'plan_limit_exceeded',
+    );
   });
 
   it('updates and deletes a job; a deleted job’s name can be reused', async () => {
-    const created = await server.request('POST', '/v1/jobs', { key, body: { name: 'temp', command: ['true'] } });
-    const patched = await server.request('PATCH', '/v1/jobs/temp', { key, body: { timeoutSeconds: 5, env: { A: '1' } } });
+    const created = await server.request('POST', '/v1/jobs', {
+      key,
+      body: { name: 'temp', command: ['true'] },
+    });
+    const patched = await server.request('PATCH', '/v1/jobs/temp', {
+      key,
+      body: { timeoutSeconds: 5, env: { A: '1' } },
+    });
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.body.timeoutSeconds, 5);
     assert.deepEqual(patched.body.env, { A: '1' });
     assert.deepEqual(patched.body.command, ['true']);
     assert.equal((await server.request('DELETE', '/v1/jobs/temp', { key })).status, 204);
     assertProblem(await server.request('GET', `/v1/jobs/${created.body.id}`, { key }), 404, 'not_found');
-    assert.equal((await server.request('POST', '/v1/jobs', { key, body: { name: 'temp', command: ['true'] } })).status, 201);
+    assert.equal(
+      (await server.request('POST', '/v1/jobs', { key, body: { name: 'temp', command: ['true'] } })).status,
+      201,
+    );
   });
 
   it('serves an OpenAPI 3.1 document that lists every route', async () => {
@@ -133,7 +253,18 @@ describe('API contract: bad input', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.openapi, '3.1.0');
     const paths = Object.keys(res.body.paths);
-    for (const path of ['/v1/jobs', '/v1/jobs/{job}', '/v1/jobs/{job}/runs', '/v1/runs', '/v1/runs/{runId}', '/v1/runs/{runId}/cancel', '/v1/runs/{runId}/logs', '/v1/tenants', '/v1/tenants/{tenantId}/keys', '/v1/keys/{keyId}']) {
+    for (const path of [
+      '/v1/jobs',
+      '/v1/jobs/{job}',
+      '/v1/jobs/{job}/runs',
+      '/v1/runs',
+      '/v1/runs/{runId}',
+      '/v1/runs/{runId}/cancel',
+      '/v1/runs/{runId}/logs',
+      '/v1/tenants',
+      '/v1/tenants/{tenantId}/keys',
+      '/v1/keys/{keyId}',
+    ]) {
       assert.ok(paths.includes(path), `missing ${path}`);
     }
     const createJob = res.body.paths['/v1/jobs'].post;

@@ -69,7 +69,11 @@ describe('run lifecycle (process runtime)', () => {
   });
 
   it('retries a failing run per the job policy, as attempts of the same run', async () => {
-    await createJob({ name: 'flaky', command: ['sh', '-c', 'exit 1'], retry: { maxAttempts: 2, backoffSeconds: 0 } });
+    await createJob({
+      name: 'flaky',
+      command: ['sh', '-c', 'exit 1'],
+      retry: { maxAttempts: 2, backoffSeconds: 0 },
+    });
     const run = await server.waitForRun(key, (await runJob('flaky')).id);
     assert.equal(run.status, 'failed');
     assert.equal(run.attempt, 2);
@@ -85,7 +89,10 @@ describe('run lifecycle (process runtime)', () => {
     const run = await server.waitForRun(key, (await runJob('sleeper')).id);
     assert.equal(run.status, 'timed_out');
     assert.match(run.reason, /timeout/);
-    const pids = (await server.request('GET', `/v1/runs/${run.id}/logs`, { key })).text.trim().split('\n').map(Number);
+    const pids = (await server.request('GET', `/v1/runs/${run.id}/logs`, { key })).text
+      .trim()
+      .split('\n')
+      .map(Number);
     assert.equal(pids.length, 2);
     for (const pid of pids) assert.equal(processAlive(pid), false, `process ${pid} survived the timeout`);
   });
@@ -104,7 +111,10 @@ describe('run lifecycle (process runtime)', () => {
   });
 
   it('streams logs with follow until the run ends', async () => {
-    await createJob({ name: 'ticker', command: ['sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 0.2; done'] });
+    await createJob({
+      name: 'ticker',
+      command: ['sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 0.2; done'],
+    });
     const created = await runJob('ticker');
     const res = await fetch(`${server.url}/v1/runs/${created.id}/logs?follow=true`, {
       headers: { authorization: `Bearer ${key}` },

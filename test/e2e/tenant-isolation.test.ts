@@ -16,7 +16,12 @@ describe('tenant isolation', () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     alice = await server.createTenant('alice');
     bob = await server.createTenant('bob');
-    job = (await server.request('POST', '/v1/jobs', { key: alice.key, body: { name: 'secret', command: ['true'] } })).body;
+    job = (
+      await server.request('POST', '/v1/jobs', {
+        key: alice.key,
+        body: { name: 'secret', command: ['true'] },
+      })
+    ).body;
     run = (await server.request('POST', '/v1/jobs/secret/runs', { key: alice.key, body: {} })).body;
   });
   after(() => server.stop());
@@ -45,28 +50,43 @@ describe('tenant isolation', () => {
     // Nothing of alice's changed.
     const still = await server.request('GET', `/v1/runs/${run.id}`, { key: alice.key });
     assert.equal(still.body.status, 'queued');
-    assert.equal((await server.request('GET', '/v1/jobs/secret', { key: alice.key })).body.timeoutSeconds, 3600);
+    assert.equal(
+      (await server.request('GET', '/v1/jobs/secret', { key: alice.key })).body.timeoutSeconds,
+      3600,
+    );
   });
 
   it('lets bob use the same job name as alice', async () => {
-    const res = await server.request('POST', '/v1/jobs', { key: bob.key, body: { name: 'secret', command: ['true'] } });
+    const res = await server.request('POST', '/v1/jobs', {
+      key: bob.key,
+      body: { name: 'secret', command: ['true'] },
+    });
     assert.equal(res.status, 201);
     assert.notEqual(res.body.id, job.id);
   });
 
   it('answers 401 for a revoked key, and 404 for revoking an unknown key', async () => {
-    const extra = await server.request('POST', `/v1/tenants/${alice.id}/keys`, { key: server.adminKey, body: { name: 'ci' } });
+    const extra = await server.request('POST', `/v1/tenants/${alice.id}/keys`, {
+      key: server.adminKey,
+      body: { name: 'ci' },
+    });
     assert.equal(extra.status, 201);
     assert.match(extra.body.key, /^hg_/);
     assert.equal((await server.request('GET', '/v1/jobs', { key: extra.body.key })).status, 200);
-    assert.equal((await server.request('DELETE', `/v1/keys/${extra.body.id}`, { key: server.adminKey })).status, 204);
+    assert.equal(
+      (await server.request('DELETE', `/v1/keys/${extra.body.id}`, { key: server.adminKey })).status,
+      204,
+    );
     const revoked = await server.request('GET', '/v1/jobs', { key: extra.body.key });
     assert.equal(revoked.status, 401);
     assert.equal(revoked.body.code, 'unauthorized');
     assert.equal((await server.request('GET', '/v1/jobs', { key: alice.key })).status, 200);
     const unknown = await server.request('DELETE', '/v1/keys/key_nope', { key: server.adminKey });
     assert.equal(unknown.status, 404);
-    const noTenant = await server.request('POST', '/v1/tenants/ten_nope/keys', { key: server.adminKey, body: {} });
+    const noTenant = await server.request('POST', '/v1/tenants/ten_nope/keys', {
+      key: server.adminKey,
+      body: {},
+    });
     assert.equal(noTenant.status, 404);
   });
 });

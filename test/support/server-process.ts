@@ -32,7 +32,17 @@ export class ServerProcess {
     const adminKey = `hg_test_admin_${randomBytes(16).toString('hex')}`;
     const child = spawn(
       process.execPath,
-      [CLI, 'server', '--port', '0', '--data-dir', dataDir, '--kill-grace-ms', '300', ...(options.args ?? [])],
+      [
+        CLI,
+        'server',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--kill-grace-ms',
+        '300',
+        ...(options.args ?? []),
+      ],
       {
         env: { ...process.env, HOURGLASS_ADMIN_KEY: adminKey, HOURGLASS_LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,10 +105,16 @@ export class ServerProcess {
   }
 
   /** A new tenant and a key for it, through the admin API. */
-  async createTenant(name: string, limits: Record<string, number> = {}): Promise<{ id: string; key: string; keyId: string }> {
+  async createTenant(
+    name: string,
+    limits: Record<string, number> = {},
+  ): Promise<{ id: string; key: string; keyId: string }> {
     const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body: { name, limits } });
     if (tenant.status !== 201) throw new Error(`createTenant: ${tenant.text}`);
-    const key = await this.request('POST', `/v1/tenants/${tenant.body.id}/keys`, { key: this.adminKey, body: {} });
+    const key = await this.request('POST', `/v1/tenants/${tenant.body.id}/keys`, {
+      key: this.adminKey,
+      body: {},
+    });
     if (key.status !== 201) throw new Error(`createKey: ${key.text}`);
     return { id: tenant.body.id, key: key.body.key, keyId: key.body.id };
   }
@@ -110,7 +126,8 @@ export class ServerProcess {
     for (;;) {
       const run = await this.request('GET', `/v1/runs/${runId}`, { key });
       if (terminal.includes(run.body?.status)) return run.body;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.body?.status} after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${runId} still ${run.body?.status} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

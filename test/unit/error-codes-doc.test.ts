@@ -11,7 +11,7 @@ it('docs/api.md lists exactly the error codes of the registry, with their status
   const doc = readFileSync(join(REPO_ROOT, 'docs/api.md'), 'utf8');
   const table = doc.split('<!-- error-codes:start -->')[1]?.split('<!-- error-codes:end -->')[0] ?? '';
   const documented = Object.fromEntries(
-    [...table.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]),
+    [...table.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [m[1], Number(m[2])]),
   );
   assert.deepEqual(documented, { ...ERROR_CODES });
 });

@@ -74,11 +74,21 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.patch(
     '/v1/jobs/:job',
     {
-      schema: { summary: 'Update a job', tags, params: JobParam, body: UpdateJobBody, response: { 200: Job } },
+      schema: {
+        summary: 'Update a job',
+        tags,
+        params: JobParam,
+        body: UpdateJobBody,
+        response: { 200: Job },
+      },
     },
     async (request) => {
       const tenant = await tenantOf(request, deps);
-      const job = await jobs.updateJob(tenant, (request.params as { job: string }).job, request.body as UpdateJobBody);
+      const job = await jobs.updateJob(
+        tenant,
+        (request.params as { job: string }).job,
+        request.body as UpdateJobBody,
+      );
       return renderJob(job);
     },
   );
@@ -116,7 +126,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenant = await tenantOf(request, deps);
       const header = request.headers['idempotency-key'];
       const key = typeof header === 'string' && header.length > 0 ? header : null;
-      if (key !== null && key.length > 200) throw invalid('Idempotency-Key', 'must be at most 200 characters');
+      if (key !== null && key.length > 200)
+        throw invalid('Idempotency-Key', 'must be at most 200 characters');
       const { run, created } = await runs.createRun(
         tenant,
         (request.params as { job: string }).job,

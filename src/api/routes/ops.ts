@@ -5,13 +5,19 @@ import type { ApiDeps } from '../app.js';
 import { problem, sendProblem } from '../problem.js';
 
 export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({
+    status: 'ok',
+  }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: the store answers', tags: ['operations'] } }, async (_r, reply) => {
-    if (!deps.isReady()) return sendProblem(reply, problem('unavailable', 'starting or shutting down'));
-    await deps.store.getMeta('schema');
-    return { status: 'ready' };
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: the store answers', tags: ['operations'] } },
+    async (_r, reply) => {
+      if (!deps.isReady()) return sendProblem(reply, problem('unavailable', 'starting or shutting down'));
+      await deps.store.getMeta('schema');
+      return { status: 'ready' };
+    },
+  );
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');

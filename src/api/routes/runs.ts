@@ -7,7 +7,15 @@ import { isTerminal } from '../../core/run-state.js';
 import { requireTenant } from '../../services/auth.js';
 import type { ApiDeps } from '../app.js';
 import { renderRun, renderRunEvent } from '../render.js';
-import { IdParam, ListRunsQuery, LogsQuery, Page, Run, RunWithTimeline, type ListRunsQuery as Q } from '../schemas.js';
+import {
+  IdParam,
+  ListRunsQuery,
+  LogsQuery,
+  Page,
+  Run,
+  RunWithTimeline,
+  type ListRunsQuery as Q,
+} from '../schemas.js';
 
 const tags = ['runs'];
 const RunParam = IdParam('runId', 'Run id');
@@ -19,7 +27,14 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/v1/runs',
-    { schema: { summary: 'List runs, newest first', tags, querystring: ListRunsQuery, response: { 200: Page(Run) } } },
+    {
+      schema: {
+        summary: 'List runs, newest first',
+        tags,
+        querystring: ListRunsQuery,
+        response: { 200: Page(Run) },
+      },
+    },
     async (request) => {
       const tenantId = requireTenant(request.principal);
       const query = request.query as Q;
@@ -30,7 +45,14 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/v1/runs/:runId',
-    { schema: { summary: 'Get a run with its timeline', tags, params: RunParam, response: { 200: RunWithTimeline } } },
+    {
+      schema: {
+        summary: 'Get a run with its timeline',
+        tags,
+        params: RunParam,
+        response: { 200: RunWithTimeline },
+      },
+    },
     async (request) => {
       const tenantId = requireTenant(request.principal);
       const { run, timeline } = await runs.getTimeline(tenantId, (request.params as { runId: string }).runId);
@@ -74,7 +96,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
       reply.type('text/plain; charset=utf-8');
       if (!follow) {
         const chunks: Buffer[] = [];
-        for (let offset = 0; ; ) {
+        for (let offset = 0; ;) {
           const chunk = await deps.logs.read(runId, offset, LOG_CHUNK_BYTES);
           if (chunk.data.length === 0) break;
           chunks.push(chunk.data);

@@ -23,7 +23,13 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
 
   app.get(
     '/v1/tenants',
-    { schema: { summary: 'List tenants', tags, response: { 200: Type.Object({ items: Type.Array(Tenant) }) } } },
+    {
+      schema: {
+        summary: 'List tenants',
+        tags,
+        response: { 200: Type.Object({ items: Type.Array(Tenant) }) },
+      },
+    },
     async (request) => {
       requireAdmin(request.principal);
       return { items: (await tenants.listTenants()).map(renderTenant) };
@@ -44,7 +50,10 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     async (request, reply) => {
       requireAdmin(request.principal);
       const { tenantId } = request.params as { tenantId: string };
-      const { key, secret } = await tenants.createTenantKey(tenantId, (request.body as CreateKeyBody).name ?? null);
+      const { key, secret } = await tenants.createTenantKey(
+        tenantId,
+        (request.body as CreateKeyBody).name ?? null,
+      );
       return reply.code(201).send({
         id: key.id,
         key: secret,
@@ -59,7 +68,14 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
 
   app.delete(
     '/v1/keys/:keyId',
-    { schema: { summary: 'Revoke an API key', tags, params: IdParam('keyId', 'API key id'), response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Revoke an API key',
+        tags,
+        params: IdParam('keyId', 'API key id'),
+        response: { 204: {} },
+      },
+    },
     async (request, reply) => {
       requireAdmin(request.principal);
       await tenants.revokeKey((request.params as { keyId: string }).keyId);

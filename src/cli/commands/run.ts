@@ -23,7 +23,8 @@ export const runCommand = defineCommand({
   -- ARG...             Arguments for this run, taken literally (after any --arg)
   --env KEY=VALUE       Environment variable for this run (repeat)
   --idempotency-key K   Retrying with the same key returns the same run instead of starting another
-  --wait                Wait for the run to end; print its status line on stderr
+  --wait                Wait for the run to end, then print its output on stdout and its status line
+                        on stderr
   --follow              Stream its logs to stdout until it ends (implies --wait)
   --json                Print the run as JSON (the final run with --wait); not with --follow
 
@@ -72,10 +73,11 @@ ${EXIT_CODES_HELP}`,
           printErr(`warning: the log stream broke (${error.message}); waiting for the run to end`);
         });
       } else if (!json) {
-        printOut(run.id);
+        printErr(`run ${run.id} ${run.status}`);
       }
       const final = await client.waitForRun(run.id, { pollMs: 250 });
       if (json) printJson(final);
+      else if (!follow) await streamLogs(oneChunk(await client.getLogs(run.id)));
       printErr(`run ${final.id} ${formatRunOutcome(final)}`);
       return exitCodeForStatus(final.status);
     } finally {
@@ -83,6 +85,10 @@ ${EXIT_CODES_HELP}`,
     }
   },
 });
+
+async function* oneChunk(text: string): AsyncIterable<string> {
+  if (text.length > 0) yield text;
+}
 
 /** Copies a log stream to stdout; on a terminal, ends it with a newline so that what follows starts clean. */
 export async function streamLogs(chunks: AsyncIterable<string>): Promise<void> {
