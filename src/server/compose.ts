@@ -18,6 +18,7 @@ import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
 import { createMetrics } from '../observability/metrics.js';
 import { JobService } from '../services/job-service.js';
+import { rebuildQueue } from '../services/queue-rebuild.js';
 import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
 import { TenantService } from '../services/tenant-service.js';
@@ -50,7 +51,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const jobs = new JobService(store, clock);
   const runs = new RunService(store, queue, jobs, signals, clock);
   const boot = await bootstrap(store, tenants, config.adminKey, clock.now());
-  await requeueFromStore(store, queue);
+  // The in-process queue lives in memory: fill it again with every run the store has queued.
+  await rebuildQueue(store, queue);
 
   let ready = false;
   let api: FastifyInstance | null = null;
@@ -126,35 +128,15 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     bootstrap: boot,
     async stop() {
       ready = false;
-      await api?.close();
+      // The worker first: its runs end (as lost, to be retried), so log followers finish and the API can
+      // close without cutting them off.
       await worker?.stop();
       await reaper.stop();
+      await api?.close();
       await queue.close();
       await store.close();
       logger.info({}, 'hourglass stopped');
       logger.flush();
     },
   };
-}
-
-/** The in-process queue lives in memory: at start it is filled again with every run the store has queued. */
-async function requeueFromStore(store: SqliteStore, queue: InProcessQueue): Promise<void> {
-  const queued = await store.listQueuedRuns();
-  if (queued.length === 0) return;
-  const memory = new Map<string, number>();
-  const messages = [];
-  for (const run of queued) {
-    if (!memory.has(run.jobId)) {
-      const job = await store.findJob(run.tenantId, run.jobId);
-      memory.set(run.jobId, job?.resources.memoryMb ?? 0);
-    }
-    messages.push({
-      runId: run.id,
-      tenantId: run.tenantId,
-      attempt: run.attempt,
-      memoryMb: memory.get(run.jobId) ?? 0,
-      availableAt: run.availableAt,
-    });
-  }
-  await queue.publish(messages);
 }

@@ -3,6 +3,12 @@
 // statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts); meta, tenants
 // and API keys are small enough to stay here.
 //
+// Durability: every write a client is answered about (run creation, cancel, jobs, keys) and every attempt
+// result commits with synchronous=FULL (fsync of the WAL). The worker's bookkeeping between them (dispatched,
+// claimed, started, heartbeats) commits with synchronous=NORMAL: it survives a process crash, and the next
+// FULL commit makes it durable too, since syncing the WAL syncs every frame before it. What an OS crash can
+// undo is only that bookkeeping: a run may go back to queued and run again, which at-least-once allows.
+//
 // better-sqlite3 is synchronous; the port is async so that networked stores (PostgreSQL) fit the same
 // interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
 
@@ -194,15 +200,15 @@ export class SqliteStore implements Store {
   }
 
   async markDispatched(runIds: string[], at: number): Promise<void> {
-    this.runs.markDispatched(runIds, at);
+    this.withoutFsync(() => this.runs.markDispatched(runIds, at));
   }
 
   async claimRun(runId: string, attempt: number, workerId: string, at: number): Promise<ClaimedRun | null> {
-    return this.runs.claimRun(runId, attempt, workerId, at);
+    return this.withoutFsync(() => this.runs.claimRun(runId, attempt, workerId, at));
   }
 
   async markStarted(runId: string, attempt: number, workerId: string, at: number): Promise<void> {
-    this.runs.markStarted(runId, attempt, workerId, at);
+    this.withoutFsync(() => this.runs.markStarted(runId, attempt, workerId, at));
   }
 
   async finishAttempt(result: AttemptResult): Promise<boolean> {
@@ -210,7 +216,17 @@ export class SqliteStore implements Store {
   }
 
   async heartbeat(workerId: string, runIds: string[], at: number): Promise<string[]> {
-    return this.runs.heartbeat(workerId, runIds, at);
+    return this.withoutFsync(() => this.runs.heartbeat(workerId, runIds, at));
+  }
+
+  /** Worker bookkeeping: committed without an fsync of its own (see the header). */
+  private withoutFsync<T>(write: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   async requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult> {
