@@ -5,6 +5,7 @@
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { HourglassError } from '../core/errors.js';
 import type { Principal } from '../core/tenant.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Clock } from '../ports/clock.js';
@@ -15,6 +16,7 @@ import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
 import type { TenantService } from '../services/tenant-service.js';
+import { LogFollowers } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
 import { errorHandler, problem, sendProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -49,6 +51,8 @@ declare module 'fastify' {
     /** Leaves the route out of the OpenAPI document. */
     hide?: boolean;
     'x-headers'?: Record<string, unknown>[];
+    /** OpenAPI security requirements; `[]` for a route that needs no key. */
+    security?: Record<string, string[]>[];
   }
 }
 
@@ -71,7 +75,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // Per-request lines would swamp the log at thousands of runs a second; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    return503OnClosing: true,
+    // Closing is answered by the onRequest hook below, as problem+json like every other error.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
   const bodyAjv = makeAjv(false);
@@ -87,7 +92,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   app.decorateRequest<Principal | null>('principal', null);
   app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
+    const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
+    if (!deps.isReady() && path !== '/healthz') {
+      throw new HourglassError('unavailable', 'the server is starting or shutting down; try again shortly');
+    }
     if (!path.startsWith('/v1/') || PUBLIC_PATHS.has(path)) return;
     request.principal = await authenticate(deps.store, request.headers.authorization);
   });
@@ -100,7 +108,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerOpsRoutes(app, deps);
   registerTenantRoutes(app, deps);
   registerJobRoutes(app, deps);
-  registerRunRoutes(app, deps);
+  // Open log streams end when the server closes, rather than holding the close until their runs end.
+  const followers = new LogFollowers(deps);
+  app.addHook('preClose', () => followers.closeAll());
+  registerRunRoutes(app, deps, followers);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await app.ready();
   return app;

@@ -6,7 +6,7 @@ import { Problem } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
-const ERROR_STATUSES = ['400', '401', '403', '404', '409', '413', '422', '429'];
+const ERROR_STATUSES = ['400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '503'];
 
 function toOpenApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -51,19 +51,22 @@ export function problem(code: ErrorCode, detail: string, extra: Partial<ProblemB
   };
 }
 
-const PART_PREFIX: Record<string, string> = {
-  body: '',
-  querystring: 'query.',
-  params: 'path.',
-  headers: 'header.',
+const PART_ROOT: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'headers',
 };
 
-/** `/resources/memoryMb` in the body → `resources.memoryMb`; in the query string → `query.limit`. */
+/**
+ * `/resources/memoryMb` in the body → `resources.memoryMb`; a query or path parameter by its own name (`limit`,
+ * `runId`), the same name a service uses when it rejects the value. The names of the parts never collide.
+ */
 function fieldOf(error: AjvError, part: string): string {
   const path = error.instancePath.split('/').filter(Boolean);
   const extra = error.params['additionalProperty'] ?? error.params['missingProperty'] ?? error.propertyName;
   if (typeof extra === 'string') path.push(extra);
-  return (PART_PREFIX[part] ?? '') + (path.join('.') || 'body');
+  return path.join('.') || (PART_ROOT[part] ?? 'body');
 }
 
 function messageOf(error: AjvError): string {

@@ -192,6 +192,8 @@ export const ListJobsQuery = Type.Object(
   strict,
 );
 
+export const EmptyBody = Type.Object({}, { ...strict, description: 'No fields; the body may be omitted.' });
+
 export const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ default: false })) }, strict);
 
 export const Page = <T extends TSchema>(item: T) =>

@@ -3,7 +3,8 @@
 //
 //   queued ──▶ running ──▶ succeeded | failed | timed_out | oom_killed | cancelled | lost
 //     │           │
-//     │           └──▶ queued (retry: attempt + 1, after the job's backoff)
+//     │           ├──▶ queued (retry: attempt + 1, after the job's backoff)
+//     │           └──▶ queued (released by a stopping worker: the same attempt, at once)
 //     └──▶ cancelled (cancelled before a worker took it)
 
 export const RUN_STATUSES = [
@@ -31,23 +32,8 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = [
 /** Outcomes an attempt can end with on a worker (or by the reaper, for `lost`). */
 export type AttemptOutcome = Exclude<RunStatus, 'queued' | 'running'>;
 
-const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
-  queued: ['running', 'cancelled'],
-  running: ['queued', 'succeeded', 'failed', 'timed_out', 'oom_killed', 'cancelled', 'lost'],
-  succeeded: [],
-  failed: [],
-  timed_out: [],
-  oom_killed: [],
-  cancelled: [],
-  lost: [],
-};
-
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
-}
-
-export function canTransition(from: RunStatus, to: RunStatus): boolean {
-  return TRANSITIONS[from].includes(to);
 }
 
 /** Outcomes worth another attempt when the job's retry policy allows one. A cancel is never retried. */

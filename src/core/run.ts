@@ -30,7 +30,15 @@ export interface Run {
 }
 
 export type RunEventType =
-  'created' | 'dispatched' | 'claimed' | 'started' | 'cancel_requested' | 'retry_scheduled' | 'finished';
+  | 'created'
+  | 'dispatched'
+  | 'claimed'
+  | 'started'
+  | 'cancel_requested'
+  | 'retry_scheduled'
+  /** A stopping worker gave the running attempt back: queued again with the same attempt. */
+  | 'released'
+  | 'finished';
 
 export interface RunEvent {
   at: number;

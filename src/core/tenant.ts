@@ -20,8 +20,6 @@ export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
   runBurst: 50,
 });
 
-export const MAX_TIMEOUT_SECONDS = 86_400;
-
 export interface Tenant {
   id: string;
   name: string;

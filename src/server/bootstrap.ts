@@ -1,6 +1,7 @@
 // First start of a server on an empty store: an admin key (unless HOURGLASS_ADMIN_KEY gives one) and a first
 // tenant with its key, so a new user can begin at once. Their secrets are returned to be printed once; later
-// starts find the `bootstrapped` mark and create nothing.
+// starts find the `bootstrapped` mark and create nothing. A configured HOURGLASS_ADMIN_KEY is made the only
+// admin key at every start.
 
 import type { Store } from '../ports/store.js';
 import type { TenantService } from '../services/tenant-service.js';
@@ -19,7 +20,7 @@ export async function bootstrap(
   configuredAdminKey: string | null,
   now: number,
 ): Promise<BootstrapResult> {
-  if (configuredAdminKey !== null) await tenants.ensureAdminSecret(configuredAdminKey);
+  if (configuredAdminKey !== null) await tenants.useAdminSecret(configuredAdminKey);
   if ((await store.getMeta(MARK)) !== null) return { adminKey: null, firstTenant: null };
 
   const admin = configuredAdminKey === null ? await tenants.createAdminKey('generated at first start') : null;

@@ -23,6 +23,7 @@ import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
 import { TenantService } from '../services/tenant-service.js';
 import { WorkerAgent } from '../services/worker/worker-agent.js';
+import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 
@@ -75,6 +76,13 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     url = await api.listen({ host: config.host, port: config.port });
   }
 
+  const runMetrics: WorkerMetrics = {
+    runFinished(outcome, durationMs, lag) {
+      metrics.runsFinished.inc({ outcome });
+      metrics.runDuration.observe(durationMs / 1000);
+      if (lag !== null) metrics.runLag.observe(lag / 1000);
+    },
+  };
   let worker: WorkerAgent | null = null;
   if (config.roles.includes('worker')) {
     const workerId = newId('worker', clock.now(), randomBytes);
@@ -93,13 +101,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         signals,
         clock,
         logger: logger.child({ role: 'worker', workerId, host: hostname() }),
-        metrics: {
-          runFinished(outcome, durationMs, lag) {
-            metrics.runsFinished.inc({ outcome });
-            metrics.runDuration.observe(durationMs / 1000);
-            if (lag !== null) metrics.runLag.observe(lag / 1000);
-          },
-        },
+        metrics: runMetrics,
       },
       {
         workerId,
@@ -116,6 +118,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     queue,
     clock,
     logger: logger.child({ role: 'reaper' }),
+    signals,
+    metrics: runMetrics,
     intervalMs: config.reaper.intervalMs,
     staleAfterMs: config.reaper.staleAfterMs,
   });
@@ -128,8 +132,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     bootstrap: boot,
     async stop() {
       ready = false;
-      // The worker first: its runs end (as lost, to be retried), so log followers finish and the API can
-      // close without cutting them off.
+      // New requests are refused from here (503). The worker stops next: its runs are released back to
+      // the queue for the next start. Then the API closes, ending open log streams, and the store last.
       await worker?.stop();
       await reaper.stop();
       await api?.close();

@@ -42,6 +42,12 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The host's memory, or the cgroup's limit on this process when that is lower. */
+function availableMemoryBytes(): number {
+  const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return limit !== undefined && limit > 0 && limit < totalmem() ? limit : totalmem();
+}
+
 function pick(input: ConfigInput, flag: string, envName: string): string | undefined {
   const fromFlag = input.flags[flag];
   if (typeof fromFlag === 'string') return fromFlag;
@@ -71,16 +77,16 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     throw new ConfigError(`--log-level must be one of debug, info, warn, error, silent`);
   }
   const heartbeatIntervalMs = integer(
-    'HOURGLASS_HEARTBEAT_MS',
+    '--heartbeat-ms / HOURGLASS_HEARTBEAT_MS',
     pick(input, 'heartbeat-ms', 'HOURGLASS_HEARTBEAT_MS'),
     2000,
     100,
     60_000,
   );
-  const defaultWorkerMemory = Math.floor((totalmem() / 1024 / 1024) * 0.8);
+  const defaultWorkerMemory = Math.floor((availableMemoryBytes() / 1024 / 1024) * 0.8);
   const config: ServerConfig = {
     host: pick(input, 'host', 'HOURGLASS_HOST') ?? '127.0.0.1',
-    port: integer('--port', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
+    port: integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
     dataDir: resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass'),
     roles: Object.freeze(roles as Role[]),
     adminKey: pick(input, 'admin-key', 'HOURGLASS_ADMIN_KEY') ?? null,
@@ -88,14 +94,14 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     bodyLimitBytes: 256 * 1024,
     worker: Object.freeze({
       memoryMb: integer(
-        'HOURGLASS_WORKER_MEMORY_MB',
+        '--worker-memory-mb / HOURGLASS_WORKER_MEMORY_MB',
         pick(input, 'worker-memory-mb', 'HOURGLASS_WORKER_MEMORY_MB'),
         defaultWorkerMemory,
         64,
         16 * 1024 * 1024,
       ),
       maxRuns: integer(
-        'HOURGLASS_WORKER_MAX_RUNS',
+        '--worker-max-runs / HOURGLASS_WORKER_MAX_RUNS',
         pick(input, 'worker-max-runs', 'HOURGLASS_WORKER_MAX_RUNS'),
         64,
         1,
@@ -103,14 +109,14 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       ),
       heartbeatIntervalMs,
       killGraceMs: integer(
-        'HOURGLASS_KILL_GRACE_MS',
+        '--kill-grace-ms / HOURGLASS_KILL_GRACE_MS',
         pick(input, 'kill-grace-ms', 'HOURGLASS_KILL_GRACE_MS'),
         10_000,
         0,
         600_000,
       ),
       logMaxBytes: integer(
-        'HOURGLASS_LOG_MAX_BYTES',
+        '--log-max-bytes / HOURGLASS_LOG_MAX_BYTES',
         pick(input, 'log-max-bytes', 'HOURGLASS_LOG_MAX_BYTES'),
         10 * 1024 * 1024,
         1024,

@@ -2,6 +2,7 @@
 // start, the keys to use), and stops cleanly on SIGINT/SIGTERM (a second signal exits at once).
 
 import { parseArgs } from 'node:util';
+import { HourglassError } from '../core/errors.js';
 import { ConfigError, resolveConfig } from './config.js';
 import { startServer, type RunningServer } from './compose.js';
 
@@ -76,7 +77,15 @@ export async function runServer(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    if (!(error instanceof HourglassError)) throw error;
+    process.stderr.write(`hourglass server: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   printBanner(server);
   let stopping = false;
   const shutdown = (signal: string) => {

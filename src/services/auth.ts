@@ -1,5 +1,5 @@
-// Resolves the bearer key of a request to a principal. Unknown, malformed and revoked keys all answer the
-// same 401, so a caller learns nothing about which keys exist.
+// Resolves the bearer key of a request to a principal. Unknown and malformed keys answer the same 401, so a
+// caller learns nothing about which keys exist; a revoked key says so (only its holder can present it).
 
 import { HourglassError } from '../core/errors.js';
 import type { Principal } from '../core/tenant.js';

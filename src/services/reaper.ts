@@ -1,18 +1,21 @@
 // The reaper: finds running runs whose worker stopped heartbeating and records their attempt as `lost`, which
 // the job's retry policy may turn into another attempt (re-queued in the store and published to the queue).
 // The write is fenced by (run, attempt, worker), so a worker that comes back late cannot overwrite it, and a
-// run its worker finished meanwhile is left alone.
+// run its worker finished meanwhile is left alone. The worker learns at its next heartbeat that the run is no
+// longer its own (fenced) and abandons it, so a false "lost" does not leave the attempt running twice.
 //
 // States: idle ──start──▶ running (a sweep every intervalMs; sweeps never overlap) ──stop──▶ stopped
 // (stop waits for a sweep in progress).
 
-import { decideAfterAttempt } from '../core/run-state.js';
+import { decideAfterAttempt, type AttemptOutcome } from '../core/run-state.js';
 import type { Run } from '../core/run.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { Store } from '../ports/store.js';
 import type { Logger } from './logger.js';
+import { recordedOutcome, retryMessage } from './retry-message.js';
+import type { WorkerMetrics } from './worker/worker-metrics.js';
 
 export interface ReaperOptions {
   store: Store;
@@ -27,6 +30,11 @@ export interface ReaperOptions {
   signals?: RunSignals;
   /** Most runs settled per store query (a sweep repeats while pages come back full). */
   batchSize?: number;
+  /**
+   * Told about each run it records as lost, like the worker's hook. The reaper never saw the process, so
+   * `durationMs` is from the first start to the last heartbeat (first attempt only; 0 otherwise).
+   */
+  metrics?: WorkerMetrics;
 }
 
 export type ReaperState = 'idle' | 'running' | 'stopped';
@@ -108,7 +116,7 @@ export class Reaper {
     const decision =
       job === null ? ({ retry: false } as const) : decideAfterAttempt(job.retry, run.attempt, 'lost', at);
     const retryAt = decision.retry ? decision.retryAtMs : null;
-    const recorded = await store.finishAttempt({
+    const result = await store.finishAttempt({
       runId: run.id,
       attempt: run.attempt,
       workerId: run.workerId,
@@ -118,22 +126,19 @@ export class Reaper {
       at,
       retryAt,
     });
-    if (!recorded) {
+    if (result === 'fenced') {
       log.debug({}, 'stale run was settled meanwhile; nothing to do');
       return false;
     }
-    log.warn({ lastHeartbeatAt: run.heartbeatAt, retryAt }, 'run lost: its worker stopped heartbeating');
-    if (retryAt !== null && job !== null) {
+    const outcome = recordedOutcome('lost', retryAt, result);
+    this.recordMetrics(run, outcome);
+    log.warn(
+      { lastHeartbeatAt: run.heartbeatAt, outcome, requeued: result === 'requeued', retryAt },
+      'run lost: its worker stopped heartbeating',
+    );
+    if (result === 'requeued' && retryAt !== null && job !== null) {
       await queue
-        .publish([
-          {
-            runId: run.id,
-            tenantId: run.tenantId,
-            attempt: run.attempt + 1,
-            memoryMb: job.resources.memoryMb,
-            availableAt: retryAt,
-          },
-        ])
+        .publish([retryMessage(run, job.resources.memoryMb, retryAt)])
         .catch((error: unknown) =>
           log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
         );
@@ -142,5 +147,14 @@ export class Reaper {
       this.options.signals?.emit({ type: 'finished', runId: run.id });
     }
     return true;
+  }
+
+  private recordMetrics(run: Run, outcome: AttemptOutcome): void {
+    // startedAt is the first attempt's start: it says nothing about a later attempt.
+    const firstStart = run.attempt === 1 ? run.startedAt : null;
+    const durationMs =
+      firstStart !== null && run.heartbeatAt !== null ? Math.max(0, run.heartbeatAt - firstStart) : 0;
+    const lagMs = firstStart === null ? null : firstStart - run.nominalTime;
+    this.options.metrics?.runFinished(outcome, durationMs, lagMs);
   }
 }

@@ -49,6 +49,12 @@ export class RunService {
   ): Promise<{ run: Run; created: boolean }> {
     const job = await this.jobs.getJob(tenant.id, jobIdOrName);
     const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input);
+    if (idempotencyKey !== null) {
+      // A replay answers with the first run before any limit is applied: retrying is always safe.
+      const earlier = await this.store.findRunByIdempotencyKey(tenant.id, idempotencyKey);
+      if (earlier !== null)
+        return { run: replayed(earlier.run, earlier.requestHash === requestHash), created: false };
+    }
     const waitMs = this.limiter.take(tenant.id, tenant.limits.runsPerSecond, tenant.limits.runBurst);
     if (waitMs > 0) {
       throw new HourglassError(
@@ -81,16 +87,12 @@ export class RunService {
       idempotencyKey,
     };
     const result = await this.store.insertRun({ run, requestHash });
-    if (!result.inserted) {
-      if (!result.sameRequest) {
-        throw new HourglassError(
-          'idempotency_key_reused',
-          'this Idempotency-Key was already used for a different request',
-          { field: 'Idempotency-Key' },
-        );
-      }
-      return { run: result.run, created: false };
-    }
+    // Two requests with one key raced, and the other inserted first.
+    if (!result.inserted) return { run: replayed(result.run, result.sameRequest), created: false };
+    // Marked before it is published, so the timeline reads created → dispatched → claimed whatever the
+    // scheduling; a crash in between leaves it queued, and the queue is rebuilt from the store at start.
+    const dispatchedAt = this.clock.now();
+    await this.store.markDispatched([run.id], dispatchedAt);
     await this.queue.publish([
       {
         runId: run.id,
@@ -100,8 +102,6 @@ export class RunService {
         availableAt: now,
       },
     ]);
-    const dispatchedAt = this.clock.now();
-    await this.store.markDispatched([run.id], dispatchedAt);
     return { run: { ...result.run, dispatchedAt }, created: true };
   }
 
@@ -140,8 +140,24 @@ export class RunService {
   }
 }
 
+/** The run of an Idempotency-Key replay; a different request under the same key is a conflict. */
+function replayed(run: Run, sameRequest: boolean): Run {
+  if (!sameRequest) {
+    throw new HourglassError(
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used for a different request',
+      {
+        field: 'Idempotency-Key',
+      },
+    );
+  }
+  return run;
+}
+
+/** Equal for equal requests: env keys are sorted, since their order means nothing. */
 function hashRequest(jobId: string, input: RunInput): string {
+  const env = input.env === undefined ? null : Object.entries(input.env).sort(([a], [b]) => (a < b ? -1 : 1));
   return createHash('sha256')
-    .update(JSON.stringify([jobId, input.args ?? null, input.env ?? null]))
+    .update(JSON.stringify([jobId, input.args ?? null, env]))
     .digest('hex');
 }

@@ -40,10 +40,17 @@ export class TenantService {
     return this.createKey('tenant', tenantId, name);
   }
 
-  /** An admin key from a known secret (HOURGLASS_ADMIN_KEY); does nothing if it is already stored. */
-  async ensureAdminSecret(secret: string): Promise<void> {
-    if ((await this.store.findApiKeyByHash(hashSecret(secret))) !== null) return;
-    await this.insertKey('admin', null, 'HOURGLASS_ADMIN_KEY', secret);
+  /**
+   * Makes a configured secret (HOURGLASS_ADMIN_KEY) the one admin key: stored if new, and every other admin key
+   * (generated at first start, or an earlier HOURGLASS_ADMIN_KEY) revoked, so rotating it is changing it.
+   */
+  async useAdminSecret(secret: string): Promise<{ revoked: number }> {
+    const existing = await this.store.findApiKeyByHash(hashSecret(secret));
+    if (existing !== null && existing.revokedAt !== null) {
+      throw new HourglassError('forbidden', 'HOURGLASS_ADMIN_KEY was revoked before; choose a new one');
+    }
+    const keyId = existing?.id ?? (await this.insertKey('admin', null, 'HOURGLASS_ADMIN_KEY', secret)).key.id;
+    return { revoked: await this.store.revokeOtherAdminKeys(keyId, this.clock.now()) };
   }
 
   createAdminKey(name: string): Promise<CreatedKey> {

@@ -10,7 +10,7 @@ import { newId, type IdKind } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
 import type { Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type ApiKey, type Tenant } from '../../src/core/tenant.js';
-import type { AttemptResult, Store } from '../../src/ports/store.js';
+import type { AttemptResult, HeldAttempt, Store } from '../../src/ports/store.js';
 import { STORE_FACTORIES, type StoreFactory } from '../support/store-factories.js';
 
 // Ids sort by creation time, and listRuns relies on that: every id gets a later time than the one before.
@@ -131,6 +131,8 @@ function attemptResult(run: Run, overrides: Partial<AttemptResult> = {}): Attemp
   };
 }
 
+const held = (run: Run): HeldAttempt => ({ runId: run.id, attempt: run.attempt });
+
 const isNameTaken = (error: unknown): boolean =>
   error instanceof HourglassError && error.code === 'job_name_taken' && error.context.field === 'name';
 
@@ -191,6 +193,41 @@ for (const factory of STORE_FACTORIES) {
       await store.revokeApiKey(key.id, revokedAt);
       await store.revokeApiKey(key.id, tick());
       assert.deepEqual(await store.findApiKeyByHash(key.secretHash), { ...key, revokedAt });
+    });
+
+    test('revokeOtherAdminKeys revokes every other live admin key, and only those', async (store) => {
+      const tenant = makeTenant();
+      await store.createTenant(tenant);
+      let n = 0;
+      const makeKey = (overrides: Partial<ApiKey>): ApiKey => ({
+        id: id('apiKey'),
+        tenantId: null,
+        scope: 'admin',
+        prefix: 'hg_abcd',
+        secretHash: String(++n).padStart(64, '0'),
+        name: null,
+        createdAt: tick(),
+        revokedAt: null,
+        ...overrides,
+      });
+      const kept = makeKey({});
+      const other = makeKey({});
+      const another = makeKey({ name: 'old' });
+      const alreadyRevoked = makeKey({ revokedAt: tick() });
+      const tenantKey = makeKey({ tenantId: tenant.id, scope: 'tenant' });
+      for (const key of [kept, other, another, alreadyRevoked, tenantKey]) await store.createApiKey(key);
+
+      const at = tick();
+      assert.equal(await store.revokeOtherAdminKeys(kept.id, at), 2);
+      assert.deepEqual(await store.getApiKey(kept.id), kept);
+      assert.deepEqual(await store.getApiKey(other.id), { ...other, revokedAt: at });
+      assert.deepEqual(await store.getApiKey(another.id), { ...another, revokedAt: at });
+      assert.deepEqual(await store.getApiKey(alreadyRevoked.id), alreadyRevoked, 'revoked once only');
+      assert.deepEqual(await store.getApiKey(tenantKey.id), tenantKey);
+      assert.equal(await store.revokeOtherAdminKeys(kept.id, tick()), 0);
+      // Keeping a key that does not exist revokes them all.
+      assert.equal(await store.revokeOtherAdminKeys(id('apiKey'), at), 1);
+      assert.equal((await store.getApiKey(kept.id))?.revokedAt, at);
     });
   });
 
@@ -306,6 +343,30 @@ for (const factory of STORE_FACTORIES) {
       await seedRun(store, otherJob, { idempotencyKey: 'key-1' });
     });
 
+    test('findRunByIdempotencyKey finds the run and its request hash, in its tenant only', async (store) => {
+      const job = await seedJob(store);
+      const run = makeRun(job, { idempotencyKey: 'key-1' });
+      await store.insertRun({ run, requestHash: 'h1' });
+      const unhashed = makeRun(job, { idempotencyKey: 'key-2' });
+      await store.insertRun({ run: unhashed, requestHash: null });
+      await seedRun(store, job);
+      assert.deepEqual(await store.findRunByIdempotencyKey(job.tenantId, 'key-1'), {
+        run,
+        requestHash: 'h1',
+      });
+      assert.deepEqual(await store.findRunByIdempotencyKey(job.tenantId, 'key-2'), {
+        run: unhashed,
+        requestHash: null,
+      });
+      assert.equal(await store.findRunByIdempotencyKey(job.tenantId, 'key-3'), null);
+      const other = await seedJob(store);
+      assert.equal(await store.findRunByIdempotencyKey(other.tenantId, 'key-1'), null);
+      // It follows the run as it changes.
+      await store.claimRun(run.id, 1, 'wrk_a', tick());
+      const found = await store.findRunByIdempotencyKey(job.tenantId, 'key-1');
+      assert.equal(found?.run.status, 'running');
+    });
+
     test('listRuns is newest first, filtered by job and status, and paged by cursor', async (store) => {
       const jobA = await seedJob(store);
       const jobB = makeJob(jobA.tenantId);
@@ -350,14 +411,6 @@ for (const factory of STORE_FACTORIES) {
       assert.equal((await mustGetRun(store, run)).dispatchedAt, first);
       assert.deepEqual(await eventTypes(store, run.id), ['created', 'dispatched']);
     });
-
-    test('countRunsByStatus counts across tenants', async (store) => {
-      const job = await seedJob(store);
-      await seedRun(store, job);
-      await seedRun(store, await seedJob(store));
-      await seedRunning(store, job);
-      assert.deepEqual(await store.countRunsByStatus(), { queued: 2, running: 1 });
-    });
   });
 
   describe(`Store contract (${factory.name}): attempts on workers`, () => {
@@ -393,10 +446,15 @@ for (const factory of STORE_FACTORIES) {
       const job = await seedJob(store);
       const run = await seedRunning(store, job, 'wrk_a');
       const failed = { outcome: 'failed', exitCode: 3, reason: 'exit code 3' } as const;
-      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, workerId: 'wrk_b' })), false);
-      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, attempt: 2 })), false);
+      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, workerId: 'wrk_b' })), 'fenced');
+      assert.equal(await store.finishAttempt(attemptResult(run, { ...failed, attempt: 2 })), 'fenced');
+      assert.deepEqual(
+        await eventTypes(store, run.id),
+        ['created', 'claimed'],
+        'a fenced write leaves no trace',
+      );
       const result = attemptResult(run, failed);
-      assert.equal(await store.finishAttempt(result), true);
+      assert.equal(await store.finishAttempt(result), 'finished');
       assert.deepEqual(await mustGetRun(store, run), {
         ...run,
         status: 'failed',
@@ -404,7 +462,7 @@ for (const factory of STORE_FACTORIES) {
         reason: 'exit code 3',
         finishedAt: result.at,
       });
-      assert.equal(await store.finishAttempt(attemptResult(run)), false, 'a finished run stays finished');
+      assert.equal(await store.finishAttempt(attemptResult(run)), 'fenced', 'a finished run stays finished');
       const events = await store.getRunEvents(run.id);
       assert.deepEqual(events.at(-1), {
         at: result.at,
@@ -422,7 +480,7 @@ for (const factory of STORE_FACTORIES) {
       const firstStart = (await mustGetRun(store, run)).startedAt;
       const retryAt = clock + 5000;
       const result = attemptResult(run, { outcome: 'timed_out', exitCode: null, reason: 'timeout', retryAt });
-      assert.equal(await store.finishAttempt(result), true);
+      assert.equal(await store.finishAttempt(result), 'requeued');
       const requeued = await mustGetRun(store, run);
       assert.deepEqual(requeued, {
         ...run,
@@ -443,7 +501,7 @@ for (const factory of STORE_FACTORIES) {
         [run.id],
       );
 
-      assert.equal(await store.finishAttempt(result), false, 'attempt 1 is over');
+      assert.equal(await store.finishAttempt(result), 'fenced', 'attempt 1 is over');
       assert.equal(await store.claimRun(run.id, 1, 'wrk_a', tick()), null);
       const claimed = await store.claimRun(run.id, 2, 'wrk_b', tick());
       assert.equal(claimed?.run.attempt, 2);
@@ -455,23 +513,133 @@ for (const factory of STORE_FACTORIES) {
       );
       assert.equal(
         await store.finishAttempt(attemptResult(requeued, { attempt: 2, workerId: 'wrk_b' })),
-        true,
+        'finished',
       );
       assert.equal((await mustGetRun(store, run)).status, 'succeeded');
     });
 
-    test('heartbeat refreshes the worker’s running runs and reports cancellations', async (store) => {
+    test('heartbeat refreshes the worker’s running attempts and reports cancellations', async (store) => {
       const job = await seedJob(store);
       const mine = await seedRunning(store, job, 'wrk_a');
       const cancelled = await seedRunning(store, job, 'wrk_a');
-      const theirs = await seedRunning(store, job, 'wrk_b');
-      await store.requestCancel(job.tenantId, cancelled.id, tick());
       const at = tick();
-      const toStop = await store.heartbeat('wrk_a', [mine.id, cancelled.id, theirs.id], at);
-      assert.deepEqual(toStop, [cancelled.id]);
+      await store.requestCancel(job.tenantId, cancelled.id, tick());
+      const answer = await store.heartbeat('wrk_a', [held(mine), held(cancelled)], at);
+      assert.deepEqual(answer, { cancel: [cancelled.id], fenced: [] });
       assert.equal((await mustGetRun(store, mine)).heartbeatAt, at);
-      assert.equal((await mustGetRun(store, theirs)).heartbeatAt, theirs.heartbeatAt);
-      assert.deepEqual(await store.heartbeat('wrk_a', [], tick()), []);
+      assert.equal((await mustGetRun(store, cancelled)).heartbeatAt, at, 'still its own until it stops');
+      assert.deepEqual(await store.heartbeat('wrk_a', [], tick()), { cancel: [], fenced: [] });
+    });
+
+    test('heartbeat reports as fenced every attempt that is no longer the worker’s', async (store) => {
+      const job = await seedJob(store, { retry: { maxAttempts: 3, backoffSeconds: 1 } });
+      const mine = await seedRunning(store, job, 'wrk_a');
+      const theirs = await seedRunning(store, job, 'wrk_b');
+      const finished = await seedRunning(store, job, 'wrk_a');
+      await store.finishAttempt(attemptResult(finished));
+      // Reaped as lost and retried: attempt 2 is queued, then claimed by another worker.
+      const reaped = await seedRunning(store, job, 'wrk_a');
+      await store.finishAttempt(attemptResult(reaped, { outcome: 'lost', retryAt: tick() }));
+      const retried = await seedRunning(store, job, 'wrk_a');
+      await store.finishAttempt(attemptResult(retried, { outcome: 'failed', retryAt: tick() }));
+      assert.ok(await store.claimRun(retried.id, 2, 'wrk_b', tick()));
+      const released = await seedRunning(store, job, 'wrk_a');
+      await store.releaseRun(released.id, 1, 'wrk_a', tick(), 'worker stopped');
+      const unknown = id('run');
+
+      const at = tick();
+      const answer = await store.heartbeat(
+        'wrk_a',
+        [mine, theirs, finished, reaped, retried, released].map(held).concat({ runId: unknown, attempt: 1 }),
+        at,
+      );
+      assert.deepEqual(answer.cancel, []);
+      assert.deepEqual(
+        [...answer.fenced].sort(),
+        [theirs.id, finished.id, reaped.id, retried.id, released.id, unknown].sort(),
+      );
+      assert.equal((await mustGetRun(store, mine)).heartbeatAt, at);
+      assert.notEqual(
+        (await mustGetRun(store, theirs)).heartbeatAt,
+        at,
+        'another worker’s run is not beaten',
+      );
+      const other = await mustGetRun(store, retried);
+      assert.deepEqual([other.status, other.workerId], ['running', 'wrk_b']);
+      assert.notEqual(other.heartbeatAt, at);
+    });
+
+    test('heartbeat fences a stale attempt even when the same worker holds the next one', async (store) => {
+      const job = await seedJob(store, { retry: { maxAttempts: 3, backoffSeconds: 1 } });
+      const run = await seedRunning(store, job, 'wrk_a');
+      await store.finishAttempt(attemptResult(run, { outcome: 'lost', retryAt: tick() }));
+      assert.ok(await store.claimRun(run.id, 2, 'wrk_a', tick()));
+      const at = tick();
+      assert.deepEqual(await store.heartbeat('wrk_a', [{ runId: run.id, attempt: 1 }], at), {
+        cancel: [],
+        fenced: [run.id],
+      });
+      assert.notEqual((await mustGetRun(store, run)).heartbeatAt, at);
+      assert.deepEqual(await store.heartbeat('wrk_a', [{ runId: run.id, attempt: 2 }], at), {
+        cancel: [],
+        fenced: [],
+      });
+      assert.equal((await mustGetRun(store, run)).heartbeatAt, at);
+    });
+
+    test('releaseRun queues the run again with the same attempt, fenced by attempt and worker', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRunning(store, job, 'wrk_a');
+      const startedAt = tick();
+      await store.markStarted(run.id, 1, 'wrk_a', startedAt);
+      assert.equal(await store.releaseRun(run.id, 1, 'wrk_b', tick(), 'worker stopped'), false);
+      assert.equal(await store.releaseRun(run.id, 2, 'wrk_a', tick(), 'worker stopped'), false);
+      const at = tick();
+      assert.equal(await store.releaseRun(run.id, 1, 'wrk_a', at, 'worker stopped'), true);
+      assert.deepEqual(await mustGetRun(store, run), {
+        ...run,
+        status: 'queued',
+        attempt: 1,
+        availableAt: at,
+        workerId: null,
+        heartbeatAt: null,
+        startedAt,
+      });
+      assert.deepEqual((await store.getRunEvents(run.id)).at(-1), {
+        at,
+        type: 'released',
+        attempt: 1,
+        status: 'queued',
+        detail: 'worker stopped',
+      });
+      assert.deepEqual(
+        (await store.listQueuedRuns()).map((r) => r.id),
+        [run.id],
+      );
+      // Released, the attempt is no longer the worker's: its results are fenced off, and it can be claimed.
+      assert.equal(await store.releaseRun(run.id, 1, 'wrk_a', tick(), 'again'), false);
+      assert.equal(await store.finishAttempt(attemptResult(run)), 'fenced');
+      const claimed = await store.claimRun(run.id, 1, 'wrk_b', tick());
+      assert.equal(claimed?.run.attempt, 1);
+      assert.equal(claimed?.run.workerId, 'wrk_b');
+      assert.deepEqual(await eventTypes(store, run.id), [
+        'created',
+        'claimed',
+        'started',
+        'released',
+        'claimed',
+      ]);
+    });
+
+    test('releaseRun leaves a finished or queued run alone', async (store) => {
+      const job = await seedJob(store);
+      const queued = await seedRun(store, job);
+      assert.equal(await store.releaseRun(queued.id, 1, 'wrk_a', tick(), 'worker stopped'), false);
+      const done = await seedRunning(store, job, 'wrk_a');
+      await store.finishAttempt(attemptResult(done));
+      assert.equal(await store.releaseRun(done.id, 1, 'wrk_a', tick(), 'worker stopped'), false);
+      assert.equal((await mustGetRun(store, done)).status, 'succeeded');
+      assert.equal(await store.releaseRun(id('run'), 1, 'wrk_a', tick(), 'worker stopped'), false);
     });
 
     test('listStaleRuns finds running runs whose heartbeat is older than the cutoff', async (store) => {
@@ -480,7 +648,7 @@ for (const factory of STORE_FACTORIES) {
       const older = await seedRunning(store, job);
       const cutoff = tick();
       const fresh = await seedRunning(store, job);
-      await store.heartbeat('wrk_a', [old.id], clock - 500_000);
+      await store.heartbeat('wrk_a', [held(old)], clock - 500_000);
       await seedRun(store, job, { heartbeatAt: 1 }); // queued, never stale
       assert.deepEqual(
         (await store.listStaleRuns(cutoff, 10)).map((r) => r.id),
@@ -525,9 +693,10 @@ for (const factory of STORE_FACTORIES) {
       const run = await seedRunning(store, job);
       await store.requestCancel(job.tenantId, run.id, tick());
       const result = attemptResult(run, { outcome: 'failed', exitCode: 1, retryAt: clock + 1000 });
-      assert.equal(await store.finishAttempt(result), true);
+      assert.equal(await store.finishAttempt(result), 'finished', 'finished as cancelled, not requeued');
       const after = await mustGetRun(store, run);
       assert.equal(after.status, 'cancelled');
+      assert.equal(after.reason, 'cancelled by request');
       assert.equal(after.attempt, 1);
       assert.equal(after.finishedAt, result.at);
     });
@@ -566,7 +735,10 @@ for (const factory of STORE_FACTORIES) {
       assert.deepEqual([r.status, r.cancelRequestedAt], ['running', at]);
       assert.equal((await mustGetRun(store, done)).status, 'succeeded');
       assert.equal((await mustGetRun(store, unrelated)).status, 'queued');
-      assert.deepEqual(await store.heartbeat('wrk_a', [running.id], tick()), [running.id]);
+      assert.deepEqual(await store.heartbeat('wrk_a', [{ runId: running.id, attempt: 1 }], tick()), {
+        cancel: [running.id],
+        fenced: [],
+      });
       // The runs stay readable after their job is gone.
       const listed = await store.listRuns(job.tenantId, { limit: 10, jobId: job.id });
       assert.equal(listed.items.length, 3);

@@ -160,13 +160,13 @@ describe('API contract: bad input', () => {
       await server.request('GET', '/v1/runs?limit=0', { key }),
       400,
       'validation_failed',
-      'query.limit',
+      'limit',
     );
     assertProblem(
       await server.request('GET', '/v1/runs?status=done', { key }),
       400,
       'validation_failed',
-      'query.status',
+      'status',
     );
     assertProblem(
       await server.request('GET', '/v1/runs?cursor=xyz', { key }),
@@ -178,7 +178,7 @@ describe('API contract: bad input', () => {
       await server.request('GET', '/v1/runs?colour=red', { key }),
       400,
       'validation_failed',
-      'query.colour',
+      'colour',
     );
     assertProblem(
       await server.request('PATCH', '/v1/jobs/base', { key, body: {} }),
@@ -200,7 +200,7 @@ describe('API contract: bad input', () => {
   });
 
   it('limits the rate of run creation per tenant with 429 and Retry-After', async () => {
-    const limited = await server.createTenant('limited', { runsPerSecond: 1, runBurst: 2 });
+    const limited = await server.createTenant('limited', { runsPerSecond: 0.001, runBurst: 2 });
     await server.request('POST', '/v1/jobs', { key: limited.key, body: { name: 'j', command: ['true'] } });
     const statuses: number[] = [];
     let retryAfter: string | null = null;
@@ -211,6 +211,41 @@ describe('API contract: bad input', () => {
     }
     assert.deepEqual(statuses, [201, 201, 429]);
     assert.ok(Number(retryAfter) >= 1);
+    // Nothing was created by the refused request.
+    assert.equal((await server.request('GET', '/v1/runs', { key: limited.key })).body.items.length, 2);
+  });
+
+  it('answers an Idempotency-Key replay with the first run even when over the rate limit', async () => {
+    const limited = await server.createTenant('replays', { runsPerSecond: 0.001, runBurst: 1 });
+    await server.request('POST', '/v1/jobs', { key: limited.key, body: { name: 'j', command: ['true'] } });
+    const headers = { 'idempotency-key': 'once' };
+    const first = await server.request('POST', '/v1/jobs/j/runs', {
+      key: limited.key,
+      body: { env: { A: '1', B: '2' } },
+      headers,
+    });
+    assert.equal(first.status, 201);
+    // Same request (env keys in another order): the same run, not a 429 and not a 409.
+    const replay = await server.request('POST', '/v1/jobs/j/runs', {
+      key: limited.key,
+      body: { env: { B: '2', A: '1' } },
+      headers,
+    });
+    assert.equal(replay.status, 200, replay.text);
+    assert.equal(replay.body.id, first.body.id);
+    const fresh = await server.request('POST', '/v1/jobs/j/runs', { key: limited.key, body: {} });
+    assert.equal(fresh.status, 429);
+  });
+
+  it('rejects unknown fields on cancel', async () => {
+    const run = await server.request('POST', '/v1/jobs/base/runs', { key, body: {} });
+    assertProblem(
+      await server.request('POST', `/v1/runs/${run.body.id}/cancel`, { key, body: { force: true } }),
+      400,
+      'validation_failed',
+      'force',
+    );
+    assert.equal((await server.request('GET', `/v1/runs/${run.body.id}`, { key })).body.status, 'queued');
   });
 
   it('enforces the plan’s job limit', async () => {

@@ -33,6 +33,7 @@ async function execute(
   executor: ProcessExecutor,
   s: ExecutionSpec,
   signal: AbortSignal = new AbortController().signal,
+  onFirstStdout?: (chunk: Buffer) => void,
 ): Promise<Captured> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -41,7 +42,10 @@ async function execute(
     s,
     {
       onStarted: (at) => startedAt.push(at),
-      onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+      onOutput: (stream, chunk) => {
+        (stream === 'stdout' ? out : err).push(chunk);
+        if (stream === 'stdout' && out.length === 1) onFirstStdout?.(chunk);
+      },
     },
     signal,
   );
@@ -78,6 +82,33 @@ function assertGroupGone(pgid: number): void {
       assert.equal((error as NodeJS.ErrnoException).code, 'ESRCH');
     }
   }
+}
+
+/**
+ * Runs a script whose first output line is its shell's pid (`echo $$`): the leader of the run's process group.
+ * At that first output, while the script still runs, it records the group's live processes, so that the final
+ * "nothing survives" check is about a group that did exist; then `onReady` may stop the run.
+ */
+async function executeGroup(
+  executor: ProcessExecutor,
+  s: ExecutionSpec,
+  onReady: () => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<Captured & { pgid: number; membersAtReady: number[]; readyAt: number }> {
+  let pgid = 0;
+  let readyAt = 0;
+  let membersAtReady: number[] = [];
+  const run = await execute(executor, s, signal, (chunk) => {
+    // `echo $$` is one small write, so the first chunk holds the whole pid line.
+    const line = chunk.toString().split('\n')[0] ?? '';
+    pgid = /^\d+$/.test(line) ? Number(line) : 0;
+    readyAt = Date.now();
+    if (pgid > 1) membersAtReady = liveGroupMembers(pgid);
+    onReady();
+  });
+  assert.ok(pgid > 1, `the script printed no pid first: ${JSON.stringify(run.stdout)}`);
+  assert.ok(membersAtReady.includes(pgid), `the shell ${pgid} did not lead a live group: ${membersAtReady}`);
+  return { ...run, pgid, membersAtReady, readyAt };
 }
 
 describe('ProcessExecutor', () => {
@@ -139,27 +170,36 @@ describe('ProcessExecutor', () => {
   });
 
   it('times out: SIGTERM, then SIGKILL after the grace, and nothing of the group survives', async () => {
-    // The shell and its children ignore SIGTERM, so only the SIGKILL after the grace ends them.
-    const script = 'trap "" TERM; echo $$; sleep 30 & sleep 30';
+    // The shell and its children ignore SIGTERM, so only the SIGKILL after the grace ends them. That holds
+    // only if the trap is set before the timeout fires: the first output comes after the trap, and the test
+    // checks it came before the timeout could (so a very slow start fails clearly instead of passing wrongly).
+    const timeoutMs = 700;
+    const script = 'trap "" TERM; sleep 30 & echo $$; sleep 30';
     const started = Date.now();
-    const run = await execute(executor, spec(['sh', '-c', script], { timeoutMs: 300 }));
+    const run = await executeGroup(executor, spec(['sh', '-c', script], { timeoutMs }));
     const elapsed = Date.now() - started;
+    assert.ok(run.readyAt - started < timeoutMs, 'the shell set its trap only after the timeout');
     assert.deepEqual(run.result, {
       outcome: 'timed_out',
       exitCode: null,
-      reason: 'exceeded timeout of 300ms',
+      reason: 'exceeded timeout of 700ms',
     });
-    assert.ok(elapsed >= 450 && elapsed < 5000, `took ${elapsed} ms`);
-    assertGroupGone(Number(run.stdout.trim()));
+    assert.ok(run.membersAtReady.length >= 2, `no background child in the group: ${run.membersAtReady}`);
+    // SIGTERM changed nothing: the run ended with the SIGKILL, the grace (200 ms) after the timeout.
+    assert.ok(elapsed >= timeoutMs + 150, `ended after ${elapsed} ms, before the SIGKILL was due`);
+    assertGroupGone(run.pgid);
   });
 
   it('times out a command that stops on SIGTERM, with the reason in seconds', async () => {
-    const run = await execute(
+    const started = Date.now();
+    const run = await executeGroup(
       executor,
-      spec(['sh', '-c', 'echo $$; sleep 30 & sleep 30'], { timeoutMs: 1000 }),
+      spec(['sh', '-c', 'sleep 30 & echo $$; sleep 30'], { timeoutMs: 1000 }),
     );
+    assert.ok(run.readyAt - started < 1000, 'the shell started only after the timeout');
     assert.deepEqual(run.result, { outcome: 'timed_out', exitCode: null, reason: 'exceeded timeout of 1s' });
-    assertGroupGone(Number(run.stdout.trim()));
+    assert.ok(run.membersAtReady.length >= 2, `no background child in the group: ${run.membersAtReady}`);
+    assertGroupGone(run.pgid);
   });
 
   it('kills background children left behind by a command that succeeded', async () => {
@@ -170,13 +210,18 @@ describe('ProcessExecutor', () => {
     assertGroupGone(Number(run.stdout.trim()));
   });
 
-  it('stops the run as cancelled when the signal aborts', async () => {
+  it('stops the run as cancelled when the signal aborts, and nothing of the group survives', async () => {
     const controller = new AbortController();
-    const running = execute(executor, spec(['sh', '-c', 'echo $$; sleep 30']), controller.signal);
-    setTimeout(() => controller.abort(), 200);
-    const run = await running;
-    assert.equal(run.result.outcome, 'cancelled');
-    assertGroupGone(Number(run.stdout.trim()));
+    // Aborted once the shell has printed its pid: by then it and its background child are running.
+    const run = await executeGroup(
+      executor,
+      spec(['sh', '-c', 'sleep 30 & echo $$; sleep 30']),
+      () => controller.abort(),
+      controller.signal,
+    );
+    assert.deepEqual(run.result, { outcome: 'cancelled', exitCode: null, reason: 'cancelled' });
+    assert.ok(run.membersAtReady.length >= 2, `no background child in the group: ${run.membersAtReady}`);
+    assertGroupGone(run.pgid);
     assert.deepEqual(readdirSync(scratchRoot), []);
   });
 

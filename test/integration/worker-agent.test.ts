@@ -7,7 +7,10 @@ import { systemClock } from '../../src/adapters/system/system-clock.js';
 import type { AttemptOutcome } from '../../src/core/run-state.js';
 import type { Run } from '../../src/core/run.js';
 import type { Executor } from '../../src/ports/executor.js';
+import type { Delivery, RunQueue } from '../../src/ports/queue.js';
 import type { RunSignal } from '../../src/ports/run-events.js';
+import type { Store } from '../../src/ports/store.js';
+import { retryMessage } from '../../src/services/retry-message.js';
 import { WorkerAgent, type WorkerAgentOptions } from '../../src/services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../../src/services/worker/worker-metrics.js';
 import {
@@ -29,17 +32,24 @@ const PATH = process.env.PATH ?? '/usr/bin:/bin';
 interface Harness {
   world: WorkerWorld;
   worker: WorkerAgent;
+  workerId: string;
   logStore: FileLogStore;
   finished: { outcome: AttemptOutcome; durationMs: number; lagMs: number | null }[];
   signals: RunSignal[];
   logOf(runId: string): Promise<string>;
 }
 
+interface HarnessOptions extends Partial<WorkerAgentOptions> {
+  executors?: Partial<Record<Executor['runtime'], Executor>>;
+  /** Wraps the process executor (to watch it); ignored when `executors` is given. */
+  wrapExecutor?: (executor: Executor) => Executor;
+  /** Wraps the world's store or queue as the worker sees them (to watch or hold calls). */
+  wrapStore?: (store: Store) => Store;
+  wrapQueue?: (queue: RunQueue) => RunQueue;
+}
+
 /** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
-async function withWorker(
-  options: Partial<WorkerAgentOptions> & { executors?: Partial<Record<Executor['runtime'], Executor>> },
-  test: (h: Harness) => Promise<void>,
-): Promise<void> {
+async function withWorker(options: HarnessOptions, test: (h: Harness) => Promise<void>): Promise<void> {
   const world = await openWorld();
   const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
   const executor = new ProcessExecutor({
@@ -53,12 +63,13 @@ async function withWorker(
   };
   const signals: RunSignal[] = [];
   const unsubscribe = world.signals.on((signal) => signals.push(signal));
-  const { executors, ...rest } = options;
+  const { executors, wrapExecutor, wrapStore, wrapQueue, ...rest } = options;
+  const workerId = rest.workerId ?? id('worker');
   const worker = new WorkerAgent(
     {
-      store: world.store,
-      queue: world.queue,
-      executors: executors ?? { process: executor },
+      store: wrapStore?.(world.store) ?? world.store,
+      queue: wrapQueue?.(world.queue) ?? world.queue,
+      executors: executors ?? { process: wrapExecutor?.(executor) ?? executor },
       logStore,
       signals: world.signals,
       clock: systemClock,
@@ -66,7 +77,7 @@ async function withWorker(
       metrics,
     },
     {
-      workerId: id('worker'),
+      workerId,
       memoryMb: 1024,
       maxRuns: 4,
       heartbeatIntervalMs: 100,
@@ -80,6 +91,7 @@ async function withWorker(
     await test({
       world,
       worker,
+      workerId,
       logStore,
       finished,
       signals,
@@ -244,7 +256,8 @@ describe('WorkerAgent', () => {
       world.signals.emit({ type: 'cancel_requested', runId: run.id });
       const done = await waitForStatus(world, run, 'cancelled', 'failed', 'succeeded');
       assert.equal(done.status, 'cancelled');
-      assert.ok(Date.now() - asked < 2000);
+      // Not by the heartbeat (a minute away), nor by the job's own end (30 s).
+      assert.ok(Date.now() - asked < 20_000, `cancelled after ${Date.now() - asked} ms`);
       await waitFor('the slot to be free', () => (worker.runningCount() === 0 ? true : undefined));
     });
   });
@@ -279,47 +292,264 @@ describe('WorkerAgent', () => {
   });
 
   it('runs at most maxRuns at once', async () => {
-    await withWorker({ maxRuns: 2 }, async ({ world, worker }) => {
+    // The peak is counted where the runs execute, so no overlap can slip between two samples.
+    let running = 0;
+    let peak = 0;
+    const counting = (inner: Executor): Executor => ({
+      runtime: inner.runtime,
+      async execute(spec, hooks, signal) {
+        peak = Math.max(peak, ++running);
+        try {
+          return await inner.execute(spec, hooks, signal);
+        } finally {
+          running--;
+        }
+      },
+    });
+    await withWorker({ maxRuns: 2, wrapExecutor: counting }, async ({ world }) => {
       const job = await createJob(world, { args: ['sleep 0.3'] });
       const runs: Run[] = [];
       for (let i = 0; i < 5; i++) runs.push(await submitRun(world, job));
-      let most = 0;
       await waitFor('all runs to succeed', async () => {
-        most = Math.max(most, worker.runningCount());
         const statuses = await Promise.all(runs.map(async (r) => (await getRun(world, r)).status));
         return statuses.every((s) => s === 'succeeded') ? true : undefined;
       });
-      assert.equal(most, 2);
+      assert.equal(peak, 2);
     });
   });
 
-  it('on stop, records its running runs as lost so the retry policy re-queues them', async () => {
-    await withWorker({}, async ({ world, worker }) => {
+  it('on stop, releases its running runs: queued again with the same attempt, nothing counted', async () => {
+    await withWorker({}, async ({ world, worker, finished, signals }) => {
       const job = await createJob(world, {
         args: ['sleep 30'],
         retry: { maxAttempts: 2, backoffSeconds: 0 },
       });
       const once = await createJob(world, { args: ['sleep 30'] });
-      const retried = await submitRun(world, job);
-      const lost = await submitRun(world, once);
+      const runs = [await submitRun(world, job), await submitRun(world, once)];
       await waitFor('both runs to start', async () => {
-        const started = await Promise.all(
-          [retried, lost].map(async (r) => (await getRun(world, r)).startedAt),
-        );
+        const started = await Promise.all(runs.map(async (r) => (await getRun(world, r)).startedAt));
         return started.every((at) => at !== null) ? true : undefined;
       });
       const stopping = Date.now();
       await worker.stop();
-      assert.ok(Date.now() - stopping < 3000, 'stop waited for the runs to end on their own');
+      // Well short of the runs' own 30 s: stop stopped them rather than waiting for them.
+      assert.ok(Date.now() - stopping < 20_000, 'stop waited for the runs to end on their own');
       assert.equal(worker.runningCount(), 0);
 
-      const requeued = await getRun(world, retried);
-      assert.equal(requeued.status, 'queued');
-      assert.equal(requeued.attempt, 2);
-      assert.equal(requeued.reason, 'worker stopped');
-      const ended = await getRun(world, lost);
-      assert.equal(ended.status, 'lost');
-      assert.equal(ended.reason, 'worker stopped');
+      for (const run of runs) {
+        const released = await getRun(world, run);
+        assert.deepEqual([released.status, released.attempt, released.workerId], ['queued', 1, null]);
+        assert.equal(released.reason, null);
+        const last = (await world.store.getRunEvents(run.id)).at(-1);
+        assert.deepEqual([last?.type, last?.detail, last?.attempt], ['released', 'worker stopped', 1]);
+        assert.ok(signals.some((s) => s.type === 'queued' && s.runId === run.id));
+      }
+      assert.deepEqual(finished, [], 'a released run is not a finished attempt');
+      // The store hands them out again, as the same attempt, at the next start.
+      assert.deepEqual(
+        (await world.store.listQueuedRuns()).map((r) => [r.id, r.attempt]).sort(),
+        runs.map((r) => [r.id, 1]).sort(),
+      );
+    });
+  });
+
+  it('releases a run it claimed while stopping, without running it', async () => {
+    let claimStarted: () => void = () => undefined;
+    const claiming = new Promise<void>((resolve) => (claimStarted = resolve));
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const holdClaims = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property) {
+          if (property === 'claimRun') {
+            return async (...args: Parameters<Store['claimRun']>) => {
+              claimStarted();
+              await gate;
+              return target.claimRun(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    await withWorker({ wrapStore: holdClaims }, async ({ world, worker, finished, logOf }) => {
+      const job = await createJob(world, { args: ['echo ran'] });
+      const run = await submitRun(world, job);
+      await claiming;
+      const stopped = worker.stop();
+      openGate();
+      await stopped;
+      const released = await getRun(world, run);
+      assert.deepEqual([released.status, released.attempt, released.startedAt], ['queued', 1, null]);
+      const events = (await world.store.getRunEvents(run.id)).map((e) => e.type);
+      assert.deepEqual(events, ['created', 'claimed', 'released']);
+      assert.equal(await logOf(run.id), '');
+      assert.deepEqual(finished, []);
+    });
+  });
+
+  it('abandons an attempt its heartbeat reports fenced (a false "lost"), and does not count it', async () => {
+    await withWorker({ heartbeatIntervalMs: 100 }, async ({ world, worker, workerId, finished }) => {
+      // Attempt 1 would run for 30 s; attempt 2 ends at once.
+      const job = await createJob(world, {
+        args: ['if [ "$HOURGLASS_ATTEMPT" = 1 ]; then sleep 30; fi; echo "attempt $HOURGLASS_ATTEMPT"'],
+        retry: { maxAttempts: 2, backoffSeconds: 0 },
+      });
+      const run = await submitRun(world, job);
+      const started = await waitFor('the run to start', async () => {
+        const current = await getRun(world, run);
+        return current.startedAt !== null ? current : undefined;
+      });
+      // What a reaper does when it wrongly takes the run for lost: record it, and publish the retry.
+      const retryAt = Date.now();
+      const recorded = await world.store.finishAttempt({
+        runId: run.id,
+        attempt: 1,
+        workerId,
+        outcome: 'lost',
+        exitCode: null,
+        reason: 'heartbeat lost',
+        at: retryAt,
+        retryAt,
+      });
+      assert.equal(recorded, 'requeued');
+      await world.queue.publish([retryMessage(started, job.resources.memoryMb, retryAt)]);
+
+      const done = await waitForStatus(world, run, 'succeeded', 'failed', 'cancelled', 'lost');
+      assert.deepEqual([done.status, done.attempt], ['succeeded', 2]);
+      // Attempt 1 was stopped, not left to run its 30 s next to attempt 2.
+      await waitFor('attempt 1 to be gone', () => (worker.runningCount() === 0 ? true : undefined));
+      assert.deepEqual(
+        finished.map((f) => f.outcome),
+        ['succeeded'],
+        'the abandoned attempt is not counted',
+      );
+      const events = (await world.store.getRunEvents(run.id)).map((e) => e.type);
+      assert.deepEqual(events, [
+        'created',
+        'claimed',
+        'started',
+        'retry_scheduled',
+        'claimed',
+        'started',
+        'finished',
+      ]);
+    });
+  });
+
+  it('naks a delivery for a run it is still executing instead of claiming over it', async () => {
+    const naks: { runId: string; attempt: number; delayMs: number }[] = [];
+    const watchNaks = (queue: RunQueue): RunQueue => ({
+      publish: (messages) => queue.publish(messages),
+      depth: () => queue.depth(),
+      close: () => queue.close(),
+      async pull(max, waitMs, signal) {
+        return (await queue.pull(max, waitMs, signal)).map((delivery): Delivery => ({
+          message: delivery.message,
+          ack: () => delivery.ack(),
+          nak: (delayMs) => {
+            naks.push({ runId: delivery.message.runId, attempt: delivery.message.attempt, delayMs });
+            return delivery.nak(delayMs);
+          },
+        }));
+      },
+    });
+    // No heartbeat in this test's time: nothing tells the worker that attempt 1 is no longer its own.
+    await withWorker(
+      { heartbeatIntervalMs: 60_000, wrapQueue: watchNaks },
+      async ({ world, worker, workerId }) => {
+        const job = await createJob(world, {
+          args: ['sleep 30'],
+          retry: { maxAttempts: 2, backoffSeconds: 0 },
+        });
+        const run = await submitRun(world, job);
+        await waitFor('the run to start', async () =>
+          (await getRun(world, run)).startedAt !== null ? true : undefined,
+        );
+        const at = Date.now();
+        await world.store.finishAttempt({
+          runId: run.id,
+          attempt: 1,
+          workerId,
+          outcome: 'lost',
+          exitCode: null,
+          reason: 'heartbeat lost',
+          at,
+          retryAt: at,
+        });
+        await world.queue.publish([retryMessage(run, job.resources.memoryMb, at)]);
+        await waitFor('attempt 2 to be nak’ed', () =>
+          naks.some((n) => n.runId === run.id && n.attempt === 2) ? true : undefined,
+        );
+        assert.equal(naks.find((n) => n.attempt === 2)?.delayMs, 1000);
+        const current = await getRun(world, run);
+        assert.deepEqual([current.status, current.attempt], ['queued', 2], 'attempt 2 was not claimed');
+        assert.equal(worker.runningCount(), 1, 'attempt 1 still holds its slot');
+      },
+    );
+  });
+
+  it('fails at once, without retrying, a run that needs more memory than the worker has', async () => {
+    await withWorker({ memoryMb: 100 }, async ({ world, finished, signals }) => {
+      const job = await createJob(world, {
+        resources: { memoryMb: 256 },
+        retry: { maxAttempts: 3, backoffSeconds: 0 },
+      });
+      const run = await submitRun(world, job);
+      const done = await waitForStatus(world, run, 'failed', 'succeeded', 'queued');
+      assert.equal(done.status, 'failed');
+      assert.equal(done.reason, 'needs 256 MB of memory; the largest worker has 100 MB');
+      assert.deepEqual([done.attempt, done.startedAt, done.exitCode], [1, null, null]);
+      assert.deepEqual(finished, [{ outcome: 'failed', durationMs: 0, lagMs: null }]);
+      await waitFor('the finished signal', () =>
+        signals.some((s) => s.type === 'finished' && s.runId === run.id) ? true : undefined,
+      );
+      assert.equal(await world.queue.depth(), 0);
+    });
+  });
+
+  it('reserves the claimed job’s current memory, and releases a run that no longer fits', async () => {
+    await withWorker({ memoryMb: 600 }, async ({ world, worker }) => {
+      const big = await createJob(world, { args: ['sleep 30'], resources: { memoryMb: 400 } });
+      const first = await submitRun(world, big);
+      await waitFor('the first run to start', async () =>
+        (await getRun(world, first)).startedAt !== null ? true : undefined,
+      );
+      // Published when its job asked for 64 MB; edited since to 300 MB, more than the 200 MB left.
+      const edited = await createJob(world, { args: ['echo ran'], resources: { memoryMb: 64 } });
+      const second = await createRun(world, edited);
+      const message = messageOf(second, edited);
+      await world.store.updateJob({ ...edited, resources: { memoryMb: 300 }, updatedAt: Date.now() });
+      await world.queue.publish([message]);
+      const released = await waitFor('the second run to be released', async () => {
+        const events = await world.store.getRunEvents(second.id);
+        return events.find((e) => e.type === 'released');
+      });
+      assert.match(released.detail ?? '', /300 MB/);
+      const current = await getRun(world, second);
+      assert.deepEqual([current.status, current.attempt], ['queued', 1]);
+      assert.equal(worker.runningCount(), 1);
+
+      // Once the first run ends, the second fits and runs, still as attempt 1.
+      await world.store.requestCancel(world.tenant.id, first.id, Date.now());
+      world.signals.emit({ type: 'cancel_requested', runId: first.id });
+      const done = await waitForStatus(world, second, 'succeeded', 'failed');
+      assert.deepEqual([done.status, done.attempt], ['succeeded', 1]);
+    });
+  });
+
+  it('records a claimed run whose cancel was requested while it was away as cancelled, unstarted', async () => {
+    await withWorker({}, async ({ world, logOf }) => {
+      const job = await createJob(world, { args: ['echo ran'] });
+      const run = await createRun(world, job);
+      // A stopping worker released it after its cancel was asked for.
+      assert.ok(await world.store.claimRun(run.id, 1, 'wrk_old', Date.now()));
+      await world.store.requestCancel(world.tenant.id, run.id, Date.now());
+      assert.ok(await world.store.releaseRun(run.id, 1, 'wrk_old', Date.now(), 'worker stopped'));
+      await world.queue.publish([messageOf(run, job)]);
+      const done = await waitForStatus(world, run, 'cancelled', 'succeeded', 'failed');
+      assert.deepEqual([done.status, done.startedAt], ['cancelled', null]);
+      assert.equal(await logOf(run.id), '');
     });
   });
 });

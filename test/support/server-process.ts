@@ -51,7 +51,10 @@ export class ServerProcess {
     const output = { stdout: '', stderr: '' };
     child.stderr?.on('data', (d: Buffer) => (output.stderr += d.toString()));
     const url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${output.stderr}`)), 15_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL'); // never leave a half-started server behind
+        reject(new Error(`server did not start: ${output.stderr}`));
+      }, 15_000);
       child.stdout?.on('data', (d: Buffer) => {
         output.stdout += d.toString();
         const match = /listening on (http:\/\/\S+)/.exec(output.stdout);

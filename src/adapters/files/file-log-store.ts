@@ -54,9 +54,13 @@ export class FileLogStore implements LogStore {
       throw error;
     }
     try {
-      const buffer = Buffer.alloc(Math.max(0, Math.floor(maxBytes)));
-      const { bytesRead } =
-        buffer.length === 0 ? { bytesRead: 0 } : await handle.read(buffer, 0, buffer.length, start);
+      // A follower polls this often, mostly to find nothing new: size the buffer by what is there to read,
+      // uninitialised, since every byte of it that is returned has been read into.
+      const { size } = await handle.stat();
+      const length = Math.min(Math.max(0, Math.floor(maxBytes)), Math.max(0, size - start));
+      if (length === 0) return { data: Buffer.alloc(0), nextOffset: start };
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
       return { data: buffer.subarray(0, bytesRead), nextOffset: start + bytesRead };
     } finally {
       await handle.close();

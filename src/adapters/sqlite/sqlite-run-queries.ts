@@ -1,18 +1,22 @@
 // The runs table and its event timeline. Every state change of a run is one conditional UPDATE (its WHERE
 // clause names the state it expects, so a lost race changes nothing) plus a run_events row, in one
 // transaction. Worker-side writes are fenced by (id, attempt, worker_id, status = 'running').
+// A retry or a release takes a running run back to queued, a retry as attempt + 1, a release (a stopping worker
+// giving the attempt back) with the same attempt.
 //
 // An event records the run's attempt and status *after* the change it describes, read from the updated
 // row, and takes the next seq of that run. Statements are compiled once, when the store opens.
 
 import type Database from 'better-sqlite3';
 import { HourglassError, notFound } from '../../core/errors.js';
-import type { RunStatus } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type {
   AttemptResult,
   CancelResult,
   ClaimedRun,
+  FinishResult,
+  HeartbeatAnswer,
+  HeldAttempt,
   InsertRunResult,
   NewRun,
   Page,
@@ -73,9 +77,6 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   );
   const stale = db.prepare<[number, number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs
     WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at LIMIT ?`);
-  const countByStatus = db.prepare<[], { status: RunStatus; n: number }>(
-    'SELECT status, COUNT(*) AS n FROM runs GROUP BY status',
-  );
   const events = db.prepare<[string], RunEventRow>(
     'SELECT at, type, attempt, status, detail FROM run_events WHERE run_id = ? ORDER BY seq',
   );
@@ -101,9 +102,13 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     SET status = 'queued', attempt = attempt + 1, available_at = @retryAt, worker_id = NULL,
       heartbeat_at = NULL, exit_code = @exitCode, reason = @reason
     WHERE ${fence} AND cancel_requested_at IS NULL`);
+  const release = db.prepare<[Record<string, unknown>]>(`UPDATE runs
+    SET status = 'queued', available_at = @at, worker_id = NULL, heartbeat_at = NULL WHERE ${fence}`);
+  // The held attempts come as a JSON array of [runId, attempt] pairs; only exact (id, attempt) matches beat.
   const beat = db.prepare<[number, string, string], { id: string; cancel_requested_at: number | null }>(
     `UPDATE runs SET heartbeat_at = ?
-     WHERE worker_id = ? AND status = 'running' AND id IN (SELECT value FROM json_each(?))
+     WHERE worker_id = ? AND status = 'running'
+       AND (id, attempt) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
      RETURNING id, cancel_requested_at`,
   );
   const cancelQueued = db.prepare<[number, string, string]>(
@@ -172,20 +177,28 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     if (start.run(at, runId, attempt, workerId).changes > 0) event(runId, at, 'started');
   });
 
-  const finishAttempt = db.transaction((result: AttemptResult): boolean => {
+  const finishAttempt = db.transaction((result: AttemptResult): FinishResult => {
     const { runId, attempt, workerId, outcome, exitCode, reason, at, retryAt } = result;
     const fenceParams = { runId, attempt, workerId, exitCode, reason };
     if (retryAt !== null && requeue.run({ ...fenceParams, retryAt }).changes > 0) {
       event(runId, at, 'retry_scheduled', reason === null ? outcome : `${outcome}: ${reason}`);
-      return true;
+      return 'requeued';
     }
     // No retry: either none was asked for, or the run's cancellation was requested meanwhile.
     const final =
       retryAt === null ? { status: outcome, reason } : { status: 'cancelled', reason: CANCELLED_BY_REQUEST };
-    if (finish.run({ ...fenceParams, ...final, at }).changes === 0) return false;
+    if (finish.run({ ...fenceParams, ...final, at }).changes === 0) return 'fenced';
     event(runId, at, 'finished', final.reason);
-    return true;
+    return 'finished';
   });
+
+  const releaseRun = db.transaction(
+    (runId: string, attempt: number, workerId: string, at: number, reason: string): boolean => {
+      if (release.run({ runId, attempt, workerId, at }).changes === 0) return false;
+      event(runId, at, 'released', reason);
+      return true;
+    },
+  );
 
   const requestCancel = db.transaction((tenantId: string, runId: string, at: number): CancelResult => {
     const row = byTenantAndId.get(tenantId, runId);
@@ -211,6 +224,8 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     markStarted: (runId: string, attempt: number, workerId: string, at: number) =>
       markStarted.immediate(runId, attempt, workerId, at),
     finishAttempt: (result: AttemptResult) => finishAttempt.immediate(result),
+    releaseRun: (runId: string, attempt: number, workerId: string, at: number, reason: string) =>
+      releaseRun.immediate(runId, attempt, workerId, at, reason),
     requestCancel: (tenantId: string, runId: string, at: number) =>
       requestCancel.immediate(tenantId, runId, at),
 
@@ -224,14 +239,24 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
       }
     },
 
-    heartbeat(workerId: string, runIds: string[], at: number): string[] {
-      const rows = beat.all(at, workerId, idList(runIds));
-      return rows.filter((row) => row.cancel_requested_at !== null).map((row) => row.id);
+    heartbeat(workerId: string, runs: HeldAttempt[], at: number): HeartbeatAnswer {
+      const pairs = JSON.stringify(runs.map(({ runId, attempt }) => [runId, attempt]));
+      const rows = beat.all(at, workerId, pairs);
+      const held = new Set(rows.map((row) => row.id));
+      return {
+        cancel: rows.filter((row) => row.cancel_requested_at !== null).map((row) => row.id),
+        fenced: [...new Set(runs.map((r) => r.runId))].filter((runId) => !held.has(runId)),
+      };
     },
 
     getRun(tenantId: string, runId: string): Run | null {
       const row = byTenantAndId.get(tenantId, runId);
       return row ? rowToRun(row) : null;
+    },
+
+    findRunByIdempotencyKey(tenantId: string, key: string): { run: Run; requestHash: string | null } | null {
+      const row = byIdempotencyKey.get(tenantId, key);
+      return row ? { run: rowToRun(row), requestHash: row.request_hash } : null;
     },
 
     getRunEvents(runId: string): RunEvent[] {
@@ -258,12 +283,6 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
 
     listStaleRuns(before: number, limit: number): Run[] {
       return stale.all(before, limit).map(rowToRun);
-    },
-
-    countRunsByStatus(): Partial<Record<RunStatus, number>> {
-      const counts: Partial<Record<RunStatus, number>> = {};
-      for (const { status, n } of countByStatus.all()) counts[status] = n;
-      return counts;
     },
   };
 }

@@ -3,24 +3,27 @@
 // statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts); meta, tenants
 // and API keys are small enough to stay here.
 //
-// Durability: every write a client is answered about (run creation, cancel, jobs, keys) and every attempt
-// result commits with synchronous=FULL (fsync of the WAL). The worker's bookkeeping between them (dispatched,
-// claimed, started, heartbeats) commits with synchronous=NORMAL: it survives a process crash, and the next
-// FULL commit makes it durable too, since syncing the WAL syncs every frame before it. What an OS crash can
-// undo is only that bookkeeping: a run may go back to queued and run again, which at-least-once allows.
+// Durability: every write a client is answered about (run creation, cancel, jobs, keys), every attempt
+// result and every release commits with synchronous=FULL (fsync of the WAL). The worker's bookkeeping between
+// them (dispatched, claimed, started, heartbeats) commits with synchronous=NORMAL: it survives a process crash,
+// and the next FULL commit makes it durable too, since syncing the WAL syncs every frame before it. What an OS
+// crash can undo is only that bookkeeping: a run may go back to queued and run again, which at-least-once
+// allows.
 //
 // better-sqlite3 is synchronous; the port is async so that networked stores (PostgreSQL) fit the same
 // interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
 
 import Database from 'better-sqlite3';
 import type { Job } from '../../core/job.js';
-import type { RunStatus } from '../../core/run-state.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
 import type {
   AttemptResult,
   CancelResult,
   ClaimedRun,
+  FinishResult,
+  HeartbeatAnswer,
+  HeldAttempt,
   InsertRunResult,
   NewRun,
   Page,
@@ -74,6 +77,9 @@ function compileTenantQueries(db: Database.Database) {
     apiKeyById: db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`),
     revokeApiKey: db.prepare<[number, string]>(
       'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
+    revokeOtherAdminKeys: db.prepare<[number, string]>(
+      "UPDATE api_keys SET revoked_at = ? WHERE scope = 'admin' AND id <> ? AND revoked_at IS NULL",
     ),
   };
 }
@@ -155,6 +161,10 @@ export class SqliteStore implements Store {
     this.tenants.revokeApiKey.run(at, id);
   }
 
+  async revokeOtherAdminKeys(keepKeyId: string, at: number): Promise<number> {
+    return this.tenants.revokeOtherAdminKeys.run(at, keepKeyId).changes;
+  }
+
   async insertJob(job: Job): Promise<void> {
     this.jobs.insertJob(job);
   }
@@ -187,6 +197,13 @@ export class SqliteStore implements Store {
     return this.runs.getRun(tenantId, runId);
   }
 
+  async findRunByIdempotencyKey(
+    tenantId: string,
+    key: string,
+  ): Promise<{ run: Run; requestHash: string | null } | null> {
+    return this.runs.findRunByIdempotencyKey(tenantId, key);
+  }
+
   async getRunEvents(runId: string): Promise<RunEvent[]> {
     return this.runs.getRunEvents(runId);
   }
@@ -211,12 +228,22 @@ export class SqliteStore implements Store {
     this.withoutFsync(() => this.runs.markStarted(runId, attempt, workerId, at));
   }
 
-  async finishAttempt(result: AttemptResult): Promise<boolean> {
+  async finishAttempt(result: AttemptResult): Promise<FinishResult> {
     return this.runs.finishAttempt(result);
   }
 
-  async heartbeat(workerId: string, runIds: string[], at: number): Promise<string[]> {
-    return this.withoutFsync(() => this.runs.heartbeat(workerId, runIds, at));
+  async releaseRun(
+    runId: string,
+    attempt: number,
+    workerId: string,
+    at: number,
+    reason: string,
+  ): Promise<boolean> {
+    return this.runs.releaseRun(runId, attempt, workerId, at, reason);
+  }
+
+  async heartbeat(workerId: string, runs: HeldAttempt[], at: number): Promise<HeartbeatAnswer> {
+    return this.withoutFsync(() => this.runs.heartbeat(workerId, runs, at));
   }
 
   /** Worker bookkeeping: committed without an fsync of its own (see the header). */
@@ -235,9 +262,5 @@ export class SqliteStore implements Store {
 
   async listStaleRuns(before: number, limit: number): Promise<Run[]> {
     return this.runs.listStaleRuns(before, limit);
-  }
-
-  async countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>> {
-    return this.runs.countRunsByStatus();
   }
 }

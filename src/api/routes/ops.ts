@@ -5,13 +5,13 @@ import type { ApiDeps } from '../app.js';
 import { problem, sendProblem } from '../problem.js';
 
 export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'], security: [] } }, async () => ({
     status: 'ok',
   }));
 
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: the store answers', tags: ['operations'] } },
+    { schema: { summary: 'Readiness: the store answers', tags: ['operations'], security: [] } },
     async (_r, reply) => {
       if (!deps.isReady()) return sendProblem(reply, problem('unavailable', 'starting or shutting down'));
       await deps.store.getMeta('schema');

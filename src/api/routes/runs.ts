@@ -1,13 +1,13 @@
 // Tenant routes for runs: list, get (with timeline), cancel, and logs (whole, or followed live).
 
-import { once } from 'node:events';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { isTerminal } from '../../core/run-state.js';
 import { requireTenant } from '../../services/auth.js';
 import type { ApiDeps } from '../app.js';
+import type { LogFollowers } from '../log-followers.js';
 import { renderRun, renderRunEvent } from '../render.js';
 import {
+  EmptyBody,
   IdParam,
   ListRunsQuery,
   LogsQuery,
@@ -20,9 +20,8 @@ import {
 const tags = ['runs'];
 const RunParam = IdParam('runId', 'Run id');
 const LOG_CHUNK_BYTES = 64 * 1024;
-const FOLLOW_POLL_MS = 250;
 
-export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers: LogFollowers): void {
   const { runs } = deps;
 
   app.get(
@@ -67,6 +66,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
         summary: 'Cancel a run (a queued run is cancelled at once; a running one is stopped by its worker)',
         tags,
         params: RunParam,
+        body: EmptyBody,
         response: { 202: Run },
       },
     },
@@ -104,60 +104,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
         }
         return reply.send(Buffer.concat(chunks));
       }
-      // Streamed by hand: the response stays open until the run ends or the client goes away.
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      const closed = new AbortController();
-      res.on('close', () => closed.abort());
-      try {
-        for await (const chunk of followLogs(deps, tenantId, runId, closed.signal)) {
-          if (!res.write(chunk)) await once(res, 'drain', { signal: closed.signal });
-        }
-        res.end();
-      } catch (error) {
-        if (!closed.signal.aborted) request.log.error({ err: error, runId }, 'log follow failed');
-        res.destroy();
-      }
+      followers.follow(request, reply, tenantId, runId);
     },
   );
-}
-
-/** Yields the log as it grows, until the run has ended and everything written has been sent. */
-async function* followLogs(deps: ApiDeps, tenantId: string, runId: string, closed: AbortSignal) {
-  let offset = 0;
-  let wake: (() => void) | null = null;
-  const unsubscribe = deps.signals.on((signal) => {
-    if (signal.runId === runId && signal.type === 'finished') wake?.();
-  });
-  try {
-    while (!closed.aborted) {
-      const chunk = await deps.logs.read(runId, offset, LOG_CHUNK_BYTES);
-      if (chunk.data.length > 0) {
-        offset = chunk.nextOffset;
-        yield chunk.data;
-        continue;
-      }
-      const run = await deps.store.getRun(tenantId, runId);
-      if (run === null || isTerminal(run.status)) {
-        // The worker closes the log before recording the end, so reading on now sees the last bytes.
-        for (;;) {
-          const last = await deps.logs.read(runId, offset, LOG_CHUNK_BYTES);
-          if (last.data.length === 0) return;
-          offset = last.nextOffset;
-          yield last.data;
-        }
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, FOLLOW_POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-    }
-  } finally {
-    unsubscribe();
-  }
 }

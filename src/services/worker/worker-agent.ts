@@ -4,24 +4,34 @@
 //
 // It owns its capacity (runs at once, memory reserved) and the executions it started. Agent states:
 //
-//   idle ──start──▶ running ──stop──▶ stopping ──(every execution recorded)──▶ stopped
+//   idle ──start──▶ running ──stop──▶ stopping ──(every execution recorded or released)──▶ stopped
 //
-// While running, the pull loop takes a delivery only when a slot and its memory are free: a run that does not
-// fit is nak'ed to come back later; a run the store will not hand over (cancelled, taken, stale attempt) is
-// acked and dropped. Each execution goes: claimed ──▶ executing ──▶ recorded (finishAttempt, fenced) ──▶ gone,
-// and is stopped early by a cancel (heartbeat answer or RunSignal) or by stop(). A run stopped by stop() is
-// recorded as `lost` (reason "worker stopped") so the job's retry policy applies. Heartbeats continue until
-// the last execution is recorded, so the reaper does not take a run that is still stopping.
+// While running, the pull loop takes a delivery only when a slot and its memory are free. A run that does not
+// fit is nak'ed to come back later, and so is a run this worker is still executing (an earlier attempt not
+// yet recorded or abandoned). A run that needs more memory than the worker has at all could never run here: it
+// is claimed and failed. A run the store will not hand over (cancelled, taken, stale attempt) is acked and
+// dropped. Once claimed, the reservation becomes the job's current memory (the job may have been edited since
+// the message was published); a run that no longer fits is released and nak'ed.
+//
+// Each execution goes: claimed ──▶ executing ──▶ recorded (finishAttempt, fenced) ──▶ gone, and is stopped
+// early by a cancel (heartbeat answer or RunSignal), by a fence (the heartbeat answers that the attempt is no
+// longer this worker's: reaped, retried or finished; its result will be rejected), or by stop(). A run stopped
+// by stop() is released — queued again with the same attempt (reason "worker stopped") — so a graceful stop
+// costs no attempt; a run claimed while stopping is released at once, without executing. Released runs are
+// not published again: the queue is rebuilt from the store at the next start. Heartbeats continue until the
+// last execution is recorded or released, so the reaper does not take a run that is still stopping.
 
 import { runtimeOf } from '../../core/job.js';
 import { decideAfterAttempt, type AttemptOutcome } from '../../core/run-state.js';
+import type { Run } from '../../core/run.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionResult, Executor } from '../../ports/executor.js';
 import type { Delivery, RunQueue } from '../../ports/queue.js';
 import type { RunSignal, RunSignals } from '../../ports/run-events.js';
-import type { ClaimedRun, Store } from '../../ports/store.js';
+import type { ClaimedRun, HeldAttempt, Store } from '../../ports/store.js';
 import type { LogStore } from '../../ports/log-store.js';
 import type { Logger } from '../logger.js';
+import { recordedOutcome, retryMessage } from '../retry-message.js';
 import { GuardedLogWriter } from './guarded-log-writer.js';
 import { buildExecutionSpec } from './run-environment.js';
 import type { WorkerMetrics } from './worker-metrics.js';
@@ -60,8 +70,12 @@ const PULL_BATCH = 4;
 /** A run that does not fit comes back after this long (and the loop waits as long, or until a run ends). */
 const NO_ROOM_DELAY_MS = 250;
 const RETRY_AFTER_ERROR_MS = 1000;
+/** A delivery for a run this worker is still executing comes back after this long. */
+const BUSY_RUN_DELAY_MS = 1000;
+const WORKER_STOPPED = 'worker stopped';
 
-type StopCause = 'cancel' | 'shutdown';
+/** Why an execution was stopped early; the first cause wins. */
+type StopCause = 'cancel' | 'shutdown' | 'fenced';
 
 interface Execution {
   readonly runId: string;
@@ -69,7 +83,19 @@ interface Execution {
   readonly memoryMb: number;
   readonly controller: AbortController;
   stopCause: StopCause | null;
-  done: Promise<void>;
+  /** Its slot and memory were given back (once its end is recorded, or at the latest when its task ends). */
+  retired: boolean;
+}
+
+interface AttemptEnd {
+  outcome: AttemptOutcome;
+  exitCode: number | null;
+  reason: string | null;
+  /** False for an end no retry can help (a run too big for any worker). */
+  retryable: boolean;
+  /** From the process start to its end; 0 when it never started. */
+  durationMs: number;
+  startedAt: number | null;
 }
 
 export class WorkerAgent {
@@ -77,7 +103,10 @@ export class WorkerAgent {
   private readonly options: Readonly<Required<WorkerAgentOptions>>;
   private readonly log: Logger;
   private state: WorkerAgentState = 'idle';
+  /** Executions not yet retired, by run id: at most one per run. */
   private readonly executions = new Map<string, Execution>();
+  /** Every launched attempt until it has fully ended (recorded, retry published), for stop() to wait on. */
+  private readonly tasks = new Set<Promise<void>>();
   private reservedMb = 0;
   private readonly stopController = new AbortController();
   private readonly wakers = new Set<() => void>();
@@ -119,7 +148,10 @@ export class WorkerAgent {
     );
   }
 
-  /** Stops pulling, stops every execution (recorded as lost, so retries apply), and resolves when all are recorded. */
+  /**
+   * Stops pulling, stops every execution and releases its run (queued again with the same attempt), and
+   * resolves when every execution is recorded or released.
+   */
   stop(): Promise<void> {
     if (this.stopped !== null) return this.stopped;
     if (this.state === 'idle') {
@@ -137,9 +169,9 @@ export class WorkerAgent {
     this.unsubscribe?.();
     this.wake();
     this.stopAll();
-    await this.loopDone;
-    this.stopAll(); // anything the loop launched while it was finishing
-    while (this.executions.size > 0) await Promise.all([...this.executions.values()].map((e) => e.done));
+    await this.loopDone; // a run it claims from now on is released without executing
+    this.stopAll();
+    while (this.tasks.size > 0) await Promise.all([...this.tasks]);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.state = 'stopped';
@@ -147,7 +179,12 @@ export class WorkerAgent {
   }
 
   private stopAll(): void {
-    for (const runId of this.executions.keys()) this.stopExecution(runId, 'shutdown');
+    for (const execution of this.executions.values()) this.stopExecution(execution, 'shutdown');
+  }
+
+  /** Whether one more run of `memoryMb` fits now. */
+  private fits(memoryMb: number): boolean {
+    return this.executions.size < this.options.maxRuns && memoryMb <= this.options.memoryMb - this.reservedMb;
   }
 
   private freeSlots(): number {
@@ -184,19 +221,21 @@ export class WorkerAgent {
   /** Claims and launches one delivered run; false when it did not fit (it was nak'ed). */
   private async take(delivery: Delivery): Promise<boolean> {
     const { message } = delivery;
-    const freeMb = this.options.memoryMb - this.reservedMb;
-    if (this.executions.size >= this.options.maxRuns || message.memoryMb > freeMb) {
-      if (message.memoryMb > this.options.memoryMb) {
-        this.log.warn(
-          { runId: message.runId, memoryMb: message.memoryMb, workerMemoryMb: this.options.memoryMb },
-          'run needs more memory than this worker has; leaving it for another worker',
-        );
-      }
+    if (this.executions.has(message.runId)) {
+      // An earlier attempt of this run is still executing here (e.g. reaped while its worker was slow, and
+      // not yet abandoned): claiming now would run the run twice, and mix up the two executions.
+      await settle(delivery.nak(BUSY_RUN_DELAY_MS), this.log);
+      return true;
+    }
+    // A run bigger than this whole worker takes no slot: it is claimed only to be failed (see place()).
+    const oversized = message.memoryMb > this.options.memoryMb;
+    if (!oversized && !this.fits(message.memoryMb)) {
       await settle(delivery.nak(NO_ROOM_DELAY_MS), this.log);
       return false;
     }
     // Reserve before the claim so the memory is not promised twice while the store answers.
-    this.reservedMb += message.memoryMb;
+    const reservedMb = oversized ? 0 : message.memoryMb;
+    this.reservedMb += reservedMb;
     let claimed: ClaimedRun | null;
     try {
       claimed = await this.deps.store.claimRun(
@@ -206,19 +245,57 @@ export class WorkerAgent {
         this.deps.clock.now(),
       );
     } catch (error) {
-      this.reservedMb -= message.memoryMb;
+      this.reservedMb -= reservedMb;
       this.log.error({ err: error, runId: message.runId }, 'claiming a run failed; it will come back');
       await settle(delivery.nak(RETRY_AFTER_ERROR_MS), this.log);
       return true;
     }
-    // Ack only once the claim is durable (or the store declined it: cancelled, taken, or a stale attempt).
-    await settle(delivery.ack(), this.log);
+    // place() reserves again, with what the claimed job asks for now.
+    this.reservedMb -= reservedMb;
     if (claimed === null) {
-      this.reservedMb -= message.memoryMb;
+      // The store declined it (cancelled, taken, or a stale attempt): nothing will ever claim this message.
+      await settle(delivery.ack(), this.log);
       this.log.debug({ runId: message.runId, attempt: message.attempt }, 'run not claimable; dropped');
       return true;
     }
-    this.launch(claimed, message.memoryMb);
+    return this.place(delivery, claimed);
+  }
+
+  /** Decides what to do with a run just claimed: launch it, fail it, or release it. False when it did not fit. */
+  private async place(delivery: Delivery, claimed: ClaimedRun): Promise<boolean> {
+    const { run, job } = claimed;
+    const log = this.log.child({ runId: run.id, attempt: run.attempt });
+    const memoryMb = job.resources.memoryMb;
+    if (memoryMb > this.options.memoryMb) {
+      await settle(delivery.ack(), log);
+      const reason = `needs ${memoryMb} MB of memory; the largest worker has ${this.options.memoryMb} MB`;
+      log.warn({ memoryMb, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
+      const end: AttemptEnd = {
+        outcome: 'failed',
+        exitCode: null,
+        reason,
+        retryable: false,
+        durationMs: 0,
+        startedAt: null,
+      };
+      await this.record(claimed, end, null, log).catch((error: unknown) =>
+        log.error({ err: error }, 'recording a failed run failed; the reaper will settle it'),
+      );
+      return true;
+    }
+    if (this.state !== 'running') {
+      await this.release(run, WORKER_STOPPED, log);
+      await settle(delivery.nak(0), log);
+      return true;
+    }
+    if (!this.fits(memoryMb)) {
+      await this.release(run, `needs ${memoryMb} MB of memory, more than is free on this worker now`, log);
+      await settle(delivery.nak(NO_ROOM_DELAY_MS), log);
+      return false;
+    }
+    this.launch(claimed, memoryMb);
+    // Ack only once the claim is durable; the message has done its work.
+    await settle(delivery.ack(), log);
     return true;
   }
 
@@ -229,11 +306,13 @@ export class WorkerAgent {
       memoryMb,
       controller: new AbortController(),
       stopCause: null,
-      done: Promise.resolve(),
+      retired: false,
     };
     this.executions.set(execution.runId, execution);
-    if (this.state !== 'running') this.stopExecution(execution.runId, 'shutdown');
-    execution.done = this.runAttempt(claimed, execution)
+    this.reservedMb += memoryMb;
+    // Cancelled while it was away (released by a stopping worker): it is recorded without starting.
+    if (claimed.run.cancelRequestedAt !== null) this.stopExecution(execution, 'cancel');
+    const task: Promise<void> = this.runAttempt(claimed, execution)
       .catch((error: unknown) =>
         this.log.error(
           { err: error, runId: execution.runId, attempt: execution.attempt },
@@ -241,13 +320,23 @@ export class WorkerAgent {
         ),
       )
       .finally(() => {
-        this.executions.delete(execution.runId);
-        this.reservedMb -= execution.memoryMb;
-        this.wake();
+        this.retire(execution);
+        this.tasks.delete(task);
       });
+    this.tasks.add(task);
   }
 
-  private async runAttempt({ run, job }: ClaimedRun, execution: Execution): Promise<void> {
+  /** Gives an execution's slot and memory back, once. Never touches another attempt's map entry. */
+  private retire(execution: Execution): void {
+    if (execution.retired) return;
+    execution.retired = true;
+    if (this.executions.get(execution.runId) === execution) this.executions.delete(execution.runId);
+    this.reservedMb -= execution.memoryMb;
+    this.wake();
+  }
+
+  private async runAttempt(claimed: ClaimedRun, execution: Execution): Promise<void> {
+    const { run, job } = claimed;
     const { store, clock } = this.deps;
     const { workerId } = this.options;
     const log = this.log.child({ runId: run.id, attempt: run.attempt });
@@ -281,81 +370,128 @@ export class WorkerAgent {
     await started.recorded;
     await writer.close();
 
-    let outcome: AttemptOutcome = result.outcome;
-    let reason = result.reason;
-    if (outcome === 'cancelled' && execution.stopCause === 'shutdown') {
-      outcome = 'lost';
-      reason = 'worker stopped';
-    }
-    const at = clock.now();
-    const decision = decideAfterAttempt(job.retry, run.attempt, outcome, at);
-    const retryAt = decision.retry ? decision.retryAtMs : null;
-    const recorded = await store.finishAttempt({
-      runId: run.id,
-      attempt: run.attempt,
-      workerId,
-      outcome,
-      exitCode: result.exitCode,
-      reason,
-      at,
-      retryAt,
-    });
-    if (!recorded) {
-      log.warn({ outcome }, 'attempt result fenced off: the run is no longer this worker’s');
+    if (result.outcome === 'cancelled' && execution.stopCause === 'shutdown') {
+      // Stopped only because this worker is stopping: the attempt is given back, not spent.
+      await this.release(run, WORKER_STOPPED, log);
+      this.retire(execution);
       return;
     }
     const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
-    const lagMs = started.at !== null && run.attempt === 1 ? started.at - run.nominalTime : null;
-    this.deps.metrics?.runFinished(outcome, durationMs, lagMs);
+    const end = { ...result, retryable: true, durationMs, startedAt: started.at };
+    await this.record(claimed, end, execution, log);
+  }
+
+  /**
+   * Records an attempt's end (fenced) and follows up on what the store did: metrics, the retry message, the
+   * signal. The execution, if any, is retired as soon as the store has answered, so a retry can come back to
+   * this worker at once.
+   */
+  private async record(
+    { run, job }: ClaimedRun,
+    end: AttemptEnd,
+    execution: Execution | null,
+    log: Logger,
+  ): Promise<void> {
+    const at = this.deps.clock.now();
+    const decision = end.retryable
+      ? decideAfterAttempt(job.retry, run.attempt, end.outcome, at)
+      : ({ retry: false } as const);
+    const retryAt = decision.retry ? decision.retryAtMs : null;
+    const result = await this.deps.store.finishAttempt({
+      runId: run.id,
+      attempt: run.attempt,
+      workerId: this.options.workerId,
+      outcome: end.outcome,
+      exitCode: end.exitCode,
+      reason: end.reason,
+      at,
+      retryAt,
+    });
+    if (execution !== null) this.retire(execution);
+    if (result === 'fenced') {
+      // Not this worker's to count: whoever settled the run (reaper, another worker) records it.
+      if (execution?.stopCause === 'fenced') log.info({ outcome: end.outcome }, 'abandoned attempt ended');
+      else
+        log.warn({ outcome: end.outcome }, 'attempt result fenced off: the run is no longer this worker’s');
+      return;
+    }
+    const outcome = recordedOutcome(end.outcome, retryAt, result);
+    const lagMs = end.startedAt !== null && run.attempt === 1 ? end.startedAt - run.nominalTime : null;
+    this.deps.metrics?.runFinished(outcome, end.durationMs, lagMs);
     const fields = {
       outcome,
-      exitCode: result.exitCode,
-      reason,
-      retryAt,
-      durationMs: Math.round(durationMs),
+      exitCode: end.exitCode,
+      reason: end.reason,
+      retryAt: result === 'requeued' ? retryAt : null,
+      durationMs: Math.round(end.durationMs),
     };
     if (outcome === 'succeeded') log.debug(fields, 'attempt finished');
     else log.info(fields, 'attempt finished');
 
-    if (retryAt === null) {
+    if (result === 'finished' || retryAt === null) {
       this.deps.signals.emit({ type: 'finished', runId: run.id });
       return;
     }
     // The store already holds the retry as queued; the queue only speeds it up (it is rebuilt at start).
-    const next = {
-      runId: run.id,
-      tenantId: run.tenantId,
-      attempt: run.attempt + 1,
-      memoryMb: job.resources.memoryMb,
-      availableAt: retryAt,
-    };
     await this.deps.queue
-      .publish([next])
+      .publish([retryMessage(run, job.resources.memoryMb, retryAt)])
       .catch((error: unknown) =>
         log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
       );
     this.deps.signals.emit({ type: 'queued', runId: run.id });
   }
 
-  private stopExecution(runId: string, cause: StopCause): void {
-    const execution = this.executions.get(runId);
-    if (execution === undefined) return;
+  /** Gives a claimed run back to the queue, same attempt. A failure leaves it to the reaper. */
+  private async release(run: Run, reason: string, log: Logger): Promise<void> {
+    try {
+      const { workerId } = this.options;
+      if (await this.deps.store.releaseRun(run.id, run.attempt, workerId, this.deps.clock.now(), reason)) {
+        log.info({ reason }, 'run released: queued again with the same attempt');
+        this.deps.signals.emit({ type: 'queued', runId: run.id });
+      } else {
+        log.warn({ reason }, 'releasing the run was fenced off: it is no longer this worker’s');
+      }
+    } catch (error) {
+      log.error({ err: error }, 'releasing a run failed; the reaper will settle it');
+    }
+  }
+
+  private stopExecution(execution: Execution, cause: StopCause): void {
     execution.stopCause ??= cause;
     execution.controller.abort();
   }
 
-  private onSignal(signal: RunSignal): void {
-    if (signal.type === 'cancel_requested') this.stopExecution(signal.runId, 'cancel');
+  /** Stops the run's execution early; with `attempt`, only if it is still that attempt of the run. */
+  private stopRun(runId: string, cause: StopCause, attempt?: number): void {
+    const execution = this.executions.get(runId);
+    if (execution === undefined || (attempt !== undefined && execution.attempt !== attempt)) return;
+    this.stopExecution(execution, cause);
   }
 
-  /** Refreshes the heartbeats of the runs in hand; the store answers with those whose cancel was requested. */
+  private onSignal(signal: RunSignal): void {
+    if (signal.type === 'cancel_requested') this.stopRun(signal.runId, 'cancel');
+  }
+
+  /**
+   * Refreshes the heartbeats of the attempts in hand. The store answers which to stop (cancel requested) and
+   * which are no longer this worker's (fenced: reaped, retried, finished), which are abandoned.
+   */
   private async beat(): Promise<void> {
     if (this.beating || this.executions.size === 0) return;
     this.beating = true;
     try {
-      const runIds = [...this.executions.keys()];
-      const cancelled = await this.deps.store.heartbeat(this.options.workerId, runIds, this.deps.clock.now());
-      for (const runId of cancelled) this.stopExecution(runId, 'cancel');
+      const held: HeldAttempt[] = [...this.executions.values()].map(({ runId, attempt }) => ({
+        runId,
+        attempt,
+      }));
+      const answer = await this.deps.store.heartbeat(this.options.workerId, held, this.deps.clock.now());
+      // The map may have changed while the store answered: act only on the attempt the answer is about.
+      const attemptOf = new Map(held.map(({ runId, attempt }) => [runId, attempt]));
+      for (const runId of answer.fenced) {
+        this.log.warn({ runId, attempt: attemptOf.get(runId) }, 'run no longer this worker’s; abandoning it');
+        this.stopRun(runId, 'fenced', attemptOf.get(runId));
+      }
+      for (const runId of answer.cancel) this.stopRun(runId, 'cancel', attemptOf.get(runId));
     } catch (error) {
       this.log.warn({ err: error }, 'heartbeat failed');
     } finally {

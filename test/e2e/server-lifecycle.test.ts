@@ -1,0 +1,73 @@
+// The server as an operator sees it: graceful stop with a log follower attached, runs interrupted by a stop
+// running again after the restart, and rotation of the admin key.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ServerProcess } from '../support/server-process.js';
+
+describe('server lifecycle', () => {
+  it('stops gracefully with a log follower attached, and runs the interrupted run again after restart', async () => {
+    const first = await ServerProcess.start();
+    const { key } = await first.createTenant('ops');
+    await first.request('POST', '/v1/jobs', {
+      key,
+      body: { name: 'slowish', command: ['sh', '-c', 'echo start; sleep 2; echo done'] },
+    });
+    const created = (await first.request('POST', '/v1/jobs/slowish/runs', { key, body: {} })).body;
+    await first.waitForRun(key, created.id, ['running']);
+    const follow = fetch(`${first.url}/v1/runs/${created.id}/logs?follow=true`, {
+      headers: { authorization: `Bearer ${key}` },
+    }).then((res) => res.text());
+
+    const stopStarted = Date.now();
+    await first.stop({ cleanup: false });
+    // The worker's grace is 300 ms in the harness: the stop must not wait for the run, nor hang on the follower.
+    assert.ok(Date.now() - stopStarted < 5000, `stop took ${Date.now() - stopStarted} ms`);
+    assert.match(await follow, /^start\n/);
+
+    const second = await ServerProcess.start({ dataDir: first.dataDir });
+    try {
+      const run = await second.waitForRun(key, created.id);
+      assert.equal(run.status, 'succeeded');
+      assert.equal(run.attempt, 1, 'a stop releases the run without using up an attempt');
+      assert.ok(run.timeline.some((e: { type: string }) => e.type === 'released'));
+    } finally {
+      await second.stop({ cleanup: true });
+    }
+  });
+
+  it('makes a configured admin key the only one, so changing it rotates it', async () => {
+    const first = await ServerProcess.start();
+    const oldKey = first.adminKey;
+    await first.stop({ cleanup: false });
+    const second = await ServerProcess.start({ dataDir: first.dataDir });
+    try {
+      assert.notEqual(second.adminKey, oldKey);
+      assert.equal((await second.request('GET', '/v1/tenants', { key: second.adminKey })).status, 200);
+      const old = await second.request('GET', '/v1/tenants', { key: oldKey });
+      assert.equal(old.status, 401);
+    } finally {
+      await second.stop({ cleanup: true });
+    }
+  });
+
+  it('prints its URL and a first tenant key on first start only', async () => {
+    const first = await ServerProcess.start();
+    assert.match(first.output.stdout, /tenant "default" \(ten_\w+\) key \(shown once\): hg_/);
+    assert.doesNotMatch(
+      first.output.stdout,
+      /admin key \(shown once/,
+      'a configured admin key is not printed',
+    );
+    const tenantKey = /key \(shown once\): (hg_\S+)/.exec(first.output.stdout)?.[1] ?? '';
+    assert.equal((await first.request('GET', '/v1/jobs', { key: tenantKey })).status, 200);
+    await first.stop({ cleanup: false });
+    const second = await ServerProcess.start({ dataDir: first.dataDir });
+    try {
+      assert.doesNotMatch(second.output.stdout, /shown once/);
+      assert.equal((await second.request('GET', '/v1/jobs', { key: tenantKey })).status, 200);
+    } finally {
+      await second.stop({ cleanup: true });
+    }
+  });
+});
