@@ -11,13 +11,14 @@
 //      └─spawn error──▶ done ('failed', e.g. command not found)
 //
 // On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run.
+// Starting and watching the process is process-launch.ts; the decisions (timeout, cancel, outcome) are here.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
+import { killGroup, launchProcess } from './process-launch.js';
 
 export interface ProcessExecutorOptions {
   clock: Clock;
@@ -26,9 +27,6 @@ export interface ProcessExecutorOptions {
   /** Time between SIGTERM and SIGKILL when a run is stopped (timeout, cancel, shutdown). */
   killGraceMs: number;
 }
-
-/** How long to wait for stdout/stderr to close after the group was killed (a child may have escaped it). */
-const STDIO_CLOSE_WAIT_MS = 2000;
 
 type StopCause = 'timed_out' | 'cancelled';
 
@@ -64,28 +62,15 @@ export class ProcessExecutor implements Executor {
     cwd: string,
   ): Promise<ExecutionResult> {
     return new Promise<ExecutionResult>((resolve) => {
-      let child: ChildProcess;
-      try {
-        child = spawn(command, spec.argv.slice(1), {
-          cwd,
-          env: { ...spec.env },
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-      } catch (error) {
-        resolve(spawnFailure(command, error));
-        return;
-      }
-
       let stopCause: StopCause | null = null;
       let killTimer: NodeJS.Timeout | null = null;
-      let spawned = false;
       let settled = false;
-      const pid = child.pid;
+      let pid: number | undefined;
 
       const stop = (cause: StopCause): void => {
         if (stopCause !== null || settled) return;
         stopCause = cause;
+        // Not spawned yet: the signal goes out as soon as the pid is known (see `spawned`).
         killGroup(pid, 'SIGTERM');
         killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), this.options.killGraceMs);
       };
@@ -94,30 +79,29 @@ export class ProcessExecutor implements Executor {
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) stop('cancelled'); // aborted while the scratch directory was being made
 
-      const cleanup = (): void => {
+      const settle = (result: ExecutionResult): void => {
         settled = true;
         clearTimeout(timeoutTimer);
         if (killTimer !== null) clearTimeout(killTimer);
         signal.removeEventListener('abort', onAbort);
+        resolve(result);
       };
 
-      child.stdout?.on('data', (chunk: Buffer) => hooks.onOutput('stdout', chunk));
-      child.stderr?.on('data', (chunk: Buffer) => hooks.onOutput('stderr', chunk));
-      child.once('spawn', () => {
-        spawned = true;
-        hooks.onStarted(this.options.clock.now());
-      });
-      child.once('error', (error) => {
-        // Before 'spawn' this is a failure to start; after it, a failed kill, which 'exit' still follows.
-        if (spawned || settled) return;
-        cleanup();
-        resolve(spawnFailure(command, error));
-      });
-      child.once('exit', (code, exitSignal) => {
-        cleanup();
-        killGroup(pid, 'SIGKILL');
-        void waitForStdio(child).then(() => resolve(resultOf(stopCause, code, exitSignal, spec.timeoutMs)));
-      });
+      launchProcess(
+        { command, args: spec.argv.slice(1), env: { ...spec.env }, cwd },
+        {
+          spawned: (spawnedPid, at) => {
+            pid = spawnedPid;
+            if (stopCause !== null) killGroup(pid, 'SIGTERM');
+            hooks.onStarted(at);
+          },
+          output: (stream, chunk) =>
+            hooks.onOutput(stream, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+          failed: (error) => settle(spawnFailure(command, error)),
+          ended: (code, exitSignal) => settle(resultOf(stopCause, code, exitSignal, spec.timeoutMs)),
+        },
+        () => this.options.clock.now(),
+      );
     });
   }
 }
@@ -141,49 +125,15 @@ function resultOf(
   return { outcome: 'failed', exitCode: null, reason: `killed by ${exitSignal ?? 'an unknown signal'}` };
 }
 
-function spawnFailure(command: string, error: unknown): ExecutionResult {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOENT')
+function spawnFailure(
+  command: string,
+  error: { code: string | undefined; message: string },
+): ExecutionResult {
+  if (error.code === 'ENOENT')
     return { outcome: 'failed', exitCode: null, reason: `command not found: ${command}` };
-  if (code === 'EACCES')
+  if (error.code === 'EACCES')
     return { outcome: 'failed', exitCode: null, reason: `permission denied: ${command}` };
-  const message = error instanceof Error ? error.message : String(error);
-  return { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${message}` };
-}
-
-/**
- * Signals the whole process group led by `pid`. A group that is already gone (ESRCH) is the usual case after
- * exit; any other error (EPERM) cannot be acted on here and must not crash the worker from a timer.
- */
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // ESRCH: nothing left to signal.
-  }
-}
-
-/** Resolves once the child's stdio has closed, or after a bounded wait (then the pipes are destroyed). */
-function waitForStdio(child: ChildProcess): Promise<void> {
-  const streams = [child.stdout, child.stderr].filter((s) => s !== null && !s.closed);
-  if (streams.length === 0) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      for (const stream of streams) stream?.destroy();
-      resolve();
-    }, STDIO_CLOSE_WAIT_MS);
-    let open = streams.length;
-    for (const stream of streams) {
-      stream?.once('close', () => {
-        open -= 1;
-        if (open === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
+  return { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${error.message}` };
 }
 
 function formatDuration(ms: number): string {

@@ -88,6 +88,8 @@ export class SqliteStore implements Store {
   private readonly tenants: ReturnType<typeof compileTenantQueries>;
   private readonly jobs: JobQueries;
   private readonly runs: RunQueries;
+  private readonly syncNormal: Database.Statement;
+  private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => void;
 
   private constructor(
@@ -98,6 +100,9 @@ export class SqliteStore implements Store {
     this.tenants = compileTenantQueries(db);
     this.jobs = compileJobQueries(db);
     this.runs = compileRunQueries(db, this.jobs);
+    // Prepared once: db.pragma() would compile the statement on every call.
+    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
     const deleteJob = db.transaction((tenantId: string, jobId: string, at: number) => {
       this.jobs.softDeleteJob(tenantId, jobId, at);
       this.runs.cancelRunsOfJob(tenantId, jobId, at);
@@ -248,11 +253,11 @@ export class SqliteStore implements Store {
 
   /** Worker bookkeeping: committed without an fsync of its own (see the header). */
   private withoutFsync<T>(write: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
+    this.syncNormal.run();
     try {
       return write();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.syncFull.run();
     }
   }
 
