@@ -13,8 +13,8 @@
 // On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run.
 // Starting and watching the process is process-launch.ts; the decisions (timeout, cancel, outcome) are here.
 
-import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
@@ -46,7 +46,8 @@ export class ProcessExecutor implements Executor {
     if (command === undefined || command === '') {
       return { outcome: 'failed', exitCode: null, reason: 'empty command' };
     }
-    const scratch = await mkdtemp(join(this.options.scratchRoot, `${safeName(spec.runId)}.${spec.attempt}-`));
+    // Synchronous: one mkdir is cheaper than a round trip through the thread pool on the way to the start.
+    const scratch = mkdtempSync(join(this.options.scratchRoot, `${safeName(spec.runId)}.${spec.attempt}-`));
     try {
       return await this.run(command, spec, hooks, signal, scratch);
     } finally {
