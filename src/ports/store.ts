@@ -90,16 +90,26 @@ export interface Store {
   /** Revokes every admin key not revoked yet, except `keepKeyId`; returns how many it revoked. */
   revokeOtherAdminKeys(keepKeyId: string, at: number): Promise<number>;
 
-  /** Throws HourglassError `job_name_taken` when the tenant already has a live job of that name. */
-  insertJob(job: Job): Promise<void>;
+  /**
+   * Inserts the job if the tenant has fewer than `maxJobs` live jobs, checked in the same transaction; throws
+   * HourglassError `plan_limit_exceeded` if not, `job_name_taken` when a live job already has that name.
+   */
+  insertJob(job: Job, maxJobs: number): Promise<void>;
   /** By id or by name, live jobs only. */
   findJob(tenantId: string, idOrName: string): Promise<Job | null>;
   listJobs(tenantId: string, limit: number, cursor?: string): Promise<Page<Job>>;
   countJobs(tenantId: string): Promise<number>;
   /** Throws `job_name_taken` like insertJob. */
   updateJob(job: Job): Promise<void>;
-  /** Soft-deletes the job (its runs stay readable), cancels its queued runs and asks running ones to stop. */
-  deleteJob(tenantId: string, jobId: string, at: number): Promise<void>;
+  /**
+   * Soft-deletes the job (its runs stay readable), cancels its queued runs and asks running ones to stop;
+   * returns the ids of both, so their listeners can be told at once.
+   */
+  deleteJob(
+    tenantId: string,
+    jobId: string,
+    at: number,
+  ): Promise<{ cancelled: string[]; stopping: string[] }>;
 
   /** Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run. */
   insertRun(newRun: NewRun): Promise<InsertRunResult>;

@@ -49,7 +49,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   metrics.setQueueDepthSource(() => queue.depth());
 
   const tenants = new TenantService(store, clock);
-  const jobs = new JobService(store, clock);
+  const jobs = new JobService(store, signals, clock);
   const runs = new RunService(store, queue, jobs, signals, clock);
   const boot = await bootstrap(store, tenants, config.adminKey, clock.now());
   // The in-process queue lives in memory: fill it again with every run the store has queued.

@@ -7,6 +7,7 @@ import { isId, newId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Job } from '../core/job.js';
 import type { Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
+import type { RunSignals } from '../ports/run-events.js';
 import type { Page, Store } from '../ports/store.js';
 
 export interface JobInput {
@@ -23,19 +24,11 @@ export interface JobInput {
 export class JobService {
   constructor(
     private readonly store: Store,
+    private readonly signals: RunSignals,
     private readonly clock: Clock,
   ) {}
 
   async createJob(tenant: Tenant, input: JobInput & { name: string }): Promise<Job> {
-    if ((await this.store.countJobs(tenant.id)) >= tenant.limits.maxJobs) {
-      throw new HourglassError(
-        'plan_limit_exceeded',
-        `the plan allows at most ${tenant.limits.maxJobs} jobs`,
-        {
-          limit: 'maxJobs',
-        },
-      );
-    }
     const now = this.clock.now();
     const job: Job = {
       id: newId('job', now, randomBytes),
@@ -55,7 +48,7 @@ export class JobService {
       updatedAt: now,
     };
     checkJob(job, tenant);
-    await this.store.insertJob(job);
+    await this.store.insertJob(job, tenant.limits.maxJobs);
     return job;
   }
 
@@ -90,7 +83,10 @@ export class JobService {
 
   async deleteJob(tenantId: string, idOrName: string): Promise<Job> {
     const job = await this.getJob(tenantId, idOrName);
-    await this.store.deleteJob(tenantId, job.id, this.clock.now());
+    const { cancelled, stopping } = await this.store.deleteJob(tenantId, job.id, this.clock.now());
+    // Workers hear at once; their heartbeats would tell them within a few seconds anyway.
+    for (const runId of stopping) this.signals.emit({ type: 'cancel_requested', runId });
+    for (const runId of cancelled) this.signals.emit({ type: 'finished', runId });
     return job;
   }
 }

@@ -11,7 +11,7 @@ import type { Job } from '../../src/core/job.js';
 import type { Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type ApiKey, type Tenant } from '../../src/core/tenant.js';
 import type { AttemptResult, HeldAttempt, Store } from '../../src/ports/store.js';
-import { STORE_FACTORIES, type StoreFactory } from '../support/store-factories.js';
+import { NO_JOB_LIMIT, STORE_FACTORIES, type StoreFactory } from '../support/store-factories.js';
 
 // Ids sort by creation time, and listRuns relies on that: every id gets a later time than the one before.
 let clock = Date.UTC(2025, 0, 1);
@@ -89,7 +89,7 @@ async function seedJob(store: Store, overrides: Partial<Job> = {}): Promise<Job>
   const tenant = makeTenant();
   await store.createTenant(tenant);
   const job = makeJob(tenant.id, overrides);
-  await store.insertJob(job);
+  await store.insertJob(job, NO_JOB_LIMIT);
   return job;
 }
 
@@ -246,14 +246,29 @@ for (const factory of STORE_FACTORIES) {
 
     test('a live job name is unique per tenant, on insert and on update', async (store) => {
       const job = await seedJob(store, { name: 'nightly' });
-      await assert.rejects(store.insertJob(makeJob(job.tenantId, { name: 'nightly' })), isNameTaken);
+      await assert.rejects(
+        store.insertJob(makeJob(job.tenantId, { name: 'nightly' }), NO_JOB_LIMIT),
+        isNameTaken,
+      );
       const second = makeJob(job.tenantId, { name: 'hourly' });
-      await store.insertJob(second);
+      await store.insertJob(second, NO_JOB_LIMIT);
       await assert.rejects(store.updateJob({ ...second, name: 'nightly' }), isNameTaken);
       // Another tenant may use the same name.
       const other = makeTenant();
       await store.createTenant(other);
-      await store.insertJob(makeJob(other.id, { name: 'nightly' }));
+      await store.insertJob(makeJob(other.id, { name: 'nightly' }), NO_JOB_LIMIT);
+    });
+
+    test('insertJob keeps a tenant within its job limit, counting live jobs only', async (store) => {
+      const first = await seedJob(store);
+      const isLimit = (error: unknown) =>
+        error instanceof HourglassError && error.code === 'plan_limit_exceeded';
+      await assert.rejects(store.insertJob(makeJob(first.tenantId), 1), isLimit);
+      assert.equal(await store.countJobs(first.tenantId), 1);
+      await store.insertJob(makeJob(first.tenantId), 2);
+      await store.deleteJob(first.tenantId, first.id, tick());
+      await store.insertJob(makeJob(first.tenantId), 2);
+      assert.equal(await store.countJobs(first.tenantId), 2);
     });
 
     test('updateJob replaces the definition', async (store) => {
@@ -280,7 +295,7 @@ for (const factory of STORE_FACTORIES) {
       assert.equal(await store.findJob(job.tenantId, 'nightly'), null);
       assert.equal(await store.countJobs(job.tenantId), 0);
       const reborn = makeJob(job.tenantId, { name: 'nightly' });
-      await store.insertJob(reborn);
+      await store.insertJob(reborn, NO_JOB_LIMIT);
       assert.deepEqual(await store.findJob(job.tenantId, 'nightly'), reborn);
     });
 
@@ -289,7 +304,7 @@ for (const factory of STORE_FACTORIES) {
       const jobs = [first];
       for (let i = 0; i < 4; i++) {
         const job = makeJob(first.tenantId);
-        await store.insertJob(job);
+        await store.insertJob(job, NO_JOB_LIMIT);
         jobs.push(job);
       }
       const p1 = await store.listJobs(first.tenantId, 2);
@@ -370,7 +385,7 @@ for (const factory of STORE_FACTORIES) {
     test('listRuns is newest first, filtered by job and status, and paged by cursor', async (store) => {
       const jobA = await seedJob(store);
       const jobB = makeJob(jobA.tenantId);
-      await store.insertJob(jobB);
+      await store.insertJob(jobB, NO_JOB_LIMIT);
       const a1 = await seedRun(store, jobA);
       const b1 = await seedRun(store, jobB);
       const a2 = await seedRun(store, jobA);
@@ -724,11 +739,14 @@ for (const factory of STORE_FACTORIES) {
       const done = await seedRunning(store, job);
       await store.finishAttempt(attemptResult(done));
       const otherJob = makeJob(job.tenantId);
-      await store.insertJob(otherJob);
+      await store.insertJob(otherJob, NO_JOB_LIMIT);
       const unrelated = await seedRun(store, otherJob);
 
       const at = tick();
-      await store.deleteJob(job.tenantId, job.id, at);
+      assert.deepEqual(await store.deleteJob(job.tenantId, job.id, at), {
+        cancelled: [queued.id],
+        stopping: [running.id],
+      });
       const q = await mustGetRun(store, queued);
       assert.deepEqual([q.status, q.reason, q.finishedAt], ['cancelled', 'job deleted', at]);
       const r = await mustGetRun(store, running);

@@ -49,3 +49,6 @@ const selected = process.env.HOURGLASS_TEST_STORES?.split(',').map((name) => nam
 export const STORE_FACTORIES: readonly StoreFactory[] = selected
   ? ALL_FACTORIES.filter((factory) => selected.includes(factory.name))
   : ALL_FACTORIES;
+
+/** For tests whose subject is not the plan's job limit. */
+export const NO_JOB_LIMIT = Number.MAX_SAFE_INTEGER;

@@ -16,6 +16,7 @@ import type { Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
 import type { Logger } from '../../src/services/logger.js';
+import { NO_JOB_LIMIT } from './store-factories.js';
 
 export const id = (kind: IdKind): string => newId(kind, Date.now(), (n) => randomBytes(n));
 
@@ -77,7 +78,7 @@ export async function createJob(world: WorkerWorld, overrides: Partial<Job> = {}
     updatedAt: at,
     ...overrides,
   };
-  await world.store.insertJob(job);
+  await world.store.insertJob(job, NO_JOB_LIMIT);
   return job;
 }
 

@@ -230,13 +230,18 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
       requestCancel.immediate(tenantId, runId, at),
 
     /** Part of deleting a job, so it runs inside the caller's transaction. */
-    cancelRunsOfJob(tenantId: string, jobId: string, at: number): void {
-      for (const { id } of cancelQueuedOfJob.all(at, CANCELLED_BY_JOB_DELETION, tenantId, jobId)) {
-        event(id, at, 'finished', CANCELLED_BY_JOB_DELETION);
-      }
-      for (const { id } of requestStopOfJob.all(at, tenantId, jobId)) {
-        event(id, at, 'cancel_requested', CANCELLED_BY_JOB_DELETION);
-      }
+    cancelRunsOfJob(
+      tenantId: string,
+      jobId: string,
+      at: number,
+    ): { cancelled: string[]; stopping: string[] } {
+      const cancelled = cancelQueuedOfJob
+        .all(at, CANCELLED_BY_JOB_DELETION, tenantId, jobId)
+        .map((r) => r.id);
+      for (const id of cancelled) event(id, at, 'finished', CANCELLED_BY_JOB_DELETION);
+      const stopping = requestStopOfJob.all(at, tenantId, jobId).map((r) => r.id);
+      for (const id of stopping) event(id, at, 'cancel_requested', CANCELLED_BY_JOB_DELETION);
+      return { cancelled, stopping };
     },
 
     heartbeat(workerId: string, runs: HeldAttempt[], at: number): HeartbeatAnswer {

@@ -14,6 +14,7 @@
 // interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
 
 import Database from 'better-sqlite3';
+import { HourglassError } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
@@ -90,7 +91,12 @@ export class SqliteStore implements Store {
   private readonly runs: RunQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
-  private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => void;
+  private readonly deleteJobAndStopRuns: (
+    tenantId: string,
+    jobId: string,
+    at: number,
+  ) => { cancelled: string[]; stopping: string[] };
+  private readonly insertJobWithinLimit: (job: Job, maxJobs: number) => void;
 
   private constructor(
     private readonly db: Database.Database,
@@ -105,9 +111,18 @@ export class SqliteStore implements Store {
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
     const deleteJob = db.transaction((tenantId: string, jobId: string, at: number) => {
       this.jobs.softDeleteJob(tenantId, jobId, at);
-      this.runs.cancelRunsOfJob(tenantId, jobId, at);
+      return this.runs.cancelRunsOfJob(tenantId, jobId, at);
     });
     this.deleteJobAndStopRuns = (tenantId, jobId, at) => deleteJob.immediate(tenantId, jobId, at);
+    const insertJobWithinLimit = db.transaction((job: Job, maxJobs: number) => {
+      if (this.jobs.countJobs(job.tenantId) >= maxJobs) {
+        throw new HourglassError('plan_limit_exceeded', `the plan allows at most ${maxJobs} jobs`, {
+          limit: 'maxJobs',
+        });
+      }
+      this.jobs.insertJob(job);
+    });
+    this.insertJobWithinLimit = (job, maxJobs) => insertJobWithinLimit.immediate(job, maxJobs);
   }
 
   /** Opens (creating if needed) the database at `path`; ':memory:' gives a private in-memory store. */
@@ -170,8 +185,8 @@ export class SqliteStore implements Store {
     return this.tenants.revokeOtherAdminKeys.run(at, keepKeyId).changes;
   }
 
-  async insertJob(job: Job): Promise<void> {
-    this.jobs.insertJob(job);
+  async insertJob(job: Job, maxJobs: number): Promise<void> {
+    this.insertJobWithinLimit(job, maxJobs);
   }
 
   async findJob(tenantId: string, idOrName: string): Promise<Job | null> {
@@ -190,8 +205,12 @@ export class SqliteStore implements Store {
     this.jobs.updateJob(job);
   }
 
-  async deleteJob(tenantId: string, jobId: string, at: number): Promise<void> {
-    this.deleteJobAndStopRuns(tenantId, jobId, at);
+  async deleteJob(
+    tenantId: string,
+    jobId: string,
+    at: number,
+  ): Promise<{ cancelled: string[]; stopping: string[] }> {
+    return this.deleteJobAndStopRuns(tenantId, jobId, at);
   }
 
   async insertRun(newRun: NewRun): Promise<InsertRunResult> {

@@ -1,8 +1,9 @@
-// The worker agent: pulls runs from the queue as far as its capacity allows, claims each in the store, runs it
-// through the executor for its job's runtime, and records the result (retrying per the job's policy). It uses
-// only ports; the composition root gives it the adapters.
+// The worker agent: pulls runs from the queue as far as its capacity allows, claims each in the store, and
+// launches an attempt for it (attempt-runner.ts), whose end is recorded, retried per the job's policy, or
+// released (attempt-recorder.ts). It uses only ports; the composition root gives it the adapters.
 //
-// It owns its capacity (runs at once, memory reserved) and the executions it started. Agent states:
+// It owns its capacity (runs at once, memory reserved), the executions it started (execution.ts) and their
+// heartbeats. Agent states:
 //
 //   idle ──start──▶ running ──stop──▶ stopping ──(every execution recorded or released)──▶ stopped
 //
@@ -13,57 +14,30 @@
 // dropped. Once claimed, the reservation becomes the job's current memory (the job may have been edited since
 // the message was published); a run that no longer fits is released and nak'ed.
 //
-// Each execution goes: claimed ──▶ executing ──▶ recorded (finishAttempt, fenced) ──▶ gone, and is stopped
-// early by a cancel (heartbeat answer or RunSignal), by a fence (the heartbeat answers that the attempt is no
-// longer this worker's: reaped, retried or finished; its result will be rejected), or by stop(). A run stopped
-// by stop() is released — queued again with the same attempt (reason "worker stopped") — so a graceful stop
-// costs no attempt; a run claimed while stopping is released at once, without executing. Released runs are
-// not published again: the queue is rebuilt from the store at the next start. Heartbeats continue until the
-// last execution is recorded or released, so the reaper does not take a run that is still stopping.
+// A run stopped by stop() is released — queued again with the same attempt (reason "worker stopped") — so a
+// graceful stop costs no attempt; a run claimed while stopping is released at once, without executing. Released
+// runs are not published again: the queue is rebuilt from the store at the next start. Heartbeats continue
+// until the last execution is recorded or released, so the reaper does not take a run that is still stopping.
 
-import { runtimeOf } from '../../core/job.js';
-import { decideAfterAttempt, type AttemptOutcome } from '../../core/run-state.js';
-import type { Run } from '../../core/run.js';
-import type { Clock } from '../../ports/clock.js';
-import type { ExecutionResult, Executor } from '../../ports/executor.js';
-import type { Delivery, RunQueue } from '../../ports/queue.js';
-import type { RunSignal, RunSignals } from '../../ports/run-events.js';
-import type { ClaimedRun, HeldAttempt, Store } from '../../ports/store.js';
-import type { LogStore } from '../../ports/log-store.js';
+import type { Delivery } from '../../ports/queue.js';
+import type { RunSignal } from '../../ports/run-events.js';
+import type { ClaimedRun } from '../../ports/store.js';
 import type { Logger } from '../logger.js';
-import { recordedOutcome, retryMessage } from '../retry-message.js';
-import { GuardedLogWriter } from './guarded-log-writer.js';
-import { buildExecutionSpec } from './run-environment.js';
-import type { WorkerMetrics } from './worker-metrics.js';
+import { failWithoutRunning, releaseRun, WORKER_STOPPED } from './attempt-recorder.js';
+import { runAttempt, type RunnerContext } from './attempt-runner.js';
+import { createExecution, stopExecution, type Execution, type StopCause } from './execution.js';
+import { startHeartbeat } from './heartbeat.js';
+import {
+  resolveWorkerAgentOptions,
+  type ResolvedWorkerAgentOptions,
+  type WorkerAgentDeps,
+  type WorkerAgentOptions,
+} from './worker-agent-options.js';
+
+export type { Runtime } from './attempt-runner.js';
+export type { WorkerAgentDeps, WorkerAgentOptions } from './worker-agent-options.js';
 
 export type WorkerAgentState = 'idle' | 'running' | 'stopping' | 'stopped';
-
-export type Runtime = Executor['runtime'];
-
-export interface WorkerAgentDeps {
-  store: Store;
-  queue: RunQueue;
-  /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
-  executors: Partial<Record<Runtime, Executor>>;
-  logStore: LogStore;
-  signals: RunSignals;
-  clock: Clock;
-  logger: Logger;
-  metrics?: WorkerMetrics;
-}
-
-export interface WorkerAgentOptions {
-  workerId: string;
-  /** Memory the worker may hand out to runs; a run reserves its job's `resources.memoryMb`. */
-  memoryMb: number;
-  /** Most runs at once, whatever their memory. */
-  maxRuns: number;
-  heartbeatIntervalMs: number;
-  /** PATH for process-runtime jobs (the worker's own, read by the composition root); null for none. */
-  hostPath: string | null;
-  /** How long one pull waits for a message (default 1000 ms). */
-  pullWaitMs?: number;
-}
 
 /** Most deliveries taken per pull, so one worker does not hoard messages it then has to nak. */
 const PULL_BATCH = 4;
@@ -72,36 +46,13 @@ const NO_ROOM_DELAY_MS = 250;
 const RETRY_AFTER_ERROR_MS = 1000;
 /** A delivery for a run this worker is still executing comes back after this long. */
 const BUSY_RUN_DELAY_MS = 1000;
-const WORKER_STOPPED = 'worker stopped';
-
-/** Why an execution was stopped early; the first cause wins. */
-type StopCause = 'cancel' | 'shutdown' | 'fenced';
-
-interface Execution {
-  readonly runId: string;
-  readonly attempt: number;
-  readonly memoryMb: number;
-  readonly controller: AbortController;
-  stopCause: StopCause | null;
-  /** Its slot and memory were given back (once its end is recorded, or at the latest when its task ends). */
-  retired: boolean;
-}
-
-interface AttemptEnd {
-  outcome: AttemptOutcome;
-  exitCode: number | null;
-  reason: string | null;
-  /** False for an end no retry can help (a run too big for any worker). */
-  retryable: boolean;
-  /** From the process start to its end; 0 when it never started. */
-  durationMs: number;
-  startedAt: number | null;
-}
 
 export class WorkerAgent {
   private readonly deps: WorkerAgentDeps;
-  private readonly options: Readonly<Required<WorkerAgentOptions>>;
+  private readonly options: ResolvedWorkerAgentOptions;
   private readonly log: Logger;
+  /** What running and recording an attempt need, built once. */
+  private readonly attempts: RunnerContext;
   private state: WorkerAgentState = 'idle';
   /** Executions not yet retired, by run id: at most one per run. */
   private readonly executions = new Map<string, Execution>();
@@ -112,14 +63,15 @@ export class WorkerAgent {
   private readonly wakers = new Set<() => void>();
   private loopDone: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private beating = false;
+  private stopHeartbeat: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(deps: WorkerAgentDeps, options: WorkerAgentOptions) {
     this.deps = deps;
-    this.options = Object.freeze({ ...options, pullWaitMs: options.pullWaitMs ?? 1000 });
+    this.options = resolveWorkerAgentOptions(options);
     this.log = deps.logger.child({ workerId: options.workerId });
+    const { workerId, hostPath } = options;
+    this.attempts = { ...deps, workerId, hostPath, retire: (execution) => this.retire(execution) };
   }
 
   get status(): WorkerAgentState {
@@ -134,7 +86,13 @@ export class WorkerAgent {
     if (this.state !== 'idle') throw new Error(`worker agent cannot start: it is ${this.state}`);
     this.state = 'running';
     this.unsubscribe = this.deps.signals.on((signal) => this.onSignal(signal));
-    this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatIntervalMs);
+    this.stopHeartbeat = startHeartbeat({
+      ...this.attempts,
+      intervalMs: this.options.heartbeatIntervalMs,
+      log: this.log,
+      held: () => [...this.executions.values()].map(({ runId, attempt }) => ({ runId, attempt })),
+      stopRun: (runId, cause, attempt) => this.stopRun(runId, cause, attempt),
+    });
     this.loopDone = this.loop().catch((error: unknown) =>
       this.log.error({ err: error }, 'pull loop crashed'),
     );
@@ -172,14 +130,14 @@ export class WorkerAgent {
     await this.loopDone; // a run it claims from now on is released without executing
     this.stopAll();
     while (this.tasks.size > 0) await Promise.all([...this.tasks]);
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    this.stopHeartbeat?.();
+    this.stopHeartbeat = null;
     this.state = 'stopped';
     this.log.info({}, 'worker stopped');
   }
 
   private stopAll(): void {
-    for (const execution of this.executions.values()) this.stopExecution(execution, 'shutdown');
+    for (const execution of this.executions.values()) stopExecution(execution, 'shutdown');
   }
 
   /** Whether one more run of `memoryMb` fits now. */
@@ -270,26 +228,17 @@ export class WorkerAgent {
       await settle(delivery.ack(), log);
       const reason = `needs ${memoryMb} MB of memory; the largest worker has ${this.options.memoryMb} MB`;
       log.warn({ memoryMb, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
-      const end: AttemptEnd = {
-        outcome: 'failed',
-        exitCode: null,
-        reason,
-        retryable: false,
-        durationMs: 0,
-        startedAt: null,
-      };
-      await this.record(claimed, end, null, log).catch((error: unknown) =>
-        log.error({ err: error }, 'recording a failed run failed; the reaper will settle it'),
-      );
+      await failWithoutRunning(this.attempts, claimed, reason, log);
       return true;
     }
     if (this.state !== 'running') {
-      await this.release(run, WORKER_STOPPED, log);
+      await releaseRun(this.attempts, run, WORKER_STOPPED, log);
       await settle(delivery.nak(0), log);
       return true;
     }
     if (!this.fits(memoryMb)) {
-      await this.release(run, `needs ${memoryMb} MB of memory, more than is free on this worker now`, log);
+      const reason = `needs ${memoryMb} MB of memory, more than is free on this worker now`;
+      await releaseRun(this.attempts, run, reason, log);
       await settle(delivery.nak(NO_ROOM_DELAY_MS), log);
       return false;
     }
@@ -300,19 +249,12 @@ export class WorkerAgent {
   }
 
   private launch(claimed: ClaimedRun, memoryMb: number): void {
-    const execution: Execution = {
-      runId: claimed.run.id,
-      attempt: claimed.run.attempt,
-      memoryMb,
-      controller: new AbortController(),
-      stopCause: null,
-      retired: false,
-    };
+    const execution = createExecution(claimed.run.id, claimed.run.attempt, memoryMb);
     this.executions.set(execution.runId, execution);
     this.reservedMb += memoryMb;
     // Cancelled while it was away (released by a stopping worker): it is recorded without starting.
-    if (claimed.run.cancelRequestedAt !== null) this.stopExecution(execution, 'cancel');
-    const task: Promise<void> = this.runAttempt(claimed, execution)
+    if (claimed.run.cancelRequestedAt !== null) stopExecution(execution, 'cancel');
+    const task: Promise<void> = runAttempt(this.attempts, claimed, execution, this.log)
       .catch((error: unknown) =>
         this.log.error(
           { err: error, runId: execution.runId, attempt: execution.attempt },
@@ -335,168 +277,15 @@ export class WorkerAgent {
     this.wake();
   }
 
-  private async runAttempt(claimed: ClaimedRun, execution: Execution): Promise<void> {
-    const { run, job } = claimed;
-    const { store, clock } = this.deps;
-    const { workerId } = this.options;
-    const log = this.log.child({ runId: run.id, attempt: run.attempt });
-    const started = { at: null as number | null, monotonic: 0, recorded: Promise.resolve() };
-    const writer = new GuardedLogWriter(this.deps.logStore, run.id, log);
-
-    const runtime = runtimeOf(job);
-    const executor = this.deps.executors[runtime];
-    let result: ExecutionResult;
-    if (executor === undefined) {
-      result = { outcome: 'failed', exitCode: null, reason: missingRuntimeReason(runtime) };
-    } else {
-      try {
-        const spec = buildExecutionSpec(job, run, this.options.hostPath);
-        const hooks = {
-          onStarted: (at: number): void => {
-            started.at = at;
-            started.monotonic = clock.monotonic();
-            started.recorded = store
-              .markStarted(run.id, run.attempt, workerId, at)
-              .catch((error: unknown) => log.warn({ err: error }, 'recording the start failed'));
-          },
-          onOutput: (_stream: 'stdout' | 'stderr', chunk: Buffer): void => writer.write(chunk),
-        };
-        result = await executor.execute(spec, hooks, execution.controller.signal);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        result = { outcome: 'failed', exitCode: null, reason: `executor error: ${message}` };
-      }
-    }
-    await started.recorded;
-    await writer.close();
-
-    if (result.outcome === 'cancelled' && execution.stopCause === 'shutdown') {
-      // Stopped only because this worker is stopping: the attempt is given back, not spent.
-      await this.release(run, WORKER_STOPPED, log);
-      this.retire(execution);
-      return;
-    }
-    const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
-    const end = { ...result, retryable: true, durationMs, startedAt: started.at };
-    await this.record(claimed, end, execution, log);
-  }
-
-  /**
-   * Records an attempt's end (fenced) and follows up on what the store did: metrics, the retry message, the
-   * signal. The execution, if any, is retired as soon as the store has answered, so a retry can come back to
-   * this worker at once.
-   */
-  private async record(
-    { run, job }: ClaimedRun,
-    end: AttemptEnd,
-    execution: Execution | null,
-    log: Logger,
-  ): Promise<void> {
-    const at = this.deps.clock.now();
-    const decision = end.retryable
-      ? decideAfterAttempt(job.retry, run.attempt, end.outcome, at)
-      : ({ retry: false } as const);
-    const retryAt = decision.retry ? decision.retryAtMs : null;
-    const result = await this.deps.store.finishAttempt({
-      runId: run.id,
-      attempt: run.attempt,
-      workerId: this.options.workerId,
-      outcome: end.outcome,
-      exitCode: end.exitCode,
-      reason: end.reason,
-      at,
-      retryAt,
-    });
-    if (execution !== null) this.retire(execution);
-    if (result === 'fenced') {
-      // Not this worker's to count: whoever settled the run (reaper, another worker) records it.
-      if (execution?.stopCause === 'fenced') log.info({ outcome: end.outcome }, 'abandoned attempt ended');
-      else
-        log.warn({ outcome: end.outcome }, 'attempt result fenced off: the run is no longer this worker’s');
-      return;
-    }
-    const outcome = recordedOutcome(end.outcome, retryAt, result);
-    const lagMs = end.startedAt !== null && run.attempt === 1 ? end.startedAt - run.nominalTime : null;
-    this.deps.metrics?.runFinished(outcome, end.durationMs, lagMs);
-    const fields = {
-      outcome,
-      exitCode: end.exitCode,
-      reason: end.reason,
-      retryAt: result === 'requeued' ? retryAt : null,
-      durationMs: Math.round(end.durationMs),
-    };
-    if (outcome === 'succeeded') log.debug(fields, 'attempt finished');
-    else log.info(fields, 'attempt finished');
-
-    if (result === 'finished' || retryAt === null) {
-      this.deps.signals.emit({ type: 'finished', runId: run.id });
-      return;
-    }
-    // The store already holds the retry as queued; the queue only speeds it up (it is rebuilt at start).
-    await this.deps.queue
-      .publish([retryMessage(run, job.resources.memoryMb, retryAt)])
-      .catch((error: unknown) =>
-        log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
-      );
-    this.deps.signals.emit({ type: 'queued', runId: run.id });
-  }
-
-  /** Gives a claimed run back to the queue, same attempt. A failure leaves it to the reaper. */
-  private async release(run: Run, reason: string, log: Logger): Promise<void> {
-    try {
-      const { workerId } = this.options;
-      if (await this.deps.store.releaseRun(run.id, run.attempt, workerId, this.deps.clock.now(), reason)) {
-        log.info({ reason }, 'run released: queued again with the same attempt');
-        this.deps.signals.emit({ type: 'queued', runId: run.id });
-      } else {
-        log.warn({ reason }, 'releasing the run was fenced off: it is no longer this worker’s');
-      }
-    } catch (error) {
-      log.error({ err: error }, 'releasing a run failed; the reaper will settle it');
-    }
-  }
-
-  private stopExecution(execution: Execution, cause: StopCause): void {
-    execution.stopCause ??= cause;
-    execution.controller.abort();
-  }
-
   /** Stops the run's execution early; with `attempt`, only if it is still that attempt of the run. */
   private stopRun(runId: string, cause: StopCause, attempt?: number): void {
     const execution = this.executions.get(runId);
     if (execution === undefined || (attempt !== undefined && execution.attempt !== attempt)) return;
-    this.stopExecution(execution, cause);
+    stopExecution(execution, cause);
   }
 
   private onSignal(signal: RunSignal): void {
     if (signal.type === 'cancel_requested') this.stopRun(signal.runId, 'cancel');
-  }
-
-  /**
-   * Refreshes the heartbeats of the attempts in hand. The store answers which to stop (cancel requested) and
-   * which are no longer this worker's (fenced: reaped, retried, finished), which are abandoned.
-   */
-  private async beat(): Promise<void> {
-    if (this.beating || this.executions.size === 0) return;
-    this.beating = true;
-    try {
-      const held: HeldAttempt[] = [...this.executions.values()].map(({ runId, attempt }) => ({
-        runId,
-        attempt,
-      }));
-      const answer = await this.deps.store.heartbeat(this.options.workerId, held, this.deps.clock.now());
-      // The map may have changed while the store answered: act only on the attempt the answer is about.
-      const attemptOf = new Map(held.map(({ runId, attempt }) => [runId, attempt]));
-      for (const runId of answer.fenced) {
-        this.log.warn({ runId, attempt: attemptOf.get(runId) }, 'run no longer this worker’s; abandoning it');
-        this.stopRun(runId, 'fenced', attemptOf.get(runId));
-      }
-      for (const runId of answer.cancel) this.stopRun(runId, 'cancel', attemptOf.get(runId));
-    } catch (error) {
-      this.log.warn({ err: error }, 'heartbeat failed');
-    } finally {
-      this.beating = false;
-    }
   }
 
   /** Waits until wake() (a run ended, or stop), or `ms` if given. */
@@ -516,12 +305,6 @@ export class WorkerAgent {
   private wake(): void {
     for (const done of [...this.wakers]) done();
   }
-}
-
-function missingRuntimeReason(runtime: Runtime): string {
-  return runtime === 'container'
-    ? 'no container runtime on this worker; jobs with an image need a worker with runc'
-    : 'no process runtime on this worker; jobs without an image need a worker with the process runtime';
 }
 
 async function settle(ackOrNak: Promise<void>, log: Logger): Promise<void> {

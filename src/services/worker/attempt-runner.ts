@@ -1,0 +1,85 @@
+// Runs one attempt of a claimed run: through the executor for its job's runtime, its output into the run log,
+// its start recorded in the store as it happens; then hands the end to the recorder. An attempt stopped only
+// because this worker is stopping is released instead (queued again with the same attempt), so a graceful stop
+// costs no attempt. An execution goes:
+//
+//   claimed ──▶ executing ──▶ recorded (finishAttempt, fenced) or released ──▶ retired
+//
+// It holds no state beyond the one attempt it runs; the execution (execution.ts) carries how it was stopped.
+
+import { runtimeOf } from '../../core/job.js';
+import type { ExecutionResult, Executor } from '../../ports/executor.js';
+import type { LogStore } from '../../ports/log-store.js';
+import type { ClaimedRun } from '../../ports/store.js';
+import type { Logger } from '../logger.js';
+import { recordAttemptEnd, releaseRun, WORKER_STOPPED, type RecorderContext } from './attempt-recorder.js';
+import type { Execution } from './execution.js';
+import { GuardedLogWriter } from './guarded-log-writer.js';
+import { buildExecutionSpec } from './run-environment.js';
+
+export type Runtime = Executor['runtime'];
+
+/** What running an attempt needs from the worker; the agent builds it once. */
+export interface RunnerContext extends RecorderContext {
+  readonly logStore: LogStore;
+  /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
+  readonly executors: Partial<Record<Runtime, Executor>>;
+  /** PATH for process-runtime jobs; null for none. */
+  readonly hostPath: string | null;
+}
+
+export async function runAttempt(
+  ctx: RunnerContext,
+  claimed: ClaimedRun,
+  execution: Execution,
+  workerLog: Logger,
+): Promise<void> {
+  const { run, job } = claimed;
+  const { store, clock, workerId } = ctx;
+  const log = workerLog.child({ runId: run.id, attempt: run.attempt });
+  const started = { at: null as number | null, monotonic: 0, recorded: Promise.resolve() };
+  const writer = new GuardedLogWriter(ctx.logStore, run.id, log);
+
+  const runtime = runtimeOf(job);
+  const executor = ctx.executors[runtime];
+  let result: ExecutionResult;
+  if (executor === undefined) {
+    result = { outcome: 'failed', exitCode: null, reason: missingRuntimeReason(runtime) };
+  } else {
+    try {
+      const spec = buildExecutionSpec(job, run, ctx.hostPath);
+      const hooks = {
+        onStarted: (at: number): void => {
+          started.at = at;
+          started.monotonic = clock.monotonic();
+          started.recorded = store
+            .markStarted(run.id, run.attempt, workerId, at)
+            .catch((error: unknown) => log.warn({ err: error }, 'recording the start failed'));
+        },
+        onOutput: (_stream: 'stdout' | 'stderr', chunk: Buffer): void => writer.write(chunk),
+      };
+      result = await executor.execute(spec, hooks, execution.controller.signal);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      result = { outcome: 'failed', exitCode: null, reason: `executor error: ${message}` };
+    }
+  }
+  await started.recorded;
+  await writer.close();
+
+  if (result.outcome === 'cancelled' && execution.stopCause === 'shutdown') {
+    // Stopped only because this worker is stopping: the attempt is given back, not spent.
+    await releaseRun(ctx, run, WORKER_STOPPED, log);
+    ctx.retire(execution);
+    return;
+  }
+  const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
+  const end = { ...result, retryable: true, durationMs, startedAt: started.at };
+  await recordAttemptEnd(ctx, claimed, end, execution, log);
+}
+
+function missingRuntimeReason(runtime: Runtime): string {
+  return runtime === 'container'
+    ? 'no container runtime on this worker; jobs with an image need a worker with runc'
+    : 'no process runtime on this worker; jobs without an image need a worker with the process runtime';
+}

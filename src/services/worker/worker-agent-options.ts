@@ -1,0 +1,43 @@
+// What a worker agent is given: its ports (deps, adapters chosen by the composition root) and its options,
+// resolved once (defaults filled) and frozen.
+
+import type { Clock } from '../../ports/clock.js';
+import type { Executor } from '../../ports/executor.js';
+import type { LogStore } from '../../ports/log-store.js';
+import type { RunQueue } from '../../ports/queue.js';
+import type { RunSignals } from '../../ports/run-events.js';
+import type { Store } from '../../ports/store.js';
+import type { Logger } from '../logger.js';
+import type { Runtime } from './attempt-runner.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerAgentDeps {
+  store: Store;
+  queue: RunQueue;
+  /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
+  executors: Partial<Record<Runtime, Executor>>;
+  logStore: LogStore;
+  signals: RunSignals;
+  clock: Clock;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+}
+
+export interface WorkerAgentOptions {
+  workerId: string;
+  /** Memory the worker may hand out to runs; a run reserves its job's `resources.memoryMb`. */
+  memoryMb: number;
+  /** Most runs at once, whatever their memory. */
+  maxRuns: number;
+  heartbeatIntervalMs: number;
+  /** PATH for process-runtime jobs (the worker's own, read by the composition root); null for none. */
+  hostPath: string | null;
+  /** How long one pull waits for a message (default 1000 ms). */
+  pullWaitMs?: number;
+}
+
+export type ResolvedWorkerAgentOptions = Readonly<Required<WorkerAgentOptions>>;
+
+export function resolveWorkerAgentOptions(options: WorkerAgentOptions): ResolvedWorkerAgentOptions {
+  return Object.freeze({ ...options, pullWaitMs: options.pullWaitMs ?? 1000 });
+}
