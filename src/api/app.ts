@@ -43,7 +43,7 @@ export interface ApiDeps {
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the authentication hook on every /v1 route but the OpenAPI document. */
-    principal: Principal;
+    principal: Principal | null;
   }
   interface FastifySchema {
     summary?: string;
@@ -92,11 +92,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   app.decorateRequest<Principal | null>('principal', null);
   app.addHook('onRequest', async (request) => {
-    const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
-    if (!deps.isReady() && path !== '/healthz') {
+    // The route the router matched, not the raw URL: `/%761/jobs` is routed to /v1/jobs, and must be
+    // authenticated like it. An unmatched request has no route and goes to the not-found handler.
+    const route = request.routeOptions.url ?? '';
+    if (!deps.isReady() && route !== '/healthz') {
       throw new HourglassError('unavailable', 'the server is starting or shutting down; try again shortly');
     }
-    if (!path.startsWith('/v1/') || PUBLIC_PATHS.has(path)) return;
+    if (!route.startsWith('/v1/') || PUBLIC_PATHS.has(route)) return;
     request.principal = await authenticate(deps.store, request.headers.authorization);
   });
   // A POST with no body (say, `curl -X POST …/runs`) means an empty JSON object.

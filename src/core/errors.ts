@@ -21,7 +21,7 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface ErrorContext {
-  /** The request field at fault, as a dotted path (`resources.memoryMb`, `query.limit`). */
+  /** The request field at fault, as a dotted path (`resources.memoryMb`, `limit`). */
   field?: string;
   [key: string]: unknown;
 }

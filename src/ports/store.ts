@@ -98,7 +98,6 @@ export interface Store {
   /** By id or by name, live jobs only. */
   findJob(tenantId: string, idOrName: string): Promise<Job | null>;
   listJobs(tenantId: string, limit: number, cursor?: string): Promise<Page<Job>>;
-  countJobs(tenantId: string): Promise<number>;
   /** Throws `job_name_taken` like insertJob. */
   updateJob(job: Job): Promise<void>;
   /**

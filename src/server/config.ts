@@ -72,6 +72,10 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       throw new ConfigError(`--roles: unknown role ${JSON.stringify(role)} (known: ${ALL_ROLES.join(', ')})`);
     }
   }
+  if (!roles.includes('api')) {
+    // The in-process queue lives in the API's process: a worker elsewhere would never hear of new runs.
+    throw new ConfigError('--roles: a worker needs the api role in the same process (api,worker or api)');
+  }
   const logLevel = pick(input, 'log-level', 'HOURGLASS_LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of debug, info, warn, error, silent`);

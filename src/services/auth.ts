@@ -22,11 +22,15 @@ export async function authenticate(store: Store, authorization: string | undefin
   return { scope: 'tenant', keyId: key.id, tenantId: key.tenantId };
 }
 
-export function requireAdmin(principal: Principal): void {
+// Both take the principal as possibly missing: a route that somehow escaped authentication answers 401,
+// never a crash and never data.
+export function requireAdmin(principal: Principal | null): void {
+  if (principal === null) throw unauthorized();
   if (principal.scope !== 'admin') throw new HourglassError('forbidden', 'this route needs an admin key');
 }
 
-export function requireTenant(principal: Principal): string {
+export function requireTenant(principal: Principal | null): string {
+  if (principal === null) throw unauthorized();
   if (principal.scope !== 'tenant') {
     throw new HourglassError(
       'forbidden',

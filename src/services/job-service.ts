@@ -38,8 +38,13 @@ export class JobService {
       command: input.command ?? [],
       args: input.args ?? [],
       env: input.env ?? {},
-      resources: { memoryMb: input.resources?.memoryMb ?? JOB_DEFAULTS.memoryMb },
-      timeoutSeconds: input.timeoutSeconds ?? JOB_DEFAULTS.timeoutSeconds,
+      // Defaults never exceed the plan: a small plan gets jobs that fit it, not an error about a field
+      // the user never sent.
+      resources: {
+        memoryMb: input.resources?.memoryMb ?? Math.min(JOB_DEFAULTS.memoryMb, tenant.limits.maxMemoryMb),
+      },
+      timeoutSeconds:
+        input.timeoutSeconds ?? Math.min(JOB_DEFAULTS.timeoutSeconds, tenant.limits.maxTimeoutSeconds),
       retry: {
         maxAttempts: input.retry?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
         backoffSeconds: input.retry?.backoffSeconds ?? JOB_DEFAULTS.backoffSeconds,

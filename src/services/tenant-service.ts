@@ -46,6 +46,9 @@ export class TenantService {
    */
   async useAdminSecret(secret: string): Promise<{ revoked: number }> {
     const existing = await this.store.findApiKeyByHash(hashSecret(secret));
+    if (existing !== null && existing.scope !== 'admin') {
+      throw new HourglassError('forbidden', 'HOURGLASS_ADMIN_KEY is a tenant key; choose a new secret');
+    }
     if (existing !== null && existing.revokedAt !== null) {
       throw new HourglassError('forbidden', 'HOURGLASS_ADMIN_KEY was revoked before; choose a new one');
     }

@@ -241,7 +241,7 @@ for (const factory of STORE_FACTORIES) {
       assert.equal(await store.findJob(other.id, job.id), null);
       assert.equal(await store.findJob(other.id, job.name), null);
       assert.deepEqual(await store.listJobs(other.id, 10), { items: [], nextCursor: null });
-      assert.equal(await store.countJobs(other.id), 0);
+      assert.equal((await store.listJobs(other.id, 500)).items.length, 0);
     });
 
     test('a live job name is unique per tenant, on insert and on update', async (store) => {
@@ -264,11 +264,11 @@ for (const factory of STORE_FACTORIES) {
       const isLimit = (error: unknown) =>
         error instanceof HourglassError && error.code === 'plan_limit_exceeded';
       await assert.rejects(store.insertJob(makeJob(first.tenantId), 1), isLimit);
-      assert.equal(await store.countJobs(first.tenantId), 1);
+      assert.equal((await store.listJobs(first.tenantId, 500)).items.length, 1);
       await store.insertJob(makeJob(first.tenantId), 2);
       await store.deleteJob(first.tenantId, first.id, tick());
       await store.insertJob(makeJob(first.tenantId), 2);
-      assert.equal(await store.countJobs(first.tenantId), 2);
+      assert.equal((await store.listJobs(first.tenantId, 500)).items.length, 2);
     });
 
     test('updateJob replaces the definition', async (store) => {
@@ -293,7 +293,7 @@ for (const factory of STORE_FACTORIES) {
       await store.deleteJob(job.tenantId, job.id, tick());
       assert.equal(await store.findJob(job.tenantId, job.id), null);
       assert.equal(await store.findJob(job.tenantId, 'nightly'), null);
-      assert.equal(await store.countJobs(job.tenantId), 0);
+      assert.equal((await store.listJobs(job.tenantId, 500)).items.length, 0);
       const reborn = makeJob(job.tenantId, { name: 'nightly' });
       await store.insertJob(reborn, NO_JOB_LIMIT);
       assert.deepEqual(await store.findJob(job.tenantId, 'nightly'), reborn);
@@ -316,7 +316,7 @@ for (const factory of STORE_FACTORIES) {
       assert.deepEqual(p3, { items: jobs.slice(4), nextCursor: null });
       // An exact fit has no next page.
       assert.equal((await store.listJobs(first.tenantId, 5)).nextCursor, null);
-      assert.equal(await store.countJobs(first.tenantId), 5);
+      assert.equal((await store.listJobs(first.tenantId, 500)).items.length, 5);
     });
   });
 

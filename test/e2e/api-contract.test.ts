@@ -188,6 +188,24 @@ describe('API contract: bad input', () => {
     assert.equal(await snapshot(), before);
   });
 
+  it('authenticates the route the router matched, however its path is spelled', async () => {
+    // `%76` is `v`: the router decodes the path, so this is /v1/jobs and needs a key like it.
+    assertProblem(await server.request('GET', '/%761/jobs'), 401, 'unauthorized');
+    assertProblem(await server.request('GET', '/v1/jobs/'), 401, 'unauthorized');
+    assert.equal((await server.request('GET', '/%761/jobs', { key })).status, 200);
+  });
+
+  it('fits job defaults to a small plan instead of rejecting fields nobody sent', async () => {
+    const small = await server.createTenant('small-plan', { maxMemoryMb: 512, maxTimeoutSeconds: 600 });
+    const res = await server.request('POST', '/v1/jobs', {
+      key: small.key,
+      body: { name: 'j', command: ['true'] },
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.resources.memoryMb, 512);
+    assert.equal(res.body.timeoutSeconds, 600);
+  });
+
   it('rejects requests without a valid key, and tenant keys on admin routes', async () => {
     assertProblem(await server.request('GET', '/v1/jobs'), 401, 'unauthorized');
     assertProblem(await server.request('GET', '/v1/jobs', { key: 'hg_not_a_real_key' }), 401, 'unauthorized');

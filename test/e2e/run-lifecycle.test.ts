@@ -80,6 +80,18 @@ describe('run lifecycle (process runtime)', () => {
     assert.ok(run.timeline.some((e: { type: string }) => e.type === 'retry_scheduled'));
   });
 
+  it('fails a run whose job needs a runtime this worker lacks, without retrying it', async () => {
+    await createJob({
+      name: 'boxed',
+      image: 'registry.local/app:1',
+      retry: { maxAttempts: 3, backoffSeconds: 0 },
+    });
+    const run = await server.waitForRun(key, (await runJob('boxed')).id);
+    assert.equal(run.status, 'failed');
+    assert.equal(run.attempt, 1);
+    assert.match(run.reason, /no container runtime/);
+  });
+
   it('times a run out and leaves no process of it behind', async () => {
     await createJob({
       name: 'sleeper',

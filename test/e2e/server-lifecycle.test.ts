@@ -51,6 +51,21 @@ describe('server lifecycle', () => {
     }
   });
 
+  it('generates and prints an admin key once when none is configured (the npm start default)', async () => {
+    const first = await ServerProcess.start({ env: { HOURGLASS_ADMIN_KEY: '' } });
+    const adminKey = /admin key \(shown once, keep it\): (hg_\S+)/.exec(first.output.stdout)?.[1];
+    assert.ok(adminKey, first.output.stdout);
+    assert.equal((await first.request('GET', '/v1/tenants', { key: adminKey })).status, 200);
+    await first.stop({ cleanup: false });
+    const second = await ServerProcess.start({ dataDir: first.dataDir, env: { HOURGLASS_ADMIN_KEY: '' } });
+    try {
+      assert.doesNotMatch(second.output.stdout, /shown once/);
+      assert.equal((await second.request('GET', '/v1/tenants', { key: adminKey })).status, 200);
+    } finally {
+      await second.stop({ cleanup: true });
+    }
+  });
+
   it('prints its URL and a first tenant key on first start only', async () => {
     const first = await ServerProcess.start();
     assert.match(first.output.stdout, /tenant "default" \(ten_\w+\) key \(shown once\): hg_/);

@@ -197,10 +197,6 @@ export class SqliteStore implements Store {
     return this.jobs.listJobs(tenantId, limit, cursor);
   }
 
-  async countJobs(tenantId: string): Promise<number> {
-    return this.jobs.countJobs(tenantId);
-  }
-
   async updateJob(job: Job): Promise<void> {
     this.jobs.updateJob(job);
   }

@@ -43,6 +43,8 @@ export async function runAttempt(
   const runtime = runtimeOf(job);
   const executor = ctx.executors[runtime];
   let result: ExecutionResult;
+  // A missing runtime is not a failure another attempt could fix: it is not retried.
+  const retryable = executor !== undefined;
   if (executor === undefined) {
     result = { outcome: 'failed', exitCode: null, reason: missingRuntimeReason(runtime) };
   } else {
@@ -74,7 +76,7 @@ export async function runAttempt(
     return;
   }
   const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
-  const end = { ...result, retryable: true, durationMs, startedAt: started.at };
+  const end = { ...result, retryable, durationMs, startedAt: started.at };
   await recordAttemptEnd(ctx, claimed, end, execution, log);
 }
 

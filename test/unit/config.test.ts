@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, resolveConfig } from '../../src/server/config.js';
+
+describe('resolveConfig', () => {
+  it('gives the documented defaults with no flags and no environment', () => {
+    const config = resolveConfig({ flags: {}, env: {} });
+    assert.equal(config.port, 7420);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, resolve('.hourglass'));
+    assert.deepEqual(config.roles, ['api', 'worker']);
+    assert.equal(config.adminKey, null);
+    assert.equal(config.worker.maxRuns, 64);
+    assert.equal(config.worker.heartbeatIntervalMs, 2000);
+    assert.equal(config.worker.killGraceMs, 10_000);
+    assert.equal(config.worker.logMaxBytes, 10 * 1024 * 1024);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.worker));
+  });
+
+  it('takes flags over the environment, and empty variables as unset', () => {
+    const config = resolveConfig({
+      flags: { port: '9000' },
+      env: { HOURGLASS_PORT: '8000', HOURGLASS_HOST: '0.0.0.0', HOURGLASS_ADMIN_KEY: '' },
+    });
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.adminKey, null);
+  });
+
+  it('names the bad setting', () => {
+    assert.throws(() => resolveConfig({ flags: { port: 'x' }, env: {} }), /--port \/ HOURGLASS_PORT/);
+    assert.throws(
+      () => resolveConfig({ flags: {}, env: { HOURGLASS_ROLES: 'api,cook' } }),
+      /unknown role "cook"/,
+    );
+    assert.throws(() => resolveConfig({ flags: { roles: 'worker' }, env: {} }), ConfigError);
+    assert.throws(() => resolveConfig({ flags: {}, env: { HOURGLASS_ADMIN_KEY: 'short' } }), /at least 24/);
+  });
+});
