@@ -52,3 +52,43 @@ export interface RunEvent {
 export function lagMs(run: Pick<Run, 'startedAt' | 'nominalTime'>): number | null {
   return run.startedAt === null ? null : run.startedAt - run.nominalTime;
 }
+
+export interface NewRunFields {
+  id: string;
+  tenantId: string;
+  jobId: string;
+  /** When it was created; a run-now is due then too, unless `nominalTime` says otherwise. */
+  createdAt: number;
+  nominalTime?: number;
+  scheduleId?: string | null;
+  args?: string[] | null;
+  env?: Record<string, string> | null;
+  idempotencyKey?: string | null;
+}
+
+/** A run as it is created: queued, attempt 1, available at its nominal time, nothing else happened yet. */
+export function newQueuedRun(fields: NewRunFields): Run {
+  const nominalTime = fields.nominalTime ?? fields.createdAt;
+  return {
+    id: fields.id,
+    tenantId: fields.tenantId,
+    jobId: fields.jobId,
+    scheduleId: fields.scheduleId ?? null,
+    status: 'queued',
+    attempt: 1,
+    exitCode: null,
+    reason: null,
+    args: fields.args ?? null,
+    env: fields.env ?? null,
+    createdAt: fields.createdAt,
+    nominalTime,
+    availableAt: nominalTime,
+    dispatchedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    workerId: null,
+    heartbeatAt: null,
+    cancelRequestedAt: null,
+    idempotencyKey: fields.idempotencyKey ?? null,
+  };
+}

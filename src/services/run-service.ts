@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import type { Run, RunEvent } from '../core/run.js';
+import { newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
 import type { Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
@@ -64,28 +64,15 @@ export class RunService {
       );
     }
     const now = this.clock.now();
-    const run: Run = {
+    const run = newQueuedRun({
       id: newId('run', now, randomBytes),
       tenantId: tenant.id,
       jobId: job.id,
-      scheduleId: null,
-      status: 'queued',
-      attempt: 1,
-      exitCode: null,
-      reason: null,
+      createdAt: now,
       args: input.args ?? null,
       env: input.env ?? null,
-      createdAt: now,
-      nominalTime: now,
-      availableAt: now,
-      dispatchedAt: null,
-      startedAt: null,
-      finishedAt: null,
-      workerId: null,
-      heartbeatAt: null,
-      cancelRequestedAt: null,
       idempotencyKey,
-    };
+    });
     const result = await this.store.insertRun({ run, requestHash });
     // Two requests with one key raced, and the other inserted first.
     if (!result.inserted) return { run: replayed(result.run, result.sameRequest), created: false };

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { HourglassError } from '../../src/core/errors.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
-import type { Run } from '../../src/core/run.js';
+import { newQueuedRun, type Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type ApiKey, type Tenant } from '../../src/core/tenant.js';
 import type { AttemptResult, HeldAttempt, Store } from '../../src/ports/store.js';
 import { NO_JOB_LIMIT, STORE_FACTORIES, type StoreFactory } from '../support/store-factories.js';
@@ -60,26 +60,7 @@ function makeJob(tenantId: string, overrides: Partial<Job> = {}): Job {
 function makeRun(job: Job, overrides: Partial<Run> = {}): Run {
   const at = tick();
   return {
-    id: id('run'),
-    tenantId: job.tenantId,
-    jobId: job.id,
-    scheduleId: null,
-    status: 'queued',
-    attempt: 1,
-    exitCode: null,
-    reason: null,
-    args: null,
-    env: null,
-    createdAt: at,
-    nominalTime: at,
-    availableAt: at,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    workerId: null,
-    heartbeatAt: null,
-    cancelRequestedAt: null,
-    idempotencyKey: null,
+    ...newQueuedRun({ id: id('run'), tenantId: job.tenantId, jobId: job.id, createdAt: at }),
     ...overrides,
   };
 }

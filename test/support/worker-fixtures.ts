@@ -12,7 +12,7 @@ import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
-import type { Run } from '../../src/core/run.js';
+import { newQueuedRun, type Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
 import type { Logger } from '../../src/services/logger.js';
@@ -83,28 +83,8 @@ export async function createJob(world: WorkerWorld, overrides: Partial<Job> = {}
 }
 
 export async function createRun(world: WorkerWorld, job: Job, overrides: Partial<Run> = {}): Promise<Run> {
-  const at = Date.now();
   const run: Run = {
-    id: id('run'),
-    tenantId: job.tenantId,
-    jobId: job.id,
-    scheduleId: null,
-    status: 'queued',
-    attempt: 1,
-    exitCode: null,
-    reason: null,
-    args: null,
-    env: null,
-    createdAt: at,
-    nominalTime: at,
-    availableAt: at,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    workerId: null,
-    heartbeatAt: null,
-    cancelRequestedAt: null,
-    idempotencyKey: null,
+    ...newQueuedRun({ id: id('run'), tenantId: job.tenantId, jobId: job.id, createdAt: Date.now() }),
     ...overrides,
   };
   const result = await world.store.insertRun({ run, requestHash: null });
