@@ -1,41 +1,43 @@
 // bench/run-now: how fast a run-now becomes a running process, and how many trivial runs complete per second,
 // on the embedded server (the real binary: HTTP API, SQLite with synchronous=FULL, in-process queue, worker,
-// process runtime). The same workload runs on BullMQ (Redis) in the same invocation, its worker spawning the
-// same command, so the two are compared on one machine at one time.
+// process runtime). The same workload runs on its peers in the same invocation — BullMQ (Redis), pg-boss and
+// graphile-worker (PostgreSQL), see bench/peers/ — their workers spawning the same command, so all are
+// compared on one machine at one time.
 //
 //   npm run build && node dist/bench/run-now.js [--latency-runs 300] [--throughput-runs 2000] [--rounds 3]
+//     [--latency-runs-peers 100] [--skip-peers]
 //
 // Latency: one run at a time; client clock before the request → the run's startedAt (same host clock).
+// pg-boss only polls (at most twice a second), so 300 sequential runs would take about 2.5 minutes per round:
+// it runs --latency-runs-peers of them (default 100, or --latency-runs if fewer); the table says so.
 // Throughput: N runs submitted by 16 concurrent clients; runs/s = N / (last finished − first submitted).
 // Completion is detected without polling each run, so the measuring does not load the server.
 
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue, QueueEvents, Worker } from 'bullmq';
 import { REPO_ROOT, ServerProcess } from '../test/support/server-process.js';
-import { median, round, summarize, type Summary } from './stats.js';
+import { bullmq } from './peers/bullmq.js';
+import { CLIENTS, COMMAND, type RoundResult, type System, type Workload } from './peers/common.js';
+import { graphileWorker } from './peers/graphile.js';
+import { pgBoss } from './peers/pgboss.js';
+import { median, round, summarize } from './stats.js';
 
 const { values } = parseArgs({
   options: {
     'latency-runs': { type: 'string', default: '300' },
     'throughput-runs': { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
+    'latency-runs-peers': { type: 'string' },
     'skip-peers': { type: 'boolean', default: false },
   },
 });
 const LATENCY_RUNS = Number(values['latency-runs']);
 const THROUGHPUT_RUNS = Number(values['throughput-runs']);
 const ROUNDS = Number(values.rounds);
-const CLIENTS = 16;
-const COMMAND = ['true'];
-
-interface RoundResult {
-  latencyMs: Summary;
-  runsPerSecond: number;
-}
+const LATENCY_RUNS_POLLING_PEER = Number(values['latency-runs-peers'] ?? Math.min(LATENCY_RUNS, 100));
+const WORKLOAD: Workload = { latencyRuns: LATENCY_RUNS, throughputRuns: THROUGHPUT_RUNS };
 
 async function hourglassRound(): Promise<RoundResult> {
   const server = await ServerProcess.start({ args: ['--worker-max-runs', '32'] });
@@ -100,78 +102,21 @@ async function hourglassRound(): Promise<RoundResult> {
   }
 }
 
-/**
- * BullMQ: Queue.add → a Worker whose processor spawns the same command the way a job runner must (own process
- * group, output captured); "started" is the spawn event. BullMQ does not persist with fsync here (this Redis
- * runs without AOF), while Hourglass commits each run to SQLite with fsync before answering.
- */
-async function bullmqRound(): Promise<RoundResult> {
-  const connection = { host: '127.0.0.1', port: 6379 };
-  const name = `hourglass-bench-${process.pid}-${Date.now()}`;
-  const queue = new Queue(name, { connection });
-  const events = new QueueEvents(name, { connection });
-  const started = new Map<string, number>();
-  const worker = new Worker(
-    name,
-    (job) =>
-      new Promise<string>((resolve, reject) => {
-        // Like a job runner: own process group, output captured (and handed back as the job's result).
-        const child = spawn(COMMAND[0] ?? 'true', COMMAND.slice(1), {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        });
-        let output = '';
-        child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-        child.once('spawn', () => started.set(job.id ?? '', Date.now()));
-        child.once('error', reject);
-        child.once('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`exit ${code}`))));
-      }),
-    { connection, concurrency: 32 },
-  );
-  await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
-  try {
-    const latencies: number[] = [];
-    for (let i = 0; i < LATENCY_RUNS; i++) {
-      const sentAt = Date.now();
-      const job = await queue.add('trivial', {}, { removeOnComplete: true });
-      await job.waitUntilFinished(events, 30_000);
-      latencies.push((started.get(job.id ?? '') ?? NaN) - sentAt);
-    }
-    const firstSubmitted = Date.now();
-    let next = 0;
-    let completed = 0;
-    const allDone = new Promise<number>((resolve) => {
-      worker.on('completed', () => {
-        completed++;
-        if (completed === THROUGHPUT_RUNS) resolve(Date.now());
-      });
-    });
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (next < THROUGHPUT_RUNS) {
-          next++;
-          await queue.add('trivial', {}, { removeOnComplete: true });
-        }
-      }),
-    );
-    const lastFinished = await allDone;
-    return {
-      latencyMs: summarize(latencies),
-      runsPerSecond: THROUGHPUT_RUNS / ((lastFinished - firstSubmitted) / 1000),
-    };
-  } finally {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-}
+const hourglass: System = {
+  name: 'hourglass (embedded, process runtime)',
+  short: 'Hourglass',
+  latencyRuns: LATENCY_RUNS,
+  round: hourglassRound,
+};
 
-function report(label: string, rounds: RoundResult[]) {
+function report(system: System, rounds: RoundResult[]) {
+  const extra =
+    system.latencyRuns === LATENCY_RUNS ? '' : ` (latency: ${system.latencyRuns} sequential runs)`;
   return {
-    system: label,
+    system: system.name + extra,
+    short: system.short,
     rounds: rounds.length,
+    latencyRuns: system.latencyRuns,
     latencyP50Ms: round(median(rounds.map((r) => r.latencyMs.p50))),
     latencyP99Ms: round(median(rounds.map((r) => r.latencyMs.p99))),
     latencyMaxMs: round(median(rounds.map((r) => r.latencyMs.max))),
@@ -181,16 +126,19 @@ function report(label: string, rounds: RoundResult[]) {
 }
 
 async function main() {
-  const hourglass: RoundResult[] = [];
-  const bullmq: RoundResult[] = [];
-  // Interleaved rounds, so drift in the machine's load affects both systems alike.
-  for (let i = 0; i < ROUNDS; i++) {
-    hourglass.push(await hourglassRound());
-    if (!values['skip-peers']) bullmq.push(await bullmqRound());
-    process.stderr.write(`round ${i + 1}/${ROUNDS} done\n`);
+  const systems = [hourglass];
+  if (!values['skip-peers']) {
+    systems.push(bullmq(WORKLOAD), pgBoss(WORKLOAD, LATENCY_RUNS_POLLING_PEER), graphileWorker(WORKLOAD));
   }
-  const results = [report('hourglass (embedded, process runtime)', hourglass)];
-  if (bullmq.length > 0) results.push(report('bullmq 5 (redis 7), worker spawns the command', bullmq));
+  const rounds = systems.map((): RoundResult[] => []);
+  // Interleaved rounds, so drift in the machine's load affects all systems alike.
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [k, system] of systems.entries()) {
+      rounds[k]?.push(await system.round());
+      process.stderr.write(`round ${i + 1}/${ROUNDS}: ${system.short} done\n`);
+    }
+  }
+  const results = systems.map((system, k) => report(system, rounds[k] ?? []));
   const out = {
     benchmark: 'run-now',
     date: new Date().toISOString(),
@@ -210,6 +158,17 @@ async function main() {
   for (const r of results) {
     console.log(
       `| ${r.system} | ${r.latencyP50Ms} ms | ${r.latencyP99Ms} ms | ${r.latencyMaxMs} ms | ${r.runsPerSecond} |`,
+    );
+  }
+  // Hourglass / peer: above 1× Hourglass is slower to start a run; below 1× it completes fewer runs/s.
+  const [own, ...peers] = results;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  for (const peer of peers) {
+    if (!own) break;
+    console.log(
+      `| **ratio Hourglass / ${peer.short}** | ${ratio(own.latencyP50Ms, peer.latencyP50Ms)} | ` +
+        `${ratio(own.latencyP99Ms, peer.latencyP99Ms)} | ${ratio(own.latencyMaxMs, peer.latencyMaxMs)} | ` +
+        `${ratio(own.runsPerSecond, peer.runsPerSecond)} |`,
     );
   }
   console.log(`(medians of ${ROUNDS} rounds; raw results in ${file})`);
