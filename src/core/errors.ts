@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   job_name_taken: 409,
   run_already_finished: 409,
   idempotency_key_reused: 409,
+  schedule_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   plan_limit_exceeded: 422,

@@ -8,6 +8,7 @@ export const ID_PREFIXES = {
   apiKey: 'key',
   job: 'job',
   run: 'run',
+  schedule: 'sch',
   worker: 'wrk',
 } as const;
 
@@ -15,7 +16,7 @@ export type IdKind = keyof typeof ID_PREFIXES;
 
 const ID_BODY = /^[0-9a-hjkmnp-tv-z]{26}$/;
 
-function encodeTime(ms: number): string {
+export function encodeTime(ms: number): string {
   let out = '';
   let rest = Math.max(0, Math.floor(ms));
   for (let i = 0; i < 10; i++) {
@@ -25,7 +26,15 @@ function encodeTime(ms: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Uint8Array): string {
+/** The creation time an id carries (for a scheduled run: its tick's nominal time). */
+export function timeOfId(id: string): number {
+  const body = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+  let ms = 0;
+  for (const char of body) ms = ms * 32 + ALPHABET.indexOf(char);
+  return ms;
+}
+
+export function encodeRandom(bytes: Uint8Array): string {
   let out = '';
   for (const byte of bytes) out += ALPHABET[byte % 32];
   return out;

@@ -6,6 +6,8 @@
 //     │           ├──▶ queued (retry: attempt + 1, after the job's backoff)
 //     │           └──▶ queued (released by a stopping worker: the same attempt, at once)
 //     └──▶ cancelled (cancelled before a worker took it)
+//
+// A tick of a schedule that its overlap policy does not run is recorded as a run created directly `skipped`.
 
 export const RUN_STATUSES = [
   'queued',
@@ -16,6 +18,7 @@ export const RUN_STATUSES = [
   'oom_killed',
   'cancelled',
   'lost',
+  'skipped',
 ] as const;
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -27,10 +30,11 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = [
   'oom_killed',
   'cancelled',
   'lost',
+  'skipped',
 ];
 
 /** Outcomes an attempt can end with on a worker (or by the reaper, for `lost`). */
-export type AttemptOutcome = Exclude<RunStatus, 'queued' | 'running'>;
+export type AttemptOutcome = Exclude<RunStatus, 'queued' | 'running' | 'skipped'>;
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);

@@ -16,8 +16,12 @@ export interface Run {
   args: string[] | null;
   env: Record<string, string> | null;
   createdAt: number;
-  /** When the run was due: its creation time for a run-now. */
+  /** The tick it stands for: its creation time for a run-now, `runAt` for a future run, a schedule's tick. */
   nominalTime: number;
+  /** When its process should start: the nominal time, plus the schedule's jitter. Lag is measured from it. */
+  dueAt: number;
+  /** A run of a schedule waiting for this earlier run to end first (overlap policy buffer_one or replace). */
+  blockedBy: string | null;
   /** A queued run is not handed out before this (retry backoff, later a future run). */
   availableAt: number;
   dispatchedAt: number | null;
@@ -48,9 +52,9 @@ export interface RunEvent {
   detail: string | null;
 }
 
-/** startedAt − nominalTime, once the process has started. */
-export function lagMs(run: Pick<Run, 'startedAt' | 'nominalTime'>): number | null {
-  return run.startedAt === null ? null : run.startedAt - run.nominalTime;
+/** startedAt − dueAt, once the process has started. */
+export function lagMs(run: Pick<Run, 'startedAt' | 'dueAt'>): number | null {
+  return run.startedAt === null ? null : run.startedAt - run.dueAt;
 }
 
 export interface NewRunFields {
@@ -60,15 +64,18 @@ export interface NewRunFields {
   /** When it was created; a run-now is due then too, unless `nominalTime` says otherwise. */
   createdAt: number;
   nominalTime?: number;
+  /** Defaults to the nominal time. */
+  dueAt?: number;
   scheduleId?: string | null;
   args?: string[] | null;
   env?: Record<string, string> | null;
   idempotencyKey?: string | null;
 }
 
-/** A run as it is created: queued, attempt 1, available at its nominal time, nothing else happened yet. */
+/** A run as it is created: queued, attempt 1, available when due, nothing else happened yet. */
 export function newQueuedRun(fields: NewRunFields): Run {
   const nominalTime = fields.nominalTime ?? fields.createdAt;
+  const dueAt = fields.dueAt ?? nominalTime;
   return {
     id: fields.id,
     tenantId: fields.tenantId,
@@ -82,7 +89,9 @@ export function newQueuedRun(fields: NewRunFields): Run {
     env: fields.env ?? null,
     createdAt: fields.createdAt,
     nominalTime,
-    availableAt: nominalTime,
+    dueAt,
+    blockedBy: null,
+    availableAt: dueAt,
     dispatchedAt: null,
     startedAt: null,
     finishedAt: null,

@@ -87,6 +87,46 @@ export function nextFireAfter(spec: TimeSpec, afterMs: number): number | null {
   return cronOf(spec.expression, spec.timezone).nextRun(new Date(afterMs))?.getTime() ?? null;
 }
 
+/**
+ * A reusable "next tick after" for one spec: the cron expression is parsed once, and the last answer is
+ * remembered, since the scheduler asks the same question for every schedule that shares the spec and tick.
+ */
+export function compileNextFire(spec: TimeSpec): (afterMs: number) => number | null {
+  if (spec.kind === 'every') return (afterMs) => nextFireAfter(spec, afterMs);
+  const cron = cronOf(spec.expression, spec.timezone);
+  let lastAfter = NaN;
+  let lastAnswer: number | null = null;
+  return (afterMs) => {
+    if (afterMs !== lastAfter) {
+      lastAfter = afterMs;
+      lastAnswer = cron.nextRun(new Date(afterMs))?.getTime() ?? null;
+    }
+    return lastAnswer;
+  };
+}
+
+/** Up to `count` ticks strictly before `beforeMs` and at or after `fromMs`, oldest first. */
+export function ticksBefore(spec: TimeSpec, beforeMs: number, fromMs: number, count: number): number[] {
+  if (count <= 0 || beforeMs <= fromMs) return [];
+  if (spec.kind === 'every') {
+    const ticks: number[] = [];
+    const lastIndex = Math.floor((beforeMs - 1 - spec.anchorMs) / spec.intervalMs);
+    for (let k = lastIndex; k >= 0 && ticks.length < count; k--) {
+      const at = spec.anchorMs + k * spec.intervalMs;
+      if (at < fromMs) break;
+      ticks.push(at);
+    }
+    return ticks.reverse();
+  }
+  // croner includes a run earlier in the reference's own second; ask one more and filter exactly.
+  return cronOf(spec.expression, spec.timezone)
+    .previousRuns(count + 1, new Date(beforeMs))
+    .map((date) => date.getTime())
+    .filter((at) => at < beforeMs && at >= fromMs)
+    .slice(0, count)
+    .reverse();
+}
+
 /** The next `count` ticks strictly after `afterMs` (and before `endMs`), each with its DST note. */
 export function previewFires(spec: TimeSpec, afterMs: number, count: number, endMs = Infinity): Fire[] {
   const fires: Fire[] = [];

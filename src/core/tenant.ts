@@ -10,6 +10,10 @@ export interface PlanLimits {
   /** Sustained run creations per second through the API, and the burst allowed above it. */
   runsPerSecond: number;
   runBurst: number;
+  /** Live schedules a tenant may have at once. */
+  maxSchedules: number;
+  /** Shortest time between two ticks of one schedule (an `every`, or the closest ticks of a cron). */
+  minIntervalSeconds: number;
 }
 
 export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
@@ -18,7 +22,14 @@ export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
   maxJobs: 1000,
   runsPerSecond: 10,
   runBurst: 50,
+  maxSchedules: 1000,
+  minIntervalSeconds: 1,
 });
+
+/** A plan with every limit set: a tenant stored before a limit existed gets that limit's default. */
+export function withPlanDefaults(limits: Partial<PlanLimits>): PlanLimits {
+  return { ...DEFAULT_PLAN_LIMITS, ...limits };
+}
 
 export interface Tenant {
   id: string;

@@ -11,11 +11,20 @@ export interface ExecutionSpec {
   env: Record<string, string>;
   image: string | null;
   memoryMb: number;
+  /** Counted from the start (not from the hand-over to the executor when the start is deferred). */
   timeoutMs: number;
+  /**
+   * When the process should start, epoch ms; null for now. A run handed over early (pre-dispatch) is made
+   * ready ahead and started at this time, so that its lag is the start's precision, not its preparation.
+   */
+  startAt: number | null;
 }
 
 export interface ExecutionHooks {
-  /** Called once the process has started (its start time is what lag is measured to). */
+  /**
+   * Called once the process has started (its start time is what lag is measured to); never for an attempt
+   * stopped before its deferred start.
+   */
   onStarted(at: number): void;
   /** Output as it comes; the executor does not cap it, the log sink does. */
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;

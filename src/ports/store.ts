@@ -6,6 +6,8 @@
 // a heartbeat answers which of the worker's attempts are no longer its own, so it stops running them.
 
 import type { Job } from '../core/job.js';
+import type { CatchupPolicy, Schedule, ScheduleSpec } from '../core/schedule.js';
+import type { QueueMessage } from './queue.js';
 import type { AttemptOutcome, RunStatus } from '../core/run-state.js';
 import type { Run, RunEvent } from '../core/run.js';
 import type { ApiKey, Tenant } from '../core/tenant.js';
@@ -17,6 +19,7 @@ export interface Page<T> {
 
 export interface RunFilter {
   jobId?: string;
+  scheduleId?: string;
   status?: RunStatus;
   limit: number;
   /** The last id of the previous page; runs are listed newest first. */
@@ -73,6 +76,79 @@ export type CancelResult =
   | { state: 'requested'; run: Run } // it is running: its worker will stop it
   | { state: 'already_finished'; run: Run };
 
+export interface ScheduleFilter {
+  jobId?: string;
+  limit: number;
+  /** The last id of the previous page; schedules are listed oldest first. */
+  cursor?: string;
+}
+
+/** A schedule as the scheduler engine needs it: its timing, not its runs' args and env. */
+export interface ScheduleTiming {
+  id: string;
+  partition: number;
+  version: number;
+  spec: ScheduleSpec;
+  startAt: number | null;
+  endAt: number | null;
+  jitterSeconds: number;
+  catchup: CatchupPolicy;
+  paused: boolean;
+  /** Deleted (itself or with its job): it fires no more. */
+  deleted: boolean;
+  nextFireAt: number | null;
+  /** Store-wide sequence of schedule changes; reconciliation reads the changes after the last it saw. */
+  changeSeq: number;
+}
+
+/** A scheduler node's hold on one partition; every write for the partition carries its epoch. */
+export interface PartitionLease {
+  partition: number;
+  epoch: number;
+}
+
+export interface LeaseRound {
+  /** The scheduler node. */
+  owner: string;
+  partitionCount: number;
+  ttlMs: number;
+  now: number;
+}
+
+/** One tick to fire, as the engine computed it. */
+export interface TickFire {
+  scheduleId: string;
+  /** The schedule version it was computed from: a schedule changed since is not fired (see `stale`). */
+  version: number;
+  nominalTime: number;
+  /** Nominal time plus the schedule's jitter: when the run's process should start. */
+  dueAt: number;
+  /** The watermark after it: the next tick's nominal time, or null when there will be none. */
+  nextFireAt: number | null;
+  /** scheduledRunId(scheduleId, nominalTime). */
+  runId: string;
+  /** A missed tick fired late by the catch-up policy (after downtime or a takeover); its timeline says so. */
+  late: boolean;
+}
+
+export interface FireResult {
+  /** Partitions whose lease is no longer this owner's at that epoch: nothing was written for their ticks. */
+  fenced: number[];
+  /** Runs created `queued` and not blocked: to publish now (dispatchedAt is already set). */
+  queued: QueueMessage[];
+  /** Ticks recorded as `skipped` runs by their overlap policy (run ids). */
+  skipped: string[];
+  /** Runs created waiting for an earlier run of their schedule to end (buffer_one, replace). */
+  blocked: string[];
+  /** Ticks whose run already existed (fired before): nothing written for them but the watermark. */
+  duplicates: string[];
+  /** Schedules changed, paused or deleted since the engine computed the tick: not fired; to be reloaded. */
+  stale: string[];
+  /** Replace policy: the earlier runs cancelled while queued, and those asked to stop while running. */
+  cancelled: string[];
+  stopping: string[];
+}
+
 export interface Store {
   close(): Promise<void>;
 
@@ -108,7 +184,7 @@ export interface Store {
     tenantId: string,
     jobId: string,
     at: number,
-  ): Promise<{ cancelled: string[]; stopping: string[] }>;
+  ): Promise<{ cancelled: string[]; stopping: string[]; schedules: string[] }>;
 
   /** Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run. */
   insertRun(newRun: NewRun): Promise<InsertRunResult>;
@@ -120,7 +196,7 @@ export interface Store {
   ): Promise<{ run: Run; requestHash: string | null } | null>;
   getRunEvents(runId: string): Promise<RunEvent[]>;
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
-  /** Every queued run, oldest first: the queue is rebuilt from this at start. */
+  /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
   listQueuedRuns(): Promise<Run[]>;
   markDispatched(runIds: string[], at: number): Promise<void>;
 
@@ -146,4 +222,75 @@ export interface Store {
   requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult>;
   /** Running runs whose last heartbeat is older than `before`. */
   listStaleRuns(before: number, limit: number): Promise<Run[]>;
+
+  /**
+   * Runs blocked by `finishedRunId` (now ended) become available at `now`; returns their queue messages.
+   * Runs blocked by a run that ended without this being called (a crash) are released when `finishedRunId`
+   * is null: the reconciliation's safety net.
+   */
+  releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]>;
+
+  // Schedules (tenant-facing). Every change raises the schedule's version and the store's change sequence.
+
+  /**
+   * Inserts the schedule if the tenant has fewer than `maxSchedules` live ones, checked in the same
+   * transaction; throws `plan_limit_exceeded` if not, and `not_found` (field `jobId`) if its job is not live.
+   */
+  insertSchedule(schedule: Schedule, maxSchedules: number): Promise<void>;
+  /** Live schedules only. */
+  getSchedule(tenantId: string, scheduleId: string): Promise<Schedule | null>;
+  listSchedules(tenantId: string, filter: ScheduleFilter): Promise<Page<Schedule>>;
+  /**
+   * Writes every field of the schedule if its stored version is `schedule.version − 1` (the caller raised it);
+   * false when another change came first (or it was deleted), and nothing was written.
+   */
+  updateSchedule(schedule: Schedule): Promise<boolean>;
+  /** Soft-deletes it; its runs stay readable. False when there was no such live schedule. */
+  deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean>;
+
+  // The scheduler engine's side.
+
+  /** Live, unpaused schedules with a next tick, of these partitions, in id order after `afterId`. */
+  loadSchedules(
+    partitions: readonly number[],
+    afterId: string | null,
+    limit: number,
+  ): Promise<ScheduleTiming[]>;
+  /** One schedule's timing, deleted or paused included; null if it never existed. */
+  getScheduleTiming(scheduleId: string): Promise<ScheduleTiming | null>;
+  /** Schedules of these partitions changed after `afterSeq` (deleted and paused included), in change order. */
+  listScheduleChanges(
+    partitions: readonly number[],
+    afterSeq: number,
+    limit: number,
+  ): Promise<ScheduleTiming[]>;
+  /** The latest change sequence number (0 before any change). */
+  latestScheduleChange(): Promise<number>;
+  /**
+   * One lease round for a scheduler node, in one transaction: the node is recorded as a live member until
+   * now + ttl; it renews the leases it holds, gives back those beyond its fair share (partitionCount ÷ live
+   * members, rounded up; highest partitions first), and takes free or expired partitions up to that share,
+   * each taken one with a new epoch. Returns every lease it holds after the round.
+   */
+  syncPartitionLeases(round: LeaseRound): Promise<PartitionLease[]>;
+  /** Gives back every lease of the node and its membership (a graceful stop): others take them at once. */
+  releasePartitionLeases(owner: string): Promise<void>;
+  /**
+   * Fires ticks of any of the owner's partitions in one transaction (one commit for the whole batch), each
+   * fenced by its partition's lease in `leases`: creates each tick's run (ignoring a run id that exists) as its
+   * schedule's overlap policy says, marks queued ones dispatched at `now`, and moves each schedule's
+   * watermark to the tick's `nextFireAt`. A tick whose partition has no current lease here writes nothing.
+   */
+  fireTicks(
+    owner: string,
+    leases: readonly PartitionLease[],
+    fires: readonly TickFire[],
+    now: number,
+  ): Promise<FireResult>;
+  /** Moves watermarks without firing (ticks skipped by catch-up, a schedule ended), fenced like fireTicks. */
+  advanceWatermarks(
+    owner: string,
+    lease: PartitionLease,
+    marks: readonly { scheduleId: string; version: number; nextFireAt: number | null }[],
+  ): Promise<boolean>;
 }
