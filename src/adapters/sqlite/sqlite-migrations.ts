@@ -110,6 +110,85 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'schedules, scheduler leases, run due times and blocking',
+    sql: `
+      -- NULL for runs written before this version: read as their nominal time.
+      ALTER TABLE runs ADD COLUMN due_at INTEGER NULL;
+      -- A schedule's run waiting for this earlier run to end (overlap policies buffer_one and replace).
+      ALTER TABLE runs ADD COLUMN blocked_by TEXT NULL;
+      -- The queue is rebuilt from unblocked queued runs only; a blocked one is published when released.
+      DROP INDEX runs_queued;
+      CREATE INDEX runs_queued ON runs (available_at, id) WHERE status = 'queued' AND blocked_by IS NULL;
+      -- Overlap policies: the unfinished runs of a schedule, looked up on every tick that is not 'allow'.
+      CREATE INDEX runs_schedule_unfinished ON runs (schedule_id, status)
+        WHERE schedule_id IS NOT NULL AND status IN ('queued', 'running');
+      -- releaseBlockedRuns: the runs waiting for a given run.
+      CREATE INDEX runs_blocked_by ON runs (blocked_by) WHERE blocked_by IS NOT NULL;
+      -- listRuns by schedule, newest first.
+      CREATE INDEX runs_tenant_schedule ON runs (tenant_id, schedule_id, id) WHERE schedule_id IS NOT NULL;
+
+      -- WITHOUT ROWID: the table is stored in id order, so the engine's load of every schedule is a
+      -- sequential read, and each lookup by id (every fired batch checks its schedules' versions) is one
+      -- B-tree, not two.
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        partition INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('cron', 'every')),
+        cron TEXT NULL,
+        timezone TEXT NULL,
+        every TEXT NULL,
+        interval_ms INTEGER NULL,
+        anchor_at INTEGER NULL,
+        start_at INTEGER NULL,
+        end_at INTEGER NULL,
+        paused INTEGER NOT NULL,
+        overlap_policy TEXT NOT NULL,
+        catchup_mode TEXT NOT NULL,
+        catchup_window_seconds INTEGER NOT NULL,
+        catchup_max_runs INTEGER NOT NULL,
+        jitter_seconds INTEGER NOT NULL,
+        args_json TEXT NULL,
+        env_json TEXT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        deleted_at INTEGER NULL,
+        version INTEGER NOT NULL,
+        next_fire_at INTEGER NULL,
+        change_seq INTEGER NOT NULL,
+        -- [spec, catchup] as JSON, beside their columns: the engine's load reads one text instead of nine
+        -- columns (most of a million-row load's cost is per column), and identical ones are parsed once.
+        timing_json TEXT NOT NULL
+      ) WITHOUT ROWID;
+      -- listSchedules and the plan limit's count: a tenant's live schedules in id order (and by job).
+      CREATE INDEX schedules_tenant_id ON schedules (tenant_id, id) WHERE deleted_at IS NULL;
+      CREATE INDEX schedules_tenant_job ON schedules (tenant_id, job_id, id) WHERE deleted_at IS NULL;
+      -- The engine's load: live, unpaused schedules of a partition in id order. Not partial on next_fire_at:
+      -- the engine moves every watermark every tick, and a column in the WHERE would make each move an
+      -- index update too; the load reads the row anyway, and filters it there.
+      CREATE INDEX schedules_partition_id ON schedules (partition, id)
+        WHERE deleted_at IS NULL AND paused = 0;
+      -- Reconciliation reads changes in sequence order; unique, since each change takes the next number.
+      CREATE UNIQUE INDEX schedules_change_seq ON schedules (change_seq);
+
+      -- A row per partition, created the first time it is taken; owner NULL when given back.
+      CREATE TABLE scheduler_leases (
+        partition INTEGER PRIMARY KEY,
+        owner TEXT NULL,
+        epoch INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX scheduler_leases_owner ON scheduler_leases (owner);
+
+      CREATE TABLE scheduler_members (
+        owner TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

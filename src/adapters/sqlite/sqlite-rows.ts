@@ -54,6 +54,9 @@ export interface RunRow {
   env_json: string | null;
   created_at: number;
   nominal_time: number;
+  /** NULL on rows written before migration 2: read as the nominal time. */
+  due_at: number | null;
+  blocked_by: string | null;
   available_at: number;
   dispatched_at: number | null;
   started_at: number | null;
@@ -175,6 +178,8 @@ export function runToRow(run: Run, requestHash: string | null): RunRow {
     env_json: run.env === null ? null : JSON.stringify(run.env),
     created_at: run.createdAt,
     nominal_time: run.nominalTime,
+    due_at: run.dueAt,
+    blocked_by: run.blockedBy,
     available_at: run.availableAt,
     dispatched_at: run.dispatchedAt,
     started_at: run.startedAt,
@@ -201,6 +206,8 @@ export function rowToRun(row: RunRow): Run {
     env: parseNullableJson<Record<string, string>>(row.env_json),
     createdAt: row.created_at,
     nominalTime: row.nominal_time,
+    dueAt: row.due_at ?? row.nominal_time,
+    blockedBy: row.blocked_by,
     availableAt: row.available_at,
     dispatchedAt: row.dispatched_at,
     startedAt: row.started_at,

@@ -1,8 +1,9 @@
 // The runs table and its event timeline. Every state change of a run is one conditional UPDATE (its WHERE
 // clause names the state it expects, so a lost race changes nothing) plus a run_events row, in one
-// transaction. Worker-side writes are fenced by (id, attempt, worker_id, status = 'running').
-// A retry or a release takes a running run back to queued, a retry as attempt + 1, a release (a stopping worker
-// giving the attempt back) with the same attempt.
+// transaction. Worker-side writes are fenced by (id, attempt, worker_id, status = 'running'). A queued run
+// blocked by another (a schedule's overlap policy, see sqlite-overlap-queries.ts) cannot be claimed until it
+// is released. A retry or a release takes a running run back to queued, a retry as attempt + 1, a release
+// (a stopping worker giving the attempt back) with the same attempt.
 //
 // An event records the run's attempt and status *after* the change it describes, read from the updated
 // row, and takes the next seq of that run. Statements are compiled once, when the store opens.
@@ -34,8 +35,8 @@ import {
 } from './sqlite-rows.js';
 
 const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt, exit_code, reason, args_json,
-  env_json, created_at, nominal_time, available_at, dispatched_at, started_at, finished_at, worker_id,
-  heartbeat_at, cancel_requested_at, idempotency_key, request_hash`;
+  env_json, created_at, nominal_time, due_at, blocked_by, available_at, dispatched_at, started_at,
+  finished_at, worker_id, heartbeat_at, cancel_requested_at, idempotency_key, request_hash`;
 
 const CANCELLED_BY_REQUEST = 'cancelled by request';
 const CANCELLED_BY_JOB_DELETION = 'job deleted';
@@ -45,24 +46,46 @@ const idList = (ids: string[]): string => JSON.stringify(ids);
 
 type IdRow = { id: string };
 
+type ListKey = `${boolean}/${boolean}/${boolean}`;
+const listKey = (job: boolean, schedule: boolean, status: boolean): ListKey => `${job}/${schedule}/${status}`;
+
 function compileListQueries(db: Database.Database) {
-  // One statement per filter combination, so each can use its own index; the cursor is always bound
-  // (AFTER_ALL_IDS on the first page) to keep the statements few.
+  // One statement per filter combination (job, schedule, status), so each can use its own index; the cursor
+  // is always bound (AFTER_ALL_IDS on the first page) to keep the statements few.
   const head = `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = @tenantId AND id < @cursor`;
   const tail = 'ORDER BY id DESC LIMIT @limit';
-  const list = (filter: string) => db.prepare<[Record<string, unknown>], RunRow>(`${head} ${filter} ${tail}`);
-  return {
-    all: list(''),
-    byJob: list('AND job_id = @jobId'),
-    byStatus: list('AND status = @status'),
-    byJobAndStatus: list('AND job_id = @jobId AND status = @status'),
+  const statements = new Map<ListKey, Database.Statement<[Record<string, unknown>], RunRow>>();
+  for (const job of [false, true]) {
+    for (const schedule of [false, true]) {
+      for (const status of [false, true]) {
+        const filter = [
+          job ? 'AND job_id = @jobId' : '',
+          schedule ? 'AND schedule_id = @scheduleId' : '',
+          status ? 'AND status = @status' : '',
+        ].join(' ');
+        statements.set(
+          listKey(job, schedule, status),
+          db.prepare<[Record<string, unknown>], RunRow>(`${head} ${filter} ${tail}`),
+        );
+      }
+    }
+  }
+  return (filter: RunFilter) => {
+    const key = listKey(
+      filter.jobId !== undefined,
+      filter.scheduleId !== undefined,
+      filter.status !== undefined,
+    );
+    const statement = statements.get(key);
+    if (!statement) throw new Error(`no list statement for ${key}`);
+    return statement;
   };
 }
 
 export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 'getJobOfRun'>) {
   const insert = db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @tenant_id, @job_id,
     @schedule_id, @status, @attempt, @exit_code, @reason, @args_json, @env_json, @created_at, @nominal_time,
-    @available_at, @dispatched_at, @started_at, @finished_at, @worker_id, @heartbeat_at,
+    @due_at, @blocked_by, @available_at, @dispatched_at, @started_at, @finished_at, @worker_id, @heartbeat_at,
     @cancel_requested_at, @idempotency_key, @request_hash)`);
   const byIdempotencyKey = db.prepare<[string, string], RunRow>(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND idempotency_key = ?`,
@@ -71,9 +94,10 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND id = ?`,
   );
   const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
-  const lists = compileListQueries(db);
+  const listFor = compileListQueries(db);
   const queued = db.prepare<[], RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY available_at, id`,
+    `SELECT ${RUN_COLUMNS} FROM runs
+     WHERE status = 'queued' AND blocked_by IS NULL ORDER BY available_at, id`,
   );
   const stale = db.prepare<[number, number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs
     WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at LIMIT ?`);
@@ -90,7 +114,7 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     WHERE id IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL RETURNING id`);
   const claim = db.prepare<[string, number, string, number], RunRow>(`UPDATE runs
     SET status = 'running', worker_id = ?, heartbeat_at = ?
-    WHERE id = ? AND status = 'queued' AND attempt = ? RETURNING ${RUN_COLUMNS}`);
+    WHERE id = ? AND status = 'queued' AND attempt = ? AND blocked_by IS NULL RETURNING ${RUN_COLUMNS}`);
   const start = db.prepare<[number, string, number, string]>(`UPDATE runs
     SET started_at = COALESCE(started_at, ?)
     WHERE id = ? AND attempt = ? AND worker_id = ? AND status = 'running'`);
@@ -217,6 +241,8 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   });
 
   return {
+    /** Appends an event to the run's timeline, inside the caller's transaction (see the header). */
+    event,
     insertRun: (newRun: NewRun) => insertRun.immediate(newRun),
     markDispatched: (runIds: string[], at: number) => markDispatched.immediate(runIds, at),
     claimRun: (runId: string, attempt: number, workerId: string, at: number) =>
@@ -269,17 +295,16 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     },
 
     listRuns(tenantId: string, filter: RunFilter): Page<Run> {
-      const { jobId, status, limit } = filter;
-      const statement =
-        jobId !== undefined
-          ? status !== undefined
-            ? lists.byJobAndStatus
-            : lists.byJob
-          : status !== undefined
-            ? lists.byStatus
-            : lists.all;
-      const params = { tenantId, cursor: filter.cursor ?? AFTER_ALL_IDS, limit: limit + 1, jobId, status };
-      return toPage(statement.all(params), limit, rowToRun);
+      const { jobId, scheduleId, status, limit } = filter;
+      const params = {
+        tenantId,
+        cursor: filter.cursor ?? AFTER_ALL_IDS,
+        limit: limit + 1,
+        jobId,
+        scheduleId,
+        status,
+      };
+      return toPage(listFor(filter).all(params), limit, rowToRun);
     },
 
     listQueuedRuns(): Run[] {

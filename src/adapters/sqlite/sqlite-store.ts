@@ -1,14 +1,15 @@
 // The Store port on SQLite, for embedded mode and tests. This module owns the connection: it opens the
 // file, sets the PRAGMAs, applies pending migrations, compiles every statement once, and closes it. The
-// statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts); meta, tenants
-// and API keys are small enough to stay here.
+// statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts,
+// sqlite-schedule-queries.ts, sqlite-lease-queries.ts, sqlite-fire-queries.ts, sqlite-overlap-queries.ts);
+// meta, tenants and API keys are small enough to stay here.
 //
-// Durability: every write a client is answered about (run creation, cancel, jobs, keys), every attempt
-// result and every release commits with synchronous=FULL (fsync of the WAL). The worker's bookkeeping between
-// them (dispatched, claimed, started, heartbeats) commits with synchronous=NORMAL: it survives a process crash,
-// and the next FULL commit makes it durable too, since syncing the WAL syncs every frame before it. What an OS
-// crash can undo is only that bookkeeping: a run may go back to queued and run again, which at-least-once
-// allows.
+// Durability: every write a client is answered about (run creation, cancel, jobs, schedules, keys), every
+// attempt result, every release and every fired tick commits with synchronous=FULL (fsync of the WAL). The
+// worker's bookkeeping between them (dispatched, claimed, started, heartbeats, releasing blocked runs)
+// commits with synchronous=NORMAL: it survives a process crash, and the next FULL commit makes it durable
+// too, since syncing the WAL syncs every frame before it. What an OS crash can undo is only that
+// bookkeeping: a run may go back to queued and run again, which at-least-once allows.
 //
 // better-sqlite3 is synchronous; the port is async so that networked stores (PostgreSQL) fit the same
 // interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
@@ -28,9 +29,17 @@ import type {
   InsertRunResult,
   NewRun,
   Page,
+  PartitionLease,
+  FireResult,
+  LeaseRound,
   RunFilter,
+  ScheduleFilter,
+  ScheduleTiming,
   Store,
+  TickFire,
 } from '../../ports/store.js';
+import type { QueueMessage } from '../../ports/queue.js';
+import type { Schedule } from '../../core/schedule.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
 import { applyMigrations } from './sqlite-migrations.js';
 import {
@@ -41,7 +50,11 @@ import {
   type ApiKeyRow,
   type TenantRow,
 } from './sqlite-rows.js';
+import { compileFireQueries, type FireQueries } from './sqlite-fire-queries.js';
+import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
+import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
+import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
 
 const API_KEY_COLUMNS = 'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at';
 
@@ -89,13 +102,17 @@ export class SqliteStore implements Store {
   private readonly tenants: ReturnType<typeof compileTenantQueries>;
   private readonly jobs: JobQueries;
   private readonly runs: RunQueries;
+  private readonly schedules: ScheduleQueries;
+  private readonly leases: LeaseQueries;
+  private readonly overlap: OverlapQueries;
+  private readonly fires: FireQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (
     tenantId: string,
     jobId: string,
     at: number,
-  ) => { cancelled: string[]; stopping: string[] };
+  ) => { cancelled: string[]; stopping: string[]; schedules: string[] };
   private readonly insertJobWithinLimit: (job: Job, maxJobs: number) => void;
 
   private constructor(
@@ -106,12 +123,17 @@ export class SqliteStore implements Store {
     this.tenants = compileTenantQueries(db);
     this.jobs = compileJobQueries(db);
     this.runs = compileRunQueries(db, this.jobs);
+    this.schedules = compileScheduleQueries(db);
+    this.leases = compileLeaseQueries(db);
+    this.overlap = compileOverlapQueries(db, this.runs);
+    this.fires = compileFireQueries(db, this.leases, this.overlap);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
     const deleteJob = db.transaction((tenantId: string, jobId: string, at: number) => {
       this.jobs.softDeleteJob(tenantId, jobId, at);
-      return this.runs.cancelRunsOfJob(tenantId, jobId, at);
+      const schedules = this.schedules.deleteSchedulesOfJob(tenantId, jobId, at);
+      return { ...this.runs.cancelRunsOfJob(tenantId, jobId, at), schedules };
     });
     this.deleteJobAndStopRuns = (tenantId, jobId, at) => deleteJob.immediate(tenantId, jobId, at);
     const insertJobWithinLimit = db.transaction((job: Job, maxJobs: number) => {
@@ -205,7 +227,7 @@ export class SqliteStore implements Store {
     tenantId: string,
     jobId: string,
     at: number,
-  ): Promise<{ cancelled: string[]; stopping: string[] }> {
+  ): Promise<{ cancelled: string[]; stopping: string[]; schedules: string[] }> {
     return this.deleteJobAndStopRuns(tenantId, jobId, at);
   }
 
@@ -282,5 +304,81 @@ export class SqliteStore implements Store {
 
   async listStaleRuns(before: number, limit: number): Promise<Run[]> {
     return this.runs.listStaleRuns(before, limit);
+  }
+
+  async releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]> {
+    // Bookkeeping like markDispatched: if an OS crash undoes it, the run is still blocked, and the
+    // reconciliation's releaseBlockedRuns(null) frees it again.
+    return this.withoutFsync(() => this.overlap.releaseBlockedRuns(finishedRunId, now));
+  }
+
+  async insertSchedule(schedule: Schedule, maxSchedules: number): Promise<void> {
+    this.schedules.insertSchedule(schedule, maxSchedules);
+  }
+
+  async getSchedule(tenantId: string, scheduleId: string): Promise<Schedule | null> {
+    return this.schedules.getSchedule(tenantId, scheduleId);
+  }
+
+  async listSchedules(tenantId: string, filter: ScheduleFilter): Promise<Page<Schedule>> {
+    return this.schedules.listSchedules(tenantId, filter);
+  }
+
+  async updateSchedule(schedule: Schedule): Promise<boolean> {
+    return this.schedules.updateSchedule(schedule);
+  }
+
+  async deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
+    return this.schedules.deleteSchedule(tenantId, scheduleId, at);
+  }
+
+  async loadSchedules(
+    partitions: readonly number[],
+    afterId: string | null,
+    limit: number,
+  ): Promise<ScheduleTiming[]> {
+    return this.schedules.loadSchedules(partitions, afterId, limit);
+  }
+
+  async getScheduleTiming(scheduleId: string): Promise<ScheduleTiming | null> {
+    return this.schedules.getScheduleTiming(scheduleId);
+  }
+
+  async listScheduleChanges(
+    partitions: readonly number[],
+    afterSeq: number,
+    limit: number,
+  ): Promise<ScheduleTiming[]> {
+    return this.schedules.listScheduleChanges(partitions, afterSeq, limit);
+  }
+
+  async latestScheduleChange(): Promise<number> {
+    return this.schedules.latestScheduleChange();
+  }
+
+  async syncPartitionLeases(round: LeaseRound): Promise<PartitionLease[]> {
+    return this.leases.syncPartitionLeases(round);
+  }
+
+  async releasePartitionLeases(owner: string): Promise<void> {
+    this.leases.releasePartitionLeases(owner);
+  }
+
+  /** A durable write (synchronous=FULL): a fired tick must not come back as unfired after a crash. */
+  async fireTicks(
+    owner: string,
+    leases: readonly PartitionLease[],
+    fires: readonly TickFire[],
+    now: number,
+  ): Promise<FireResult> {
+    return this.fires.fireTicks(owner, leases, fires, now);
+  }
+
+  async advanceWatermarks(
+    owner: string,
+    lease: PartitionLease,
+    marks: readonly { scheduleId: string; version: number; nextFireAt: number | null }[],
+  ): Promise<boolean> {
+    return this.fires.advanceWatermarks(owner, lease, marks);
   }
 }

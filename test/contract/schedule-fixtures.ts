@@ -1,0 +1,84 @@
+// Fixtures of the schedule, lease and firing contract suites: schedules with a chosen partition (the store
+// keeps the partition it is given, so a test can place schedules without hunting for ids that hash there),
+// ticks as the engine would compute them, and a node holding every partition of a small partition space.
+
+import assert from 'node:assert/strict';
+import { DEFAULT_CATCHUP, scheduledRunId, type Schedule } from '../../src/core/schedule.js';
+import type { Job } from '../../src/core/job.js';
+import type { PartitionLease, Store, TickFire } from '../../src/ports/store.js';
+import { id, tick } from './store-fixtures.js';
+
+/** A small partition space keeps the lease tests readable; the store does not care about the number. */
+export const TEST_PARTITIONS = 4;
+export const NO_SCHEDULE_LIMIT = Number.MAX_SAFE_INTEGER;
+export const SECOND = 1000;
+
+export function makeSchedule(job: Job, overrides: Partial<Schedule> = {}): Schedule {
+  const at = tick();
+  return {
+    id: id('schedule'),
+    tenantId: job.tenantId,
+    jobId: job.id,
+    partition: 0,
+    spec: { kind: 'cron', cron: '*/5 * * * * *', timezone: 'Europe/Berlin' },
+    startAt: null,
+    endAt: null,
+    paused: false,
+    overlapPolicy: 'allow',
+    catchup: { ...DEFAULT_CATCHUP },
+    jitterSeconds: 0,
+    args: null,
+    env: null,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+    nextFireAt: at + 10 * SECOND,
+    ...overrides,
+  };
+}
+
+export async function seedSchedule(
+  store: Store,
+  job: Job,
+  overrides: Partial<Schedule> = {},
+): Promise<Schedule> {
+  const schedule = makeSchedule(job, overrides);
+  await store.insertSchedule(schedule, NO_SCHEDULE_LIMIT);
+  return schedule;
+}
+
+/** The tick at `nominalTime`, computed from the schedule as stored (its version), next one `step` later. */
+export function tickOf(
+  schedule: Pick<Schedule, 'id' | 'version'>,
+  nominalTime: number,
+  overrides: Partial<TickFire> = {},
+): TickFire {
+  return {
+    scheduleId: schedule.id,
+    version: schedule.version,
+    nominalTime,
+    dueAt: nominalTime,
+    late: false,
+    nextFireAt: nominalTime + SECOND,
+    runId: scheduledRunId(schedule.id, nominalTime),
+    ...overrides,
+  };
+}
+
+/** `owner` takes every partition (it is the only member); returns its lease on `partition`. */
+export async function leaseAll(
+  store: Store,
+  owner: string,
+  partition = 0,
+  now = tick(),
+): Promise<PartitionLease> {
+  const leases = await store.syncPartitionLeases({
+    owner,
+    partitionCount: TEST_PARTITIONS,
+    ttlMs: 10_000,
+    now,
+  });
+  const lease = leases.find((l) => l.partition === partition);
+  assert.ok(lease, `${owner} should hold partition ${partition}`);
+  return lease;
+}
