@@ -154,7 +154,7 @@ export class Reaper {
     const firstStart = run.attempt === 1 ? run.startedAt : null;
     const durationMs =
       firstStart !== null && run.heartbeatAt !== null ? Math.max(0, run.heartbeatAt - firstStart) : 0;
-    const lagMs = firstStart === null ? null : firstStart - run.nominalTime;
+    const lagMs = firstStart === null ? null : firstStart - run.dueAt;
     this.options.metrics?.runFinished(outcome, durationMs, lagMs);
   }
 }

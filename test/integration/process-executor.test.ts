@@ -25,6 +25,7 @@ function spec(argv: string[], overrides: Partial<ExecutionSpec> = {}): Execution
     image: null,
     memoryMb: 64,
     timeoutMs: 10_000,
+    startAt: null,
     ...overrides,
   };
 }

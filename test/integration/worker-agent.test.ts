@@ -1,108 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { FileLogStore } from '../../src/adapters/files/file-log-store.js';
-import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
-import type { AttemptOutcome } from '../../src/core/run-state.js';
 import type { Run } from '../../src/core/run.js';
 import type { Executor } from '../../src/ports/executor.js';
 import type { Delivery, RunQueue } from '../../src/ports/queue.js';
-import type { RunSignal } from '../../src/ports/run-events.js';
 import type { Store } from '../../src/ports/store.js';
 import { retryMessage } from '../../src/services/retry-message.js';
-import { WorkerAgent, type WorkerAgentOptions } from '../../src/services/worker/worker-agent.js';
-import type { WorkerMetrics } from '../../src/services/worker/worker-metrics.js';
 import {
   createJob,
   createRun,
   getRun,
-  id,
   messageOf,
-  openWorld,
-  silentLogger,
+  PATH,
   submitRun,
   waitFor,
   waitForStatus,
-  type WorkerWorld,
+  withWorker,
 } from '../support/worker-fixtures.js';
-
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
-
-interface Harness {
-  world: WorkerWorld;
-  worker: WorkerAgent;
-  workerId: string;
-  logStore: FileLogStore;
-  finished: { outcome: AttemptOutcome; durationMs: number; lagMs: number | null }[];
-  signals: RunSignal[];
-  logOf(runId: string): Promise<string>;
-}
-
-interface HarnessOptions extends Partial<WorkerAgentOptions> {
-  executors?: Partial<Record<Executor['runtime'], Executor>>;
-  /** Wraps the process executor (to watch it); ignored when `executors` is given. */
-  wrapExecutor?: (executor: Executor) => Executor;
-  /** Wraps the world's store or queue as the worker sees them (to watch or hold calls). */
-  wrapStore?: (store: Store) => Store;
-  wrapQueue?: (queue: RunQueue) => RunQueue;
-}
-
-/** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
-async function withWorker(options: HarnessOptions, test: (h: Harness) => Promise<void>): Promise<void> {
-  const world = await openWorld();
-  const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
-  const executor = new ProcessExecutor({
-    clock: systemClock,
-    scratchRoot: join(world.dir, 'scratch'),
-    killGraceMs: 200,
-  });
-  const finished: Harness['finished'] = [];
-  const metrics: WorkerMetrics = {
-    runFinished: (outcome, durationMs, lagMs) => finished.push({ outcome, durationMs, lagMs }),
-  };
-  const signals: RunSignal[] = [];
-  const unsubscribe = world.signals.on((signal) => signals.push(signal));
-  const { executors, wrapExecutor, wrapStore, wrapQueue, ...rest } = options;
-  const workerId = rest.workerId ?? id('worker');
-  const worker = new WorkerAgent(
-    {
-      store: wrapStore?.(world.store) ?? world.store,
-      queue: wrapQueue?.(world.queue) ?? world.queue,
-      executors: executors ?? { process: wrapExecutor?.(executor) ?? executor },
-      logStore,
-      signals: world.signals,
-      clock: systemClock,
-      logger: silentLogger,
-      metrics,
-    },
-    {
-      workerId,
-      memoryMb: 1024,
-      maxRuns: 4,
-      heartbeatIntervalMs: 100,
-      hostPath: PATH,
-      pullWaitMs: 200,
-      ...rest,
-    },
-  );
-  worker.start();
-  try {
-    await test({
-      world,
-      worker,
-      workerId,
-      logStore,
-      finished,
-      signals,
-      logOf: async (runId) => (await logStore.read(runId, 0, 1024 * 1024)).data.toString(),
-    });
-  } finally {
-    await worker.stop();
-    unsubscribe();
-    await world.close();
-  }
-}
 
 describe('WorkerAgent', () => {
   it('runs a queued run to success, with its log, start time, metrics and a finished signal', async () => {
@@ -122,7 +35,7 @@ describe('WorkerAgent', () => {
       );
       assert.equal(finished.length, 1);
       assert.equal(finished[0]?.outcome, 'succeeded');
-      assert.equal(finished[0]?.lagMs, done.startedAt - run.nominalTime);
+      assert.equal(finished[0]?.lagMs, done.startedAt - run.dueAt);
       assert.equal(await world.queue.depth(), 0);
     });
   });

@@ -1,21 +1,30 @@
 // Fixtures for the worker-side tests (worker agent, reaper): a real SQLite store with a tenant, jobs and
-// runs in it, the embedded queue and signals, and a silent logger.
+// runs in it, the embedded queue and signals, a silent logger, and a harness running a real worker agent
+// (process executor, file log store) on such a world.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { FileLogStore } from '../../src/adapters/files/file-log-store.js';
 import { InProcessQueue } from '../../src/adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../../src/adapters/in-process/in-process-run-signals.js';
+import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
+import type { AttemptOutcome } from '../../src/core/run-state.js';
 import { newQueuedRun, type Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
-import type { QueueMessage } from '../../src/ports/queue.js';
+import type { Executor } from '../../src/ports/executor.js';
+import type { QueueMessage, RunQueue } from '../../src/ports/queue.js';
+import type { RunSignal } from '../../src/ports/run-events.js';
+import type { Store } from '../../src/ports/store.js';
 import type { Logger } from '../../src/services/logger.js';
+import { WorkerAgent, type WorkerAgentOptions } from '../../src/services/worker/worker-agent.js';
+import type { WorkerMetrics } from '../../src/services/worker/worker-metrics.js';
 import { NO_JOB_LIMIT } from './store-factories.js';
 
 export const id = (kind: IdKind): string => newId(kind, Date.now(), (n) => randomBytes(n));
@@ -136,4 +145,85 @@ export function waitForStatus(world: WorkerWorld, run: Run, ...statuses: Run['st
     const current = await getRun(world, run);
     return statuses.includes(current.status) ? current : undefined;
   });
+}
+
+/** The PATH the harness's worker gives process-runtime jobs. */
+export const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+export interface Harness {
+  world: WorkerWorld;
+  worker: WorkerAgent;
+  workerId: string;
+  logStore: FileLogStore;
+  finished: { outcome: AttemptOutcome; durationMs: number; lagMs: number | null }[];
+  signals: RunSignal[];
+  logOf(runId: string): Promise<string>;
+}
+
+export interface HarnessOptions extends Partial<WorkerAgentOptions> {
+  executors?: Partial<Record<Executor['runtime'], Executor>>;
+  /** Wraps the process executor (to watch it); ignored when `executors` is given. */
+  wrapExecutor?: (executor: Executor) => Executor;
+  /** Wraps the world's store or queue as the worker sees them (to watch or hold calls). */
+  wrapStore?: (store: Store) => Store;
+  wrapQueue?: (queue: RunQueue) => RunQueue;
+}
+
+/** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
+export async function withWorker(
+  options: HarnessOptions,
+  test: (h: Harness) => Promise<void>,
+): Promise<void> {
+  const world = await openWorld();
+  const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
+  const executor = new ProcessExecutor({
+    clock: systemClock,
+    scratchRoot: join(world.dir, 'scratch'),
+    killGraceMs: 200,
+  });
+  const finished: Harness['finished'] = [];
+  const metrics: WorkerMetrics = {
+    runFinished: (outcome, durationMs, lagMs) => finished.push({ outcome, durationMs, lagMs }),
+  };
+  const signals: RunSignal[] = [];
+  const unsubscribe = world.signals.on((signal) => signals.push(signal));
+  const { executors, wrapExecutor, wrapStore, wrapQueue, ...rest } = options;
+  const workerId = rest.workerId ?? id('worker');
+  const worker = new WorkerAgent(
+    {
+      store: wrapStore?.(world.store) ?? world.store,
+      queue: wrapQueue?.(world.queue) ?? world.queue,
+      executors: executors ?? { process: wrapExecutor?.(executor) ?? executor },
+      logStore,
+      signals: world.signals,
+      clock: systemClock,
+      logger: silentLogger,
+      metrics,
+    },
+    {
+      workerId,
+      memoryMb: 1024,
+      maxRuns: 4,
+      heartbeatIntervalMs: 100,
+      hostPath: PATH,
+      pullWaitMs: 200,
+      ...rest,
+    },
+  );
+  worker.start();
+  try {
+    await test({
+      world,
+      worker,
+      workerId,
+      logStore,
+      finished,
+      signals,
+      logOf: async (runId) => (await logStore.read(runId, 0, 1024 * 1024)).data.toString(),
+    });
+  } finally {
+    await worker.stop();
+    unsubscribe();
+    await world.close();
+  }
 }

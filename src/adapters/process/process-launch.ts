@@ -4,15 +4,44 @@
 //
 // A launch goes: spawning ──▶ spawned (pid) ──exit──▶ group SIGKILLed ──stdio closed (bounded)──▶ ended,
 // or spawning ──▶ failed (the command could not be started).
+//
+// A gated launch spawns a shell that waits on a gate (its fd 3) and only then execs the command in its place
+// (same pid, group, env, cwd and stdio): spawned means ready, and release() opens the gate — the start. If the
+// gate closes unopened (this process died) the shell exits 125 without running the command.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export interface LaunchRequest {
   command: string;
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Spawn ready but held at a gate until release(). */
+  gated: boolean;
 }
+
+/** A launched process; release() opens a gated launch's gate (false if it is gone or was never gated). */
+export interface Launch {
+  release(): boolean;
+}
+
+/**
+ * The gate: one line on fd 3 opens it; the shell closes the gate's fd so the command does not inherit it.
+ * `exec` keeps the pid, so the command leads the process group the shell led. The shell exports PWD even
+ * when it was not in the environment and rewrites IFS and PPID when they were: their values as given are
+ * passed in $1…$3 ("=value", or "-" when absent) and put back, so the command sees exactly the run's env.
+ * (OPTIND, if a job sets it, is reset to 1 by the shell: it cannot be put back without the shell failing.)
+ */
+const GATE_SCRIPT = [
+  // Before the gate, so that only the exec is left to do once it opens.
+  'for v in PWD IFS PPID; do case "$1" in =*) export "$v=${1#=}";; *) [ "$v" != PWD ] || unset PWD;; esac; shift; done',
+  'IFS= read -r _ <&3 || exit 125',
+  'exec 3<&-',
+  'exec "$0" "$@"',
+].join('; ');
+const GATE_RESTORED_VARS = ['PWD', 'IFS', 'PPID'] as const;
+const SHELL = '/bin/sh';
 
 export interface LaunchEvents {
   spawned(pid: number, at: number): void;
@@ -24,22 +53,28 @@ export interface LaunchEvents {
 /** How long to wait for stdout/stderr to close after the group was killed (a child may have escaped it). */
 const STDIO_CLOSE_WAIT_MS = 2000;
 
-export function launchProcess(request: LaunchRequest, events: LaunchEvents, now: () => number): void {
+export function launchProcess(request: LaunchRequest, events: LaunchEvents, now: () => number): Launch {
   let child: ChildProcess;
   try {
-    child = spawn(request.command, request.args, {
+    const [file, args] = request.gated
+      ? [SHELL, ['-c', GATE_SCRIPT, request.command, ...gateVars(request.env), ...request.args]]
+      : [request.command, request.args];
+    child = spawn(file, args, {
       cwd: request.cwd,
       env: request.env,
       // Its own process group: every child it forks joins it, and the group is killed as one.
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: request.gated ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     });
   } catch (error) {
     events.failed(describeError(error));
-    return;
+    return { release: () => false };
   }
   let spawned = false;
   let ended = false;
+  const gate = request.gated ? (child.stdio[3] as Writable | null) : null;
+  // Writing to a gate whose shell was killed fails (EPIPE); the exit that follows is what counts.
+  gate?.on('error', () => undefined);
   child.stdout?.on('data', (chunk: Buffer) => events.output('stdout', chunk));
   child.stderr?.on('data', (chunk: Buffer) => events.output('stderr', chunk));
   child.once('spawn', () => {
@@ -54,10 +89,23 @@ export function launchProcess(request: LaunchRequest, events: LaunchEvents, now:
   });
   child.once('exit', (code, signal) => {
     ended = true;
+    gate?.destroy();
     // Whatever happened, nothing of the run outlives it: background children included.
     killGroup(child.pid, 'SIGKILL');
     void waitForStdio(child).then(() => events.ended(code, signal));
   });
+  return {
+    release: () => {
+      if (gate === null || ended || gate.destroyed || gate.writableEnded) return false;
+      // A one-byte write to an empty pipe completes at once; end() closes our side as well.
+      gate.end('\n');
+      return true;
+    },
+  };
+}
+
+function gateVars(env: Record<string, string>): string[] {
+  return GATE_RESTORED_VARS.map((name) => (env[name] === undefined ? '-' : `=${env[name]}`));
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import type { Job } from '../../core/job.js';
 import { decideAfterAttempt, type AttemptOutcome } from '../../core/run-state.js';
-import type { Run } from '../../core/run.js';
+import { lagMs, type Run } from '../../core/run.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
@@ -79,8 +79,8 @@ export async function recordAttemptEnd(
     return;
   }
   const outcome = recordedOutcome(end.outcome, retryAt, result);
-  const lagMs = end.startedAt !== null && run.attempt === 1 ? end.startedAt - run.nominalTime : null;
-  ctx.metrics?.runFinished(outcome, end.durationMs, lagMs);
+  const lag = run.attempt === 1 ? lagMs({ startedAt: end.startedAt, dueAt: run.dueAt }) : null;
+  ctx.metrics?.runFinished(outcome, end.durationMs, lag);
   const fields = {
     outcome,
     exitCode: end.exitCode,

@@ -5,6 +5,10 @@
 //
 //   claimed ──▶ executing ──▶ recorded (finishAttempt, fenced) or released ──▶ retired
 //
+// A first attempt claimed before its due time (pre-dispatch: handed over a lead ahead) is executed with
+// `startAt = run.dueAt`: the executor gets everything ready at once and starts the process at that time, so the
+// start recorded (and the lag, startedAt − dueAt) is the start's precision rather than the preparation's cost.
+//
 // It holds no state beyond the one attempt it runs; the execution (execution.ts) carries how it was stopped.
 
 import { runtimeOf } from '../../core/job.js';
@@ -49,7 +53,7 @@ export async function runAttempt(
     result = { outcome: 'failed', exitCode: null, reason: missingRuntimeReason(runtime) };
   } else {
     try {
-      const spec = buildExecutionSpec(job, run, ctx.hostPath);
+      const spec = buildExecutionSpec(job, run, ctx.hostPath, clock.now());
       const hooks = {
         onStarted: (at: number): void => {
           started.at = at;

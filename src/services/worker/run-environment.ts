@@ -1,4 +1,4 @@
-// What one attempt runs with: argv and environment, built from the claimed run and its job. Pure.
+// What one attempt runs with: argv, environment and start time, built from the claimed run and its job. Pure.
 
 import { runtimeOf, type Job } from '../../core/job.js';
 import type { Run } from '../../core/run.js';
@@ -21,7 +21,11 @@ export function buildRunEnvironment(job: Job, run: Run, hostPath: string | null)
   return env;
 }
 
-export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null): ExecutionSpec {
+/**
+ * `now` decides the start: a run's first attempt handed over before its due time (pre-dispatch, a future run)
+ * starts at `dueAt`; a retry, or a run whose due time has passed (released by a stopping worker), at once.
+ */
+export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null, now: number): ExecutionSpec {
   return {
     runId: run.id,
     attempt: run.attempt,
@@ -30,5 +34,6 @@ export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null):
     image: job.image,
     memoryMb: job.resources.memoryMb,
     timeoutMs: job.timeoutSeconds * 1000,
+    startAt: run.attempt === 1 && run.dueAt > now ? run.dueAt : null,
   };
 }
