@@ -15,6 +15,7 @@ import type { Store } from '../ports/store.js';
 import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
+import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
 import { LogFollowers } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
@@ -22,6 +23,7 @@ import { errorHandler, problem, sendProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
@@ -32,6 +34,7 @@ export interface ApiDeps {
   tenants: TenantService;
   jobs: JobService;
   runs: RunService;
+  schedules: ScheduleService;
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -114,6 +117,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const followers = new LogFollowers(deps);
   app.addHook('preClose', () => followers.closeAll());
   registerRunRoutes(app, deps, followers);
+  registerScheduleRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await app.ready();
   return app;

@@ -77,13 +77,42 @@ function messageOf(error: AjvError): string {
   return error.message ?? 'is invalid';
 }
 
+/** A union of literals fails once per literal: one message listing the choices says it better. */
+function mergeChoices(list: { field: string; message: string; choice?: unknown }[]) {
+  const merged: { field: string; message: string }[] = [];
+  const choices = new Map<string, unknown[]>();
+  for (const item of list) {
+    if (item.choice === undefined) {
+      merged.push({ field: item.field, message: item.message });
+      continue;
+    }
+    let values = choices.get(item.field);
+    if (values === undefined) {
+      values = [];
+      choices.set(item.field, values);
+      merged.push({ field: item.field, message: '' });
+    }
+    values.push(item.choice);
+  }
+  for (const item of merged) {
+    const values = choices.get(item.field);
+    if (item.message === '' && values !== undefined) {
+      item.message = `must be one of ${values.map((v) => String(v)).join(', ')}`;
+    }
+  }
+  return merged;
+}
+
 function fromValidation(errors: AjvError[], part: string): ProblemBody {
   // anyOf/oneOf wrappers repeat what their branches said; keep the most specific messages.
   const useful = errors.filter((e) => !['anyOf', 'oneOf', 'propertyNames'].includes(e.keyword));
-  const list = (useful.length > 0 ? useful : errors).map((e) => ({
-    field: fieldOf(e, part),
-    message: messageOf(e),
-  }));
+  const list = mergeChoices(
+    (useful.length > 0 ? useful : errors).map((e) => ({
+      field: fieldOf(e, part),
+      message: messageOf(e),
+      choice: e.keyword === 'const' ? e.params['allowedValue'] : undefined,
+    })),
+  );
   const first = list[0] ?? { field: 'body', message: 'is invalid' };
   return problem('validation_failed', `${first.field}: ${first.message}`, {
     field: first.field,

@@ -2,13 +2,16 @@
 
 import type { Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
-import type { Tenant } from '../core/tenant.js';
+import type { Schedule } from '../core/schedule.js';
+import { offsetMinutes } from '../core/schedule-time.js';
+import { withPlanDefaults, type Tenant } from '../core/tenant.js';
+import type { PreviewFire } from '../services/schedule-service.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function renderTenant(t: Tenant) {
-  return { id: t.id, name: t.name, limits: t.limits, createdAt: iso(t.createdAt) };
+  return { id: t.id, name: t.name, limits: withPlanDefaults(t.limits), createdAt: iso(t.createdAt) };
 }
 
 export function renderJob(j: Job) {
@@ -43,8 +46,52 @@ export function renderRun(r: Run) {
     startedAt: isoOrNull(r.startedAt),
     finishedAt: isoOrNull(r.finishedAt),
     nominalTime: iso(r.nominalTime),
+    dueAt: iso(r.dueAt),
+    blockedBy: r.blockedBy,
     lagMs: lagMs(r),
   };
+}
+
+export function renderSchedule(s: Schedule) {
+  return {
+    id: s.id,
+    jobId: s.jobId,
+    cron: s.spec.kind === 'cron' ? s.spec.cron : null,
+    timezone: s.spec.kind === 'cron' ? s.spec.timezone : null,
+    every: s.spec.kind === 'every' ? s.spec.every : null,
+    startAt: isoOrNull(s.startAt),
+    endAt: isoOrNull(s.endAt),
+    paused: s.paused,
+    overlapPolicy: s.overlapPolicy,
+    catchup: s.catchup,
+    jitterSeconds: s.jitterSeconds,
+    args: s.args,
+    env: s.env,
+    // The stored watermark of a paused schedule is not when it will fire: resuming places it anew.
+    nextFireAt: s.paused ? null : isoOrNull(s.nextFireAt),
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+    version: s.version,
+  };
+}
+
+export function renderPreviewFire(fire: PreviewFire, timezone: string) {
+  return {
+    at: iso(fire.nominalTime),
+    nominalTime: iso(fire.nominalTime),
+    dueAt: iso(fire.dueAt),
+    localTime: localTime(fire.nominalTime, timezone),
+    dst: fire.dst,
+  };
+}
+
+/** `2026-11-01T01:30:00-04:00`: the wall clock of the zone at that instant, and its offset. */
+function localTime(ms: number, timezone: string): string {
+  const offset = offsetMinutes(timezone, ms);
+  const wall = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
+  const abs = Math.abs(offset);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${wall}${offset < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 export function renderRunEvent(e: RunEvent) {

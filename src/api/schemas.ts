@@ -3,6 +3,13 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { RUN_STATUSES } from '../core/run-state.js';
+import {
+  CATCHUP_BOUNDS,
+  CATCHUP_MODES,
+  DEFAULT_CATCHUP,
+  MAX_JITTER_SECONDS,
+  OVERLAP_POLICIES,
+} from '../core/schedule.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -40,6 +47,12 @@ export const PlanLimits = Type.Object({
   maxJobs: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   runsPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }),
   runBurst: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+  maxSchedules: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Live schedules at once' }),
+  minIntervalSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    description: 'Shortest time between two ticks of a schedule',
+  }),
 });
 
 export const Tenant = Type.Object({
@@ -142,7 +155,17 @@ export const Job = Type.Object({
 export const RunStatus = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
 
 export const CreateRunBody = Type.Object(
-  { args: Type.Optional(Argv), env: Type.Optional(Env) },
+  {
+    args: Type.Optional(Argv),
+    env: Type.Optional(Env),
+    runAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        maxLength: 64,
+        description: 'Run at this time instead of now: at most 366 days ahead, at most 5 s ago.',
+      }),
+    ),
+  },
   { ...strict, description: 'Overrides for this run; omitted fields take the job’s own.' },
 );
 
@@ -161,7 +184,14 @@ export const Run = Type.Object({
   startedAt: Nullable(Timestamp),
   finishedAt: Nullable(Timestamp),
   nominalTime: Timestamp,
-  lagMs: Nullable(Type.Integer({ description: 'startedAt − nominalTime, in milliseconds' })),
+  dueAt: Type.String({
+    format: 'date-time',
+    description: 'When its process should start: nominalTime plus the schedule’s jitter',
+  }),
+  blockedBy: Nullable(
+    Type.String({ description: 'An earlier run of its schedule it waits for (overlap policy)' }),
+  ),
+  lagMs: Nullable(Type.Integer({ description: 'startedAt − dueAt, in milliseconds' })),
 });
 
 export const RunEvent = Type.Object({
@@ -177,6 +207,7 @@ export const RunWithTimeline = Type.Composite([Run, Type.Object({ timeline: Type
 export const ListRunsQuery = Type.Object(
   {
     jobId: Type.Optional(Type.String({ maxLength: 64 })),
+    scheduleId: Type.Optional(Type.String({ maxLength: 64 })),
     status: Type.Optional(RunStatus),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
@@ -191,6 +222,142 @@ export const ListJobsQuery = Type.Object(
   },
   strict,
 );
+
+// ── Schedules ─────────────────────────────────────────────────────────────────────────────────────
+
+const Instant = (description: string) =>
+  Type.String({ format: 'date-time', maxLength: 64, description: `ISO 8601 with an offset. ${description}` });
+
+const scheduleFields = {
+  cron: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: '6 fields with seconds (`*/5 * * * * *`) or the classic 5; give this or `every`',
+  }),
+  timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone of `cron`; default UTC' }),
+  every: Type.String({
+    minLength: 1,
+    maxLength: 32,
+    description: 'A fixed interval: `30s`, `5m`, `1h`, `1h30m`, `1d`; give this or `cron`',
+  }),
+  startAt: Nullable(Instant('No tick before it.')),
+  endAt: Nullable(Instant('No tick after it; after startAt.')),
+  paused: Type.Boolean({ description: 'Default false' }),
+  overlapPolicy: Type.Union(
+    OVERLAP_POLICIES.map((p) => Type.Literal(p)),
+    { description: 'A tick while an earlier run still runs: allow (default), skip, buffer_one, replace' },
+  ),
+  catchup: Type.Object(
+    {
+      mode: Type.Optional(Type.Union(CATCHUP_MODES.map((m) => Type.Literal(m)))),
+      windowSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: CATCHUP_BOUNDS.maxWindowSeconds })),
+      maxRuns: Type.Optional(Type.Integer({ minimum: 1, maximum: CATCHUP_BOUNDS.maxRuns })),
+    },
+    {
+      ...strict,
+      description: `Ticks missed while no scheduler ran; default mode ${DEFAULT_CATCHUP.mode}, windowSeconds ${DEFAULT_CATCHUP.windowSeconds}, maxRuns ${DEFAULT_CATCHUP.maxRuns}`,
+    },
+  ),
+  jitterSeconds: Type.Integer({
+    minimum: 0,
+    maximum: MAX_JITTER_SECONDS,
+    description: 'Each run is due a fixed offset in [0, jitterSeconds) after its tick; default 0',
+  }),
+  args: Nullable(Argv),
+  env: Nullable(Env),
+};
+
+const scheduleBodyFields = {
+  cron: Type.Optional(scheduleFields.cron),
+  timezone: Type.Optional(scheduleFields.timezone),
+  every: Type.Optional(scheduleFields.every),
+  startAt: Type.Optional(scheduleFields.startAt),
+  endAt: Type.Optional(scheduleFields.endAt),
+  paused: Type.Optional(scheduleFields.paused),
+  overlapPolicy: Type.Optional(scheduleFields.overlapPolicy),
+  catchup: Type.Optional(scheduleFields.catchup),
+  jitterSeconds: Type.Optional(scheduleFields.jitterSeconds),
+  args: Type.Optional(scheduleFields.args),
+  env: Type.Optional(scheduleFields.env),
+};
+
+export const CreateScheduleBody = Type.Object(scheduleBodyFields, {
+  ...strict,
+  description: 'Exactly one of `cron` (with an optional `timezone`) and `every`.',
+});
+
+export const UpdateScheduleBody = Type.Object(scheduleBodyFields, {
+  ...strict,
+  minProperties: 1,
+  description:
+    'Only the fields given change; a change of timing places nextFireAt at the first tick from now.',
+});
+
+export const Schedule = Type.Object({
+  id: Type.String(),
+  jobId: Type.String(),
+  cron: Nullable(Type.String({ description: 'Normalized to 6 fields' })),
+  timezone: Nullable(Type.String()),
+  every: Nullable(Type.String()),
+  startAt: Nullable(Timestamp),
+  endAt: Nullable(Timestamp),
+  paused: Type.Boolean(),
+  overlapPolicy: scheduleFields.overlapPolicy,
+  catchup: Type.Object({
+    mode: Type.Union(CATCHUP_MODES.map((m) => Type.Literal(m))),
+    windowSeconds: Type.Integer(),
+    maxRuns: Type.Integer(),
+  }),
+  jitterSeconds: Type.Integer(),
+  args: Nullable(Type.Array(Type.String())),
+  env: Nullable(Type.Record(Type.String(), Type.String())),
+  nextFireAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description: 'Its next tick; null while paused or once it has ended',
+    }),
+  ),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  version: Type.Integer({ description: 'Raised by every change' }),
+});
+
+export const ListSchedulesQuery = Type.Object(
+  {
+    jobId: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  strict,
+);
+
+export const PreviewQuery = Type.Object(
+  { count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) },
+  strict,
+);
+
+export const DstNote = Type.Union(
+  [
+    Type.Literal('moved_out_of_gap'),
+    Type.Literal('repeated_time_first'),
+    Type.Literal('repeated_time_second'),
+    Type.Null(),
+  ],
+  {
+    description:
+      'moved_out_of_gap: its wall-clock time does not exist that day (spring forward), so it fires at the end of the gap; repeated_time_first/second: its wall-clock time occurs twice that day (fall back), and this is the first/second',
+  },
+);
+
+export const PreviewFire = Type.Object({
+  at: Timestamp,
+  nominalTime: Timestamp,
+  dueAt: Type.String({ format: 'date-time', description: 'nominalTime plus the schedule’s jitter' }),
+  localTime: Type.String({
+    description: 'The tick on the wall clock of the schedule’s zone, with its offset',
+  }),
+  dst: DstNote,
+});
 
 export const EmptyBody = Type.Object({}, { ...strict, description: 'No fields; the body may be omitted.' });
 
@@ -212,3 +379,7 @@ export type ListJobsQuery = Static<typeof ListJobsQuery>;
 export type JobJson = Static<typeof Job>;
 export type RunJson = Static<typeof Run>;
 export type TenantJson = Static<typeof Tenant>;
+export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
+export type UpdateScheduleBody = Static<typeof UpdateScheduleBody>;
+export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
+export type PreviewQuery = Static<typeof PreviewQuery>;

@@ -11,6 +11,7 @@ import { keysGroup } from './commands/keys.js';
 import { logsCommand } from './commands/logs.js';
 import { EXIT_CODES_HELP, runCommand } from './commands/run.js';
 import { runsGroup } from './commands/runs.js';
+import { schedulesGroup } from './commands/schedules.js';
 import { runServerCommand } from './commands/server.js';
 import { tenantsGroup } from './commands/tenants.js';
 import { CONNECTION_HELP } from './options.js';
@@ -19,6 +20,7 @@ import { printErr, printOut } from './output.js';
 const GROUPS: Record<string, Group> = {
   jobs: jobsGroup,
   runs: runsGroup,
+  schedules: schedulesGroup,
   tenants: tenantsGroup,
   keys: keysGroup,
 };
@@ -33,7 +35,11 @@ Commands:
   jobs create|list|get|update|delete
                                   Define jobs: hourglass jobs create hello -- echo hello
   run <job> [--wait|--follow]     Start a run now: hourglass run hello --follow
+                                  or later: hourglass run hello --at 2026-03-01T09:00:00Z
   runs list|get|cancel            Look at runs, their outcome and timeline; cancel one
+  schedules create|list|get|update|pause|resume|delete|preview
+                                  Run a job on a schedule:
+                                  hourglass schedules create hello --cron '0 9 * * 1-5' --timezone Europe/Berlin
   logs <run> [--follow]           Print a run's log
   tenants create|list             Tenants and their limits (admin)
   keys create|revoke              Tenant API keys (admin)

@@ -9,15 +9,20 @@ import {
   type CreateKeyInput,
   type CreateRunInput,
   type CreateRunOptions,
+  type CreateScheduleInput,
   type CreateTenantInput,
   type Job,
   type ListRunsOptions,
+  type ListSchedulesOptions,
   type Page,
   type PageOptions,
+  type PreviewFire,
   type Run,
   type RunDetail,
+  type Schedule,
   type Tenant,
   type UpdateJobInput,
+  type UpdateScheduleInput,
 } from './types.js';
 
 export interface HourglassClientOptions {
@@ -105,7 +110,7 @@ export class HourglassClient {
 
   // Runs and logs.
 
-  /** Starts a run of a job now. Replaying an idempotency key returns the run first created with it. */
+  /** Starts a run of a job now, or at `input.runAt`. Replaying an idempotency key returns the run first created with it. */
   createRun(jobIdOrName: string, input: CreateRunInput = {}, options: CreateRunOptions = {}): Promise<Run> {
     const headers: Record<string, string> = {};
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
@@ -113,8 +118,8 @@ export class HourglassClient {
   }
 
   listRuns(options: ListRunsOptions = {}): Promise<Page<Run>> {
-    const { jobId, status, limit, cursor } = options;
-    return this.#json('GET', '/v1/runs', { query: { jobId, status, limit, cursor } });
+    const { jobId, scheduleId, status, limit, cursor } = options;
+    return this.#json('GET', '/v1/runs', { query: { jobId, scheduleId, status, limit, cursor } });
   }
 
   getRun(id: string, options: SignalOptions = {}): Promise<RunDetail> {
@@ -173,6 +178,47 @@ export class HourglassClient {
       if (isTerminalStatus(run.status)) return run;
       await sleep(pollMs, signal);
     }
+  }
+
+  // Schedules.
+
+  createSchedule(jobIdOrName: string, input: CreateScheduleInput): Promise<Schedule> {
+    return this.#json('POST', `/v1/jobs/${segment(jobIdOrName)}/schedules`, { body: input });
+  }
+
+  listSchedules(options: ListSchedulesOptions = {}): Promise<Page<Schedule>> {
+    const { jobId, limit, cursor } = options;
+    return this.#json('GET', '/v1/schedules', { query: { jobId, limit, cursor } });
+  }
+
+  getSchedule(id: string): Promise<Schedule> {
+    return this.#json('GET', `/v1/schedules/${segment(id)}`);
+  }
+
+  /** Changes the fields given; a change of timing takes effect from now. */
+  updateSchedule(id: string, patch: UpdateScheduleInput): Promise<Schedule> {
+    return this.#json('PATCH', `/v1/schedules/${segment(id)}`, { body: patch });
+  }
+
+  pauseSchedule(id: string): Promise<Schedule> {
+    return this.#json('POST', `/v1/schedules/${segment(id)}/pause`);
+  }
+
+  /** Resumes from now on: ticks missed while it was paused are not caught up. */
+  resumeSchedule(id: string): Promise<Schedule> {
+    return this.#json('POST', `/v1/schedules/${segment(id)}/resume`);
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.#empty('DELETE', `/v1/schedules/${segment(id)}`);
+  }
+
+  /** Its next `count` ticks (10 by default, at most 100), with daylight-saving effects noted. */
+  async previewSchedule(id: string, options: { count?: number } = {}): Promise<PreviewFire[]> {
+    const page = await this.#json<{ items: PreviewFire[] }>('GET', `/v1/schedules/${segment(id)}/preview`, {
+      query: { count: options.count },
+    });
+    return page.items;
   }
 
   // Transport.

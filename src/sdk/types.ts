@@ -10,9 +10,13 @@ export const RUN_STATUSES = [
   'oom_killed',
   'cancelled',
   'lost',
+  'skipped',
 ] as const;
 
-/** `queued → running → one terminal status`; a retry takes a running run back to `queued`. */
+/**
+ * `queued → running → one terminal status`; a retry takes a running run back to `queued`. A tick of a schedule
+ * that its overlap policy does not run is created `skipped`, with the reason.
+ */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
@@ -22,6 +26,7 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'oom_killed',
   'cancelled',
   'lost',
+  'skipped',
 ];
 
 export function isTerminalStatus(status: RunStatus): boolean {
@@ -45,6 +50,9 @@ export interface TenantLimits {
   maxJobs: number;
   runsPerSecond: number;
   runBurst: number;
+  maxSchedules: number;
+  /** Shortest time between two ticks of one schedule. */
+  minIntervalSeconds: number;
 }
 
 export interface Tenant {
@@ -114,7 +122,13 @@ export interface Run {
   dispatchedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
-  nominalTime: string | null;
+  /** The tick it stands for: its creation for a run-now, `runAt` for a future run, a schedule's tick. */
+  nominalTime: string;
+  /** When its process should start: nominalTime plus its schedule's jitter. */
+  dueAt: string;
+  /** An earlier run of its schedule that it waits for (overlap policy buffer_one or replace). */
+  blockedBy: string | null;
+  /** startedAt − dueAt. */
   lagMs: number | null;
   args: string[] | null;
   env: Record<string, string> | null;
@@ -138,6 +152,8 @@ export interface CreateRunInput {
   args?: string[];
   /** Environment for this run only. */
   env?: Record<string, string>;
+  /** ISO 8601: run at this time instead of now (at most 366 days ahead). */
+  runAt?: string;
 }
 
 export interface CreateRunOptions {
@@ -148,7 +164,75 @@ export interface CreateRunOptions {
 export interface ListRunsOptions extends PageOptions {
   /** A job id (not a name). */
   jobId?: string;
+  scheduleId?: string;
   status?: RunStatus;
+}
+
+export type OverlapPolicy = 'allow' | 'skip' | 'buffer_one' | 'replace';
+export type CatchupMode = 'skip' | 'latest' | 'all';
+
+export interface CatchupPolicy {
+  mode: CatchupMode;
+  windowSeconds: number;
+  maxRuns: number;
+}
+
+export interface Schedule {
+  id: string;
+  jobId: string;
+  /** A cron schedule: its expression (6 fields) and IANA zone; null for an interval. */
+  cron: string | null;
+  timezone: string | null;
+  /** An interval schedule (`30s`, `5m`); null for a cron one. */
+  every: string | null;
+  startAt: string | null;
+  endAt: string | null;
+  paused: boolean;
+  overlapPolicy: OverlapPolicy;
+  catchup: CatchupPolicy;
+  jitterSeconds: number;
+  args: string[] | null;
+  env: Record<string, string> | null;
+  /** Its next tick; null while paused or once it has ended. */
+  nextFireAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** Give exactly one of `cron` (with an optional `timezone`) and `every`. */
+export interface CreateScheduleInput {
+  cron?: string;
+  timezone?: string;
+  every?: string;
+  startAt?: string | null;
+  endAt?: string | null;
+  paused?: boolean;
+  overlapPolicy?: OverlapPolicy;
+  catchup?: Partial<CatchupPolicy>;
+  jitterSeconds?: number;
+  args?: string[] | null;
+  env?: Record<string, string> | null;
+}
+
+export type UpdateScheduleInput = CreateScheduleInput;
+
+export interface ListSchedulesOptions extends PageOptions {
+  /** A job id (not a name). */
+  jobId?: string;
+}
+
+export type DstNote = 'moved_out_of_gap' | 'repeated_time_first' | 'repeated_time_second';
+
+export interface PreviewFire {
+  /** The tick (the same as nominalTime). */
+  at: string;
+  nominalTime: string;
+  /** The tick plus the schedule's jitter. */
+  dueAt: string;
+  /** The tick on the wall clock of the schedule's zone, with its offset: `2026-11-01T01:30:00-04:00`. */
+  localTime: string;
+  dst: DstNote | null;
 }
 
 /** An error body (`application/problem+json`). */

@@ -1,13 +1,16 @@
 // Job definitions: create, read, update, delete, with the tenant's plan limits enforced. The request's shape
-// was validated at the API edge; this layer checks what needs the tenant or the store.
+// was validated at the API edge; this layer checks what needs the tenant or the store. Deleting a job deletes
+// its schedules too, and tells the scheduler at once.
 
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Job } from '../core/job.js';
+import { partitionOf } from '../core/schedule.js';
 import type { Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunSignals } from '../ports/run-events.js';
+import type { ScheduleChanges } from '../ports/schedule-changes.js';
 import type { Page, Store } from '../ports/store.js';
 
 export interface JobInput {
@@ -26,6 +29,7 @@ export class JobService {
     private readonly store: Store,
     private readonly signals: RunSignals,
     private readonly clock: Clock,
+    private readonly scheduleChanges: ScheduleChanges,
   ) {}
 
   async createJob(tenant: Tenant, input: JobInput & { name: string }): Promise<Job> {
@@ -88,10 +92,13 @@ export class JobService {
 
   async deleteJob(tenantId: string, idOrName: string): Promise<Job> {
     const job = await this.getJob(tenantId, idOrName);
-    const { cancelled, stopping } = await this.store.deleteJob(tenantId, job.id, this.clock.now());
-    // Workers hear at once; their heartbeats would tell them within a few seconds anyway.
+    const { cancelled, stopping, schedules } = await this.store.deleteJob(tenantId, job.id, this.clock.now());
+    // Workers and schedulers hear at once; heartbeats and reconciliation would tell them soon anyway.
     for (const runId of stopping) this.signals.emit({ type: 'cancel_requested', runId });
     for (const runId of cancelled) this.signals.emit({ type: 'finished', runId });
+    for (const scheduleId of schedules) {
+      this.scheduleChanges.emit({ scheduleId, partition: partitionOf(scheduleId) });
+    }
     return job;
   }
 }

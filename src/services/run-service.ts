@@ -1,6 +1,9 @@
-// Runs as the API sees them: create (with idempotency and the tenant's rate limit), read, list, cancel.
-// A created run is stored first and then published to the queue; the queue is rebuilt from the store at
-// start, so a crash between the two loses nothing.
+// Runs as the API sees them: create (now, or at `runAt`, with idempotency and the tenant's rate limit), read,
+// list, cancel. A created run is stored first and then published to the queue; the queue is rebuilt from the
+// store at start, so a crash between the two loses nothing.
+//
+// A future run is due at `runAt` (its nominal time and due time). It is published available a little before
+// (`preDispatchLeadMs`), so that a worker holds it when it is due and starts its process at `dueAt`.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
@@ -12,16 +15,33 @@ import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { CancelResult, Page, Store } from '../ports/store.js';
+import { parseInstant } from './input-time.js';
 import type { JobService } from './job-service.js';
 import { RateLimiter } from './rate-limiter.js';
 
 export interface RunInput {
   args?: string[];
   env?: Record<string, string>;
+  /** ISO 8601: run then instead of now (at most 366 days ahead, at most 5 s ago). */
+  runAt?: string;
 }
+
+export interface RunServiceOptions {
+  /** How long before its due time a future run is handed to the queue. */
+  preDispatchLeadMs: number;
+}
+
+export const DEFAULT_RUN_SERVICE_OPTIONS: Readonly<RunServiceOptions> = Object.freeze({
+  preDispatchLeadMs: 1000,
+});
+
+/** How far ahead a run may be asked for, and how late `runAt` may be before it is a mistake. */
+export const RUN_AT_MAX_AHEAD_MS = 366 * 86_400_000;
+export const RUN_AT_MAX_PAST_MS = 5000;
 
 export interface ListRunsInput {
   jobId?: string;
+  scheduleId?: string;
   status?: RunStatus;
   limit: number;
   cursor?: string;
@@ -29,6 +49,7 @@ export interface ListRunsInput {
 
 export class RunService {
   private readonly limiter: RateLimiter;
+  private readonly options: Readonly<RunServiceOptions>;
 
   constructor(
     private readonly store: Store,
@@ -36,11 +57,16 @@ export class RunService {
     private readonly jobs: JobService,
     private readonly signals: RunSignals,
     private readonly clock: Clock,
+    options: Partial<RunServiceOptions> = {},
   ) {
     this.limiter = new RateLimiter(() => clock.monotonic());
+    this.options = Object.freeze({ ...DEFAULT_RUN_SERVICE_OPTIONS, ...options });
   }
 
-  /** Creates a run of the job now. `created` is false when an Idempotency-Key replays an earlier request. */
+  /**
+   * Creates a run of the job, now or at `runAt`. `created` is false when an Idempotency-Key replays an
+   * earlier request.
+   */
   async createRun(
     tenant: Tenant,
     jobIdOrName: string,
@@ -48,7 +74,8 @@ export class RunService {
     idempotencyKey: string | null,
   ): Promise<{ run: Run; created: boolean }> {
     const job = await this.jobs.getJob(tenant.id, jobIdOrName);
-    const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input);
+    const runAt = input.runAt === undefined ? null : checkRunAt(input.runAt, this.clock.now());
+    const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input, runAt);
     if (idempotencyKey !== null) {
       // A replay answers with the first run before any limit is applied: retrying is always safe.
       const earlier = await this.store.findRunByIdempotencyKey(tenant.id, idempotencyKey);
@@ -69,10 +96,12 @@ export class RunService {
       tenantId: tenant.id,
       jobId: job.id,
       createdAt: now,
+      ...(runAt === null ? {} : { nominalTime: runAt, dueAt: runAt }),
       args: input.args ?? null,
       env: input.env ?? null,
       idempotencyKey,
     });
+    run.availableAt = runAt === null ? now : Math.max(now, runAt - this.options.preDispatchLeadMs);
     const result = await this.store.insertRun({ run, requestHash });
     // Two requests with one key raced, and the other inserted first.
     if (!result.inserted) return { run: replayed(result.run, result.sameRequest), created: false };
@@ -86,7 +115,7 @@ export class RunService {
         tenantId: run.tenantId,
         attempt: 1,
         memoryMb: job.resources.memoryMb,
-        availableAt: now,
+        availableAt: run.availableAt,
       },
     ]);
     return { run: { ...result.run, dispatchedAt }, created: true };
@@ -141,10 +170,23 @@ function replayed(run: Run, sameRequest: boolean): Run {
   return run;
 }
 
-/** Equal for equal requests: env keys are sorted, since their order means nothing. */
-function hashRequest(jobId: string, input: RunInput): string {
+/** `runAt` as epoch ms, within the bounds; throws naming `runAt`. */
+function checkRunAt(text: string, now: number): number {
+  const runAt = parseInstant('runAt', text);
+  if (runAt < now - RUN_AT_MAX_PAST_MS) {
+    throw invalid('runAt', `${text} is in the past; leave runAt out to run now`);
+  }
+  if (runAt > now + RUN_AT_MAX_AHEAD_MS) throw invalid('runAt', 'must be at most 366 days ahead');
+  return runAt;
+}
+
+/**
+ * Equal for equal requests: env keys are sorted, since their order means nothing, and `runAt` is compared as
+ * an instant. A request without `runAt` hashes as it did before `runAt` existed, so stored keys still match.
+ */
+function hashRequest(jobId: string, input: RunInput, runAt: number | null): string {
   const env = input.env === undefined ? null : Object.entries(input.env).sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256')
-    .update(JSON.stringify([jobId, input.args ?? null, env]))
-    .digest('hex');
+  const fields: unknown[] = [jobId, input.args ?? null, env];
+  if (runAt !== null) fields.push(runAt);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { HourglassError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { DEFAULT_PLAN_LIMITS, type ApiKey, type PlanLimits, type Tenant } from '../core/tenant.js';
+import { withPlanDefaults, type ApiKey, type PlanLimits, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { displayPrefix, generateSecret, hashSecret } from './api-keys.js';
@@ -24,15 +24,21 @@ export class TenantService {
     const tenant: Tenant = {
       id: newId('tenant', now, randomBytes),
       name,
-      limits: { ...DEFAULT_PLAN_LIMITS, ...limits },
+      limits: withPlanDefaults(limits),
       createdAt: now,
     };
     await this.store.createTenant(tenant);
     return tenant;
   }
 
-  listTenants(): Promise<Tenant[]> {
-    return this.store.listTenants();
+  /** A tenant stored before a plan limit existed reads with that limit's default. */
+  async getTenant(tenantId: string): Promise<Tenant | null> {
+    const tenant = await this.store.getTenant(tenantId);
+    return tenant === null ? null : { ...tenant, limits: withPlanDefaults(tenant.limits) };
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return (await this.store.listTenants()).map((t) => ({ ...t, limits: withPlanDefaults(t.limits) }));
   }
 
   async createTenantKey(tenantId: string, name: string | null): Promise<CreatedKey> {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { nextNewYorkFallBack } from '../support/dst-transitions.js';
 import { CLI, ServerProcess } from '../support/server-process.js';
 
 interface CliResult {
@@ -98,6 +99,111 @@ describe('hourglass CLI', () => {
     const badKey = await cli('jobs', 'list', '--api-key', 'hg_wrong');
     assert.equal(badKey.code, 1);
     assert.match(badKey.stderr, /unauthorized/);
+  });
+
+  it('creates, lists, previews, pauses, resumes and deletes a schedule', async () => {
+    await cli('jobs', 'create', 'nightly', '--', 'true');
+    const { day, startAt } = nextNewYorkFallBack();
+    const created = await cli(
+      'schedules',
+      'create',
+      'nightly',
+      '--cron',
+      '30 1 * * *',
+      '--timezone',
+      'America/New_York',
+      '--start-at',
+      startAt,
+      '--overlap',
+      'skip',
+      '--catchup',
+      'all',
+      '--catchup-max-runs',
+      '3',
+      '--json',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const schedule = JSON.parse(created.stdout);
+    assert.deepEqual(
+      [
+        schedule.cron,
+        schedule.timezone,
+        schedule.overlapPolicy,
+        schedule.catchup.mode,
+        schedule.catchup.maxRuns,
+      ],
+      ['0 30 1 * * *', 'America/New_York', 'skip', 'all', 3],
+    );
+
+    const list = await cli('schedules', 'list', '--job', 'nightly');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+JOB\s+WHEN\s+STATE\s+NEXT\s+OVERLAP/);
+    assert.match(
+      list.stdout,
+      new RegExp(`${schedule.id}.*0 30 1 \\* \\* \\* \\(America/New_York\\)\\s+active`),
+    );
+
+    const preview = await cli('schedules', 'preview', schedule.id, '--count', '4');
+    assert.equal(preview.code, 0, preview.stderr);
+    const fallBack = preview.stdout.split('\n').find((line) => line.includes(`${day}T01:30:00-04:00`));
+    assert.match(fallBack ?? '', /occurs twice that day \(clocks go back\): the first/, preview.stdout);
+
+    const paused = await cli('schedules', 'pause', schedule.id);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.match(paused.stdout, /State:\s+paused/);
+    const resumed = await cli('schedules', 'resume', schedule.id, '--json');
+    assert.equal(JSON.parse(resumed.stdout).paused, false);
+    const updated = await cli('schedules', 'update', schedule.id, '--every', '1h', '--json');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.deepEqual([JSON.parse(updated.stdout).every, JSON.parse(updated.stdout).cron], ['1h', null]);
+
+    const runs = await cli('runs', 'list', '--schedule', schedule.id, '--json');
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.deepEqual(JSON.parse(runs.stdout).items, []);
+
+    const removed = await cli('schedules', 'delete', schedule.id);
+    assert.equal(removed.code, 0, removed.stderr);
+    const gone = await cli('schedules', 'get', schedule.id);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /not_found, scheduleId/);
+  });
+
+  it('refuses bad schedules: usage errors exit 2, API errors exit 1 naming the field', async () => {
+    await cli('jobs', 'create', 'sched-bad', '--', 'true');
+    const both = await cli('schedules', 'create', 'sched-bad', '--cron', '* * * * *', '--every', '1m');
+    assert.equal(both.code, 2);
+    const neither = await cli('schedules', 'create', 'sched-bad');
+    assert.equal(neither.code, 2);
+    const overlap = await cli('schedules', 'create', 'sched-bad', '--every', '1m', '--overlap', 'queue');
+    assert.equal(overlap.code, 2);
+    assert.match(overlap.stderr, /--overlap must be one of allow, skip, buffer_one, replace/);
+    const zero = await cli('schedules', 'create', 'sched-bad', '--every', '0s');
+    assert.equal(zero.code, 1);
+    assert.match(zero.stderr, /validation_failed, every/);
+    const zone = await cli(
+      'schedules',
+      'create',
+      'sched-bad',
+      '--cron',
+      '0 * * * *',
+      '--timezone',
+      'Mars/Base',
+    );
+    assert.equal(zone.code, 1);
+    assert.match(zone.stderr, /validation_failed, timezone/);
+    assert.doesNotMatch(zone.stderr, /\n\s+at /);
+  });
+
+  it('starts a run at a given time with run --at', async () => {
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const later = await cli('run', 'hello', '--at', runAt, '--json');
+    assert.equal(later.code, 0, later.stderr);
+    const run = JSON.parse(later.stdout);
+    assert.deepEqual([run.status, run.nominalTime, run.dueAt], ['queued', runAt, runAt]);
+    const past = await cli('run', 'hello', '--at', '2020-01-01T00:00:00Z');
+    assert.equal(past.code, 1);
+    assert.match(past.stderr, /validation_failed, runAt/);
+    await cli('runs', 'cancel', run.id);
   });
 
   it('manages tenants and keys with the admin key', async () => {

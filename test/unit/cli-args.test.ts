@@ -195,6 +195,8 @@ describe('exit codes and formatting', () => {
       startedAt: '2024-01-01T00:00:00.002Z',
       finishedAt: '2024-01-01T00:00:01.502Z',
       nominalTime: '2024-01-01T00:00:00.000Z',
+      dueAt: '2024-01-01T00:00:00.000Z',
+      blockedBy: null,
       lagMs: 2,
       args: null,
       env: null,

@@ -98,6 +98,51 @@ describe('HourglassClient', () => {
     });
   });
 
+  it('sends schedule requests to their routes, and runAt and scheduleId with runs', async () => {
+    const page = { items: [], nextCursor: null };
+    const { client, calls } = scripted(
+      json(201, { id: 'sch_1' }),
+      json(200, page),
+      json(200, { id: 'sch_1' }),
+      json(200, { id: 'sch_1' }),
+      json(200, { id: 'sch_1' }),
+      json(200, { id: 'sch_1' }),
+      new Response(null, { status: 204 }),
+      json(200, { items: [{ at: '2026-11-01T05:30:00.000Z', dst: 'repeated_time_first' }] }),
+      json(201, { id: 'run_1' }),
+      json(200, page),
+    );
+    await client.createSchedule('night ly', { cron: '30 1 * * *', timezone: 'America/New_York' });
+    await client.listSchedules({ jobId: 'job_1', limit: 2 });
+    await client.getSchedule('sch_1');
+    await client.updateSchedule('sch_1', { every: '5m' });
+    await client.pauseSchedule('sch_1');
+    await client.resumeSchedule('sch_1');
+    await client.deleteSchedule('sch_1');
+    const fires = await client.previewSchedule('sch_1', { count: 3 });
+    await client.createRun('hello', { runAt: '2026-12-01T00:00:00Z' });
+    await client.listRuns({ scheduleId: 'sch_1' });
+    assert.deepEqual(
+      calls.map((c) => `${c.method} ${c.url.replace('http://api.test', '')}`),
+      [
+        'POST /v1/jobs/night%20ly/schedules',
+        'GET /v1/schedules?jobId=job_1&limit=2',
+        'GET /v1/schedules/sch_1',
+        'PATCH /v1/schedules/sch_1',
+        'POST /v1/schedules/sch_1/pause',
+        'POST /v1/schedules/sch_1/resume',
+        'DELETE /v1/schedules/sch_1',
+        'GET /v1/schedules/sch_1/preview?count=3',
+        'POST /v1/jobs/hello/runs',
+        'GET /v1/runs?scheduleId=sch_1',
+      ],
+    );
+    assert.equal(calls[0]?.body, '{"cron":"30 1 * * *","timezone":"America/New_York"}');
+    assert.equal(calls[3]?.body, '{"every":"5m"}');
+    assert.equal(calls[8]?.body, '{"runAt":"2026-12-01T00:00:00Z"}');
+    assert.deepEqual(fires, [{ at: '2026-11-01T05:30:00.000Z', dst: 'repeated_time_first' }]);
+  });
+
   it('resolves a 204 as nothing', async () => {
     const { client, calls } = scripted(new Response(null, { status: 204 }));
     assert.equal(await client.deleteJob('hello'), undefined);

@@ -23,9 +23,9 @@ const tags = ['jobs'];
 const JobParam = IdParam('job', 'Job id or name');
 
 /** The calling tenant, with its plan limits. */
-export async function tenantOf(request: FastifyRequest, deps: Pick<ApiDeps, 'store'>): Promise<Tenant> {
+export async function tenantOf(request: FastifyRequest, deps: Pick<ApiDeps, 'tenants'>): Promise<Tenant> {
   const tenantId = requireTenant(request.principal);
-  const tenant = await deps.store.getTenant(tenantId);
+  const tenant = await deps.tenants.getTenant(tenantId);
   if (tenant === null) throw notFound('tenant', tenantId);
   return tenant;
 }
@@ -114,7 +114,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/jobs/:job/runs',
     {
       schema: {
-        summary: 'Run a job now',
+        summary: 'Run a job now, or at `runAt`',
         tags: ['runs'],
         params: JobParam,
         body: CreateRunBody,

@@ -1,4 +1,4 @@
-// `hourglass run <job>`: start a run now, and optionally stream its logs and wait for its outcome, which
+// `hourglass run <job>`: start a run now (or at a given time), and optionally stream its logs and wait for its outcome, which
 // becomes the exit code (so `hourglass run build --wait && deploy` works).
 
 import { defineCommand } from '../command.js';
@@ -15,13 +15,15 @@ export const EXIT_CODES_HELP = `Exit codes with --wait or --follow:
   137  it was killed for running out of memory`;
 
 export const runCommand = defineCommand({
-  usage: 'hourglass run <job> [--arg A]... [--env K=V]... [--wait | --follow] [-- ARG...]',
-  summary: 'Start a run of a job now and print its id.',
+  usage: 'hourglass run <job> [--at ISO] [--arg A]... [--env K=V]... [--wait | --follow] [-- ARG...]',
+  summary: 'Start a run of a job now, or at a given time, and print its id.',
   help: `<job> is a job id or name.
 
   --arg ARG             Argument for this run, replacing the job's (repeat)
   -- ARG...             Arguments for this run, taken literally (after any --arg)
   --env KEY=VALUE       Environment variable for this run (repeat)
+  --at ISO              Run at this time instead of now (2026-03-01T09:00:00Z, or with an offset:
+                        2026-03-01T10:00:00+01:00); at most 366 days ahead
   --idempotency-key K   Retrying with the same key returns the same run instead of starting another
   --wait                Wait for the run to end, then print its output on stdout and its status line
                         on stderr
@@ -36,6 +38,7 @@ ${EXIT_CODES_HELP}`,
     arg: { type: 'string', multiple: true },
     env: { type: 'string', multiple: true },
     'idempotency-key': { type: 'string' },
+    at: { type: 'string' },
     wait: { type: 'boolean' },
     follow: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -49,6 +52,7 @@ ${EXIT_CODES_HELP}`,
     if (values.arg !== undefined || afterDash !== null)
       input.args = [...(values.arg ?? []), ...(afterDash ?? [])];
     if (values.env !== undefined) input.env = parseKeyValues(values.env, '--env');
+    if (values.at !== undefined) input.runAt = values.at;
     const idempotencyKey = values['idempotency-key'];
 
     const client = connect(values);

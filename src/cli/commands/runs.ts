@@ -18,16 +18,18 @@ import {
 } from '../output.js';
 
 const list = defineCommand({
-  usage: 'hourglass runs list [--job J] [--status S] [--limit N] [--cursor C] [--json]',
+  usage: 'hourglass runs list [--job J] [--schedule S] [--status S] [--limit N] [--cursor C] [--json]',
   summary: 'List runs, newest first, a page at a time.',
   help: `  --job J               Only the runs of this job (id or name)
+  --schedule S          Only the runs of this schedule (id)
   --status S            Only runs in this status: queued, running, succeeded, failed, timed_out,
-                        oom_killed, cancelled, lost
+                        oom_killed, cancelled, lost, skipped
   --limit N             Runs per page
   --cursor C            Where the previous page ended (printed after it)
   --json                Print the page as JSON: {items, nextCursor}`,
   options: {
     job: { type: 'string' },
+    schedule: { type: 'string' },
     status: { type: 'string' },
     limit: { type: 'string' },
     cursor: { type: 'string' },
@@ -39,7 +41,8 @@ const list = defineCommand({
     const client = connect(values);
     // The API filters by job id; --job also takes a name, so look the job up first.
     const jobId = values.job === undefined ? undefined : (await client.getJob(values.job)).id;
-    const page = await client.listRuns({ jobId, status, limit, cursor: values.cursor });
+    const scheduleId = values.schedule;
+    const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
     if (values.json === true) {
       printJson(page);
       return 0;
@@ -52,9 +55,10 @@ const list = defineCommand({
       orDash(run.exitCode),
       formatMs(run.lagMs),
       formatMs(runDurationMs(run)),
-      formatTime(run.createdAt),
+      // When it was due: its creation for a run-now, its tick or `runAt` otherwise.
+      formatTime(run.dueAt),
     ]);
-    printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'CREATED'], rows));
+    printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows));
     if (page.nextCursor !== null) printErr(`more: hourglass runs list --cursor ${page.nextCursor}`);
     return 0;
   },
@@ -106,6 +110,8 @@ function formatRunDetail(run: RunDetail): string {
     ['Args', run.args === null ? '- (the job’s)' : formatArgv(run.args)],
     ['Env', formatEnv(run)],
     ['Nominal', orDash(run.nominalTime)],
+    ['Due', orDash(run.dueAt)],
+    ['Blocked by', orDash(run.blockedBy)],
     ['Created', orDash(run.createdAt)],
     ['Dispatched', orDash(run.dispatchedAt)],
     ['Started', orDash(run.startedAt)],

@@ -14,6 +14,8 @@ const create = defineCommand({
   --max-jobs N          Most jobs the tenant may define
   --runs-per-second R   Sustained rate of run creation
   --run-burst N         Runs that may be created at once above that rate
+  --max-schedules N     Most schedules the tenant may have
+  --min-interval DUR    Shortest time between two ticks of a schedule: seconds, or 30s, 5m
   --json                Print the tenant as JSON
 
 Then give it a key: hourglass keys create --tenant <id>`,
@@ -23,6 +25,8 @@ Then give it a key: hourglass keys create --tenant <id>`,
     'max-jobs': { type: 'string' },
     'runs-per-second': { type: 'string' },
     'run-burst': { type: 'string' },
+    'max-schedules': { type: 'string' },
+    'min-interval': { type: 'string' },
     json: { type: 'boolean' },
   },
   args: ['<name>'],
@@ -36,6 +40,8 @@ Then give it a key: hourglass keys create --tenant <id>`,
     set('maxJobs', parseInteger(values['max-jobs'], '--max-jobs', 0));
     set('runsPerSecond', parsePositiveNumber(values['runs-per-second'], '--runs-per-second'));
     set('runBurst', parseInteger(values['run-burst'], '--run-burst', 1));
+    set('maxSchedules', parseInteger(values['max-schedules'], '--max-schedules', 0));
+    set('minIntervalSeconds', parseSeconds(values['min-interval'], '--min-interval', 1));
     const input = Object.keys(limits).length === 0 ? { name } : { name, limits };
     const tenant = await connect(values, 'admin').createTenant(input);
     if (values.json === true) printJson(tenant);
@@ -86,6 +92,8 @@ function formatTenant(tenant: Tenant): string {
     ['Max timeout', `${limits.maxTimeoutSeconds} s`],
     ['Max jobs', String(limits.maxJobs)],
     ['Run rate', `${limits.runsPerSecond}/s, burst ${limits.runBurst}`],
+    ['Max schedules', String(limits.maxSchedules)],
+    ['Min interval', `${limits.minIntervalSeconds} s`],
     ['Created', formatTime(tenant.createdAt)],
   ]);
 }

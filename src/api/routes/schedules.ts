@@ -1,0 +1,167 @@
+// Tenant routes for schedules: create one on a job, list, read, change (PATCH, pause, resume), delete, and
+// preview its next ticks with their DST notes.
+
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { requireTenant } from '../../services/auth.js';
+import type { ScheduleInput } from '../../services/schedule-service.js';
+import type { ApiDeps } from '../app.js';
+import { renderPreviewFire, renderSchedule } from '../render.js';
+import {
+  CreateScheduleBody,
+  EmptyBody,
+  IdParam,
+  ListSchedulesQuery,
+  Page,
+  PreviewFire,
+  PreviewQuery,
+  Schedule,
+  UpdateScheduleBody,
+  type ListSchedulesQuery as ListQuery,
+  type PreviewQuery as PreviewQueryT,
+} from '../schemas.js';
+import { tenantOf } from './jobs.js';
+
+const tags = ['schedules'];
+const ScheduleParam = IdParam('scheduleId', 'Schedule id');
+type Params = { scheduleId: string };
+
+export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { schedules } = deps;
+
+  app.post(
+    '/v1/jobs/:job/schedules',
+    {
+      schema: {
+        summary: 'Create a schedule of a job: a cron expression in a time zone, or a fixed interval',
+        tags,
+        params: IdParam('job', 'Job id or name'),
+        body: CreateScheduleBody,
+        response: { 201: Schedule },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await tenantOf(request, deps);
+      const { job } = request.params as { job: string };
+      const schedule = await schedules.create(tenant, job, request.body as ScheduleInput);
+      return reply.code(201).send(renderSchedule(schedule));
+    },
+  );
+
+  app.get(
+    '/v1/schedules',
+    {
+      schema: {
+        summary: 'List schedules, oldest first',
+        tags,
+        querystring: ListSchedulesQuery,
+        response: { 200: Page(Schedule) },
+      },
+    },
+    async (request) => {
+      const tenantId = requireTenant(request.principal);
+      const query = request.query as ListQuery;
+      const page = await schedules.list(tenantId, { ...query, limit: query.limit ?? 50 });
+      return { items: page.items.map(renderSchedule), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/schedules/:scheduleId',
+    { schema: { summary: 'Get a schedule', tags, params: ScheduleParam, response: { 200: Schedule } } },
+    async (request) => {
+      const tenantId = requireTenant(request.principal);
+      return renderSchedule(await schedules.get(tenantId, (request.params as Params).scheduleId));
+    },
+  );
+
+  app.patch(
+    '/v1/schedules/:scheduleId',
+    {
+      schema: {
+        summary: 'Change a schedule (a change of timing takes effect from now)',
+        tags,
+        params: ScheduleParam,
+        body: UpdateScheduleBody,
+        response: { 200: Schedule },
+      },
+    },
+    async (request) => {
+      const tenant = await tenantOf(request, deps);
+      const { scheduleId } = request.params as Params;
+      return renderSchedule(await schedules.update(tenant, scheduleId, request.body as ScheduleInput));
+    },
+  );
+
+  app.delete(
+    '/v1/schedules/:scheduleId',
+    {
+      schema: {
+        summary: 'Delete a schedule (its runs stay readable)',
+        tags,
+        params: ScheduleParam,
+        response: { 204: {} },
+      },
+    },
+    async (request, reply) => {
+      const tenantId = requireTenant(request.principal);
+      await schedules.delete(tenantId, (request.params as Params).scheduleId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/schedules/:scheduleId/pause',
+    {
+      schema: {
+        summary: 'Pause a schedule: no ticks until it is resumed',
+        tags,
+        params: ScheduleParam,
+        body: EmptyBody,
+        response: { 200: Schedule },
+      },
+    },
+    async (request) => {
+      const tenant = await tenantOf(request, deps);
+      return renderSchedule(await schedules.pause(tenant, (request.params as Params).scheduleId));
+    },
+  );
+
+  app.post(
+    '/v1/schedules/:scheduleId/resume',
+    {
+      schema: {
+        summary: 'Resume a schedule from now on (ticks missed while paused are not caught up)',
+        tags,
+        params: ScheduleParam,
+        body: EmptyBody,
+        response: { 200: Schedule },
+      },
+    },
+    async (request) => {
+      const tenant = await tenantOf(request, deps);
+      return renderSchedule(await schedules.resume(tenant, (request.params as Params).scheduleId));
+    },
+  );
+
+  app.get(
+    '/v1/schedules/:scheduleId/preview',
+    {
+      schema: {
+        summary: 'The next ticks of a schedule, with daylight-saving effects noted',
+        tags,
+        params: ScheduleParam,
+        querystring: PreviewQuery,
+        response: { 200: Type.Object({ items: Type.Array(PreviewFire) }) },
+      },
+    },
+    async (request) => {
+      const tenantId = requireTenant(request.principal);
+      const { scheduleId } = request.params as Params;
+      const { count } = request.query as PreviewQueryT;
+      const { schedule, fires } = await schedules.preview(tenantId, scheduleId, count);
+      const timezone = schedule.spec.kind === 'cron' ? schedule.spec.timezone : 'UTC';
+      return { items: fires.map((fire) => renderPreviewFire(fire, timezone)) };
+    },
+  );
+}
