@@ -9,6 +9,10 @@ export interface Metrics {
   runsFinished: Counter<'outcome'>;
   runLag: Histogram;
   runDuration: Histogram;
+  schedulerFires: Counter<'outcome'>;
+  schedulerFireDelay: Histogram;
+  schedulerPartitions: Gauge;
+  schedulerSchedules: Gauge;
   /** Called on scrape: how many runs wait in the queue. */
   setQueueDepthSource(read: () => Promise<number>): void;
   render(): Promise<string>;
@@ -44,7 +48,7 @@ export function createMetrics(): Metrics {
     }),
     runLag: new Histogram({
       name: 'hourglass_run_lag_seconds',
-      help: 'startedAt − nominalTime: how late a run’s process began',
+      help: 'startedAt − dueAt (the nominal time, plus a schedule’s jitter): how late a run’s process began',
       buckets: LAG_BUCKETS,
       registers: [registry],
     }),
@@ -52,6 +56,28 @@ export function createMetrics(): Metrics {
       name: 'hourglass_run_duration_seconds',
       help: 'How long an attempt ran, from process start to its end',
       buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    schedulerFires: new Counter({
+      name: 'hourglass_scheduler_fires_total',
+      help: 'Ticks fired by this node, by what became of them (queued, skipped, blocked, duplicate, stale)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    schedulerFireDelay: new Histogram({
+      name: 'hourglass_scheduler_fire_delay_seconds',
+      help: 'How late a batch of ticks was fired against its planned time (due − lead); ≤ 0 is on time',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    schedulerPartitions: new Gauge({
+      name: 'hourglass_scheduler_partitions',
+      help: 'Partitions this node holds leases on',
+      registers: [registry],
+    }),
+    schedulerSchedules: new Gauge({
+      name: 'hourglass_scheduler_schedules',
+      help: 'Schedules this node holds in memory',
       registers: [registry],
     }),
     setQueueDepthSource(read) {

@@ -4,8 +4,8 @@
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 
-export type Role = 'api' | 'worker';
-export const ALL_ROLES: readonly Role[] = ['api', 'worker'];
+export type Role = 'api' | 'worker' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
 
 export interface ServerConfig {
   host: string;
@@ -30,6 +30,14 @@ export interface ServerConfig {
     intervalMs: number;
     /** A running run whose heartbeat is older than this is lost. */
     staleAfterMs: number;
+  };
+  scheduler: {
+    /** Ticks (and future runs) go to a worker this long before they are due; the process starts on time. */
+    leadMs: number;
+    /** Partition leases last this long unless renewed (every third of it). */
+    leaseTtlMs: number;
+    /** Missed ticks fired per second at most when catching up. */
+    catchupPerSecond: number;
   };
 }
 
@@ -73,8 +81,10 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     }
   }
   if (!roles.includes('api')) {
-    // The in-process queue lives in the API's process: a worker elsewhere would never hear of new runs.
-    throw new ConfigError('--roles: a worker needs the api role in the same process (api,worker or api)');
+    // The in-process queue lives in the API's process: a worker or scheduler elsewhere would not share it.
+    throw new ConfigError(
+      '--roles: embedded mode needs the api role in the process (for example api,worker,scheduler or api,scheduler)',
+    );
   }
   const logLevel = pick(input, 'log-level', 'HOURGLASS_LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
@@ -130,6 +140,29 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     reaper: Object.freeze({
       intervalMs: heartbeatIntervalMs,
       staleAfterMs: heartbeatIntervalMs * 3 + 1000,
+    }),
+    scheduler: Object.freeze({
+      leadMs: integer(
+        '--scheduler-lead-ms / HOURGLASS_SCHEDULER_LEAD_MS',
+        pick(input, 'scheduler-lead-ms', 'HOURGLASS_SCHEDULER_LEAD_MS'),
+        800,
+        0,
+        60_000,
+      ),
+      leaseTtlMs: integer(
+        '--scheduler-lease-ttl-ms / HOURGLASS_SCHEDULER_LEASE_TTL_MS',
+        pick(input, 'scheduler-lease-ttl-ms', 'HOURGLASS_SCHEDULER_LEASE_TTL_MS'),
+        10_000,
+        1_000,
+        300_000,
+      ),
+      catchupPerSecond: integer(
+        '--scheduler-catchup-per-second / HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND',
+        pick(input, 'scheduler-catchup-per-second', 'HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND'),
+        10_000,
+        1,
+        1_000_000,
+      ),
     }),
   };
   if (config.adminKey !== null && config.adminKey.length < 24) {

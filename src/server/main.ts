@@ -18,17 +18,21 @@ const FLAGS = {
   'heartbeat-ms': { type: 'string' },
   'kill-grace-ms': { type: 'string' },
   'log-max-bytes': { type: 'string' },
+  'scheduler-lead-ms': { type: 'string' },
+  'scheduler-lease-ttl-ms': { type: 'string' },
+  'scheduler-catchup-per-second': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const HELP = `Usage: hourglass server [flags]
 
-Runs Hourglass in one process: REST API, worker and reaper, on a SQLite store and an in-process queue.
+Runs Hourglass in one process: REST API, scheduler, worker and reaper, on a SQLite store and an in-process
+queue.
 
   --port N              HOURGLASS_PORT         port to listen on (default 7420; 0 picks a free one)
   --host ADDR           HOURGLASS_HOST         address to listen on (default 127.0.0.1)
   --data-dir DIR        HOURGLASS_DATA_DIR     store, logs and scratch space (default ./.hourglass)
-  --roles LIST          HOURGLASS_ROLES        api,worker (default both)
+  --roles LIST          HOURGLASS_ROLES        api plus any of worker, scheduler (default all three)
   --admin-key KEY       HOURGLASS_ADMIN_KEY    the admin key (default: generated at first start, printed once)
   --log-level L         HOURGLASS_LOG_LEVEL    debug|info|warn|error|silent (default info; JSON on stderr)
   --worker-memory-mb N  HOURGLASS_WORKER_MEMORY_MB  memory handed out to runs (default 80% of the host's)
@@ -36,6 +40,10 @@ Runs Hourglass in one process: REST API, worker and reaper, on a SQLite store an
   --heartbeat-ms N      HOURGLASS_HEARTBEAT_MS      worker heartbeat interval (default 2000)
   --kill-grace-ms N     HOURGLASS_KILL_GRACE_MS     SIGTERM → SIGKILL grace when stopping a run (default 10000)
   --log-max-bytes N     HOURGLASS_LOG_MAX_BYTES     output kept per run (default 10 MiB)
+  --scheduler-lead-ms N HOURGLASS_SCHEDULER_LEAD_MS  hand runs to workers this early (default 800)
+  --scheduler-lease-ttl-ms N  HOURGLASS_SCHEDULER_LEASE_TTL_MS  partition lease lifetime (default 10000)
+  --scheduler-catchup-per-second N  HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND  missed ticks fired per second
+                        at most when catching up (default 10000)
 `;
 
 function printBanner(server: RunningServer): void {

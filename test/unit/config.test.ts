@@ -9,7 +9,7 @@ describe('resolveConfig', () => {
     assert.equal(config.port, 7420);
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.dataDir, resolve('.hourglass'));
-    assert.deepEqual(config.roles, ['api', 'worker']);
+    assert.deepEqual(config.roles, ['api', 'worker', 'scheduler']);
     assert.equal(config.adminKey, null);
     assert.equal(config.worker.maxRuns, 64);
     assert.equal(config.worker.heartbeatIntervalMs, 2000);

@@ -1,0 +1,58 @@
+// Missed ticks waiting to be fired late, oldest first, let out at a bounded rate (a token bucket over the
+// monotonic clock): after downtime, a million schedules each catching up one tick become a steady stream
+// rather than one storm.
+
+export interface LateTick {
+  scheduleId: string;
+  partition: number;
+  version: number;
+  nominal: number;
+  jitterMs: number;
+  /** The schedule's regular next tick when this was planned: the watermark to write if nothing newer. */
+  nextAfterCatchup: number | null;
+}
+
+export class CatchupQueue {
+  private ticks: LateTick[] = [];
+  private sorted = true;
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly monotonic: () => number,
+  ) {
+    this.tokens = perSecond;
+    this.refilledAt = monotonic();
+  }
+
+  get size(): number {
+    return this.ticks.length;
+  }
+
+  add(tick: LateTick): void {
+    const last = this.ticks[this.ticks.length - 1];
+    if (last !== undefined && last.nominal > tick.nominal) this.sorted = false;
+    this.ticks.push(tick);
+  }
+
+  /** Up to `max` of the oldest ticks, as far as the rate allows now. */
+  take(max: number): LateTick[] {
+    if (this.ticks.length === 0 || max <= 0) return [];
+    const now = this.monotonic();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond);
+    this.refilledAt = now;
+    const count = Math.min(max, Math.floor(this.tokens), this.ticks.length);
+    if (count <= 0) return [];
+    if (!this.sorted) {
+      this.ticks.sort((a, b) => a.nominal - b.nominal);
+      this.sorted = true;
+    }
+    this.tokens -= count;
+    return this.ticks.splice(0, count);
+  }
+
+  dropPartitions(partitions: ReadonlySet<number>): void {
+    this.ticks = this.ticks.filter((tick) => !partitions.has(tick.partition));
+  }
+}

@@ -1,0 +1,394 @@
+// The scheduler engine of one node: it holds leases on partitions (partition-leases.ts), keeps the schedules
+// of those partitions in memory (timing-table.ts), and fires their ticks a short lead before they are due, in
+// batches, through the store (which creates the runs under ids derived from schedule and tick, fenced by the
+// lease epoch) and into the queue. Workers then start each run's process at its due time (pre-dispatch).
+//
+// Everything that touches the timing table runs on one loop, one step at a time — lease rounds, loading
+// and dropping partitions, applying changes, reconciling, firing — so no step sees another half done. Tests
+// drive the steps directly with a controlled clock; `start` runs them on the system's time.
+//
+//   idle ──start──▶ running ──stop──▶ stopped (leases given back)
+//
+// While running, a node whose lease round fails stops firing before its leases can expire (judged on the
+// monotonic clock), and drops its partitions once they have: another node may own them by then.
+
+import { scheduledRunId, jitterOffsetMs, PARTITION_COUNT } from '../../core/schedule.js';
+import type { Clock } from '../../ports/clock.js';
+import type { RunQueue } from '../../ports/queue.js';
+import type { RunSignals } from '../../ports/run-events.js';
+import type { ScheduleChanges } from '../../ports/schedule-changes.js';
+import type { FireResult, PartitionLease, ScheduleTiming, Store, TickFire } from '../../ports/store.js';
+import type { Logger } from '../logger.js';
+import { planResume } from './catch-up.js';
+import { CatchupQueue } from './catch-up-queue.js';
+import { PartitionLeases } from './partition-leases.js';
+import { SpecTable } from './spec-table.js';
+import { TimingTable, type TimingEntry } from './timing-table.js';
+
+export interface SchedulerMetrics {
+  /** Ticks fired in one store batch, by what became of them. */
+  fired(outcome: 'queued' | 'skipped' | 'blocked' | 'duplicate' | 'stale', count: number): void;
+  /** How late a batch was fired, against when its earliest tick was meant to be fired (due − lead). */
+  fireDelay(ms: number): void;
+  owned(partitions: number, schedules: number): void;
+}
+
+export interface SchedulerEngineDeps {
+  store: Store;
+  queue: RunQueue;
+  signals: RunSignals;
+  changes: ScheduleChanges;
+  clock: Clock;
+  logger: Logger;
+  metrics?: SchedulerMetrics;
+}
+
+export interface SchedulerEngineOptions {
+  nodeId: string;
+  /** Ticks are fired this long before they are due, so a worker can have the process ready. */
+  leadMs?: number;
+  leaseTtlMs?: number;
+  /** Reading the store's change log, the safety net under change events. */
+  reconcileIntervalMs?: number;
+  /** Most ticks per store transaction. */
+  batchSize?: number;
+  /** Missed ticks fired per second at most, over all schedules: catching up never becomes a storm. */
+  catchupPerSecond?: number;
+  /** A tick at most this old when its schedule is loaded is late, not missed: it fires as usual. */
+  lateGraceMs?: number;
+  partitionCount?: number;
+}
+
+type Resolved = Required<SchedulerEngineOptions>;
+
+const LOAD_PAGE = 10_000;
+const CHANGES_PAGE = 10_000;
+/** Pause after a failed step before the loop tries again. */
+const STORE_RETRY_MS = 200;
+/** Longest the loop sleeps with nothing due, so lease rounds and reconciliation keep their pace. */
+const MAX_IDLE_MS = 250;
+
+export class SchedulerEngine {
+  private readonly options: Resolved;
+  private readonly table = new TimingTable();
+  private readonly specs = new SpecTable();
+  private readonly catchups: CatchupQueue;
+  private readonly leases: PartitionLeases;
+  private readonly log: Logger;
+  /** Schedules whose change events arrived, to reload before the next firing. */
+  private readonly pendingChanges = new Set<string>();
+  /** Fired ticks the store failed to take: sent again before anything new. */
+  private readonly unsent: TickFire[] = [];
+  private changeSeq = 0;
+  private nextReconcileAt = 0;
+  private running = false;
+  private wake: AbortController = new AbortController();
+  private loopDone: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly deps: SchedulerEngineDeps,
+    options: SchedulerEngineOptions,
+  ) {
+    const leaseTtlMs = options.leaseTtlMs ?? 10_000;
+    this.options = Object.freeze({
+      nodeId: options.nodeId,
+      leadMs: options.leadMs ?? 800,
+      leaseTtlMs,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 5_000,
+      batchSize: options.batchSize ?? 2_000,
+      catchupPerSecond: options.catchupPerSecond ?? 10_000,
+      lateGraceMs: options.lateGraceMs ?? 1_000,
+      partitionCount: options.partitionCount ?? PARTITION_COUNT,
+    });
+    this.log = deps.logger.child({ role: 'scheduler', nodeId: options.nodeId });
+    this.catchups = new CatchupQueue(this.options.catchupPerSecond, () => deps.clock.monotonic());
+    this.leases = new PartitionLeases(deps.store, deps.clock, {
+      owner: options.nodeId,
+      partitionCount: this.options.partitionCount,
+      ttlMs: leaseTtlMs,
+    });
+    this.unsubscribe = deps.changes.on((change) => {
+      if (!this.leases.held.has(change.partition)) return;
+      this.pendingChanges.add(change.scheduleId);
+      this.wake.abort();
+    });
+  }
+
+  /** Schedules held in memory, partitions owned, distinct specs. */
+  stats(): { schedules: number; partitions: number; specs: number; catchupsPending: number } {
+    return {
+      schedules: this.table.size,
+      partitions: this.leases.held.size,
+      specs: this.specs.size,
+      catchupsPending: this.catchups.size,
+    };
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.leases.held.keys()].sort((a, b) => a - b);
+  }
+
+  /** Takes its first leases and loads them; then runs the loop until `stop`. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.syncLeases();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops the loop (if it runs) and gives every lease back, so another node takes over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.wake.abort();
+    await this.loopDone;
+    await this.leases.releaseAll().catch((error: unknown) => {
+      this.log.warn({ err: error }, 'giving back the partition leases failed; they will expire');
+    });
+    this.table.removePartitions(new Set(Array.from({ length: this.options.partitionCount }, (_, i) => i)));
+    this.catchups.dropPartitions(new Set(Array.from({ length: this.options.partitionCount }, (_, i) => i)));
+    this.log.info({}, 'scheduler stopped');
+  }
+
+  // ---- Steps (the loop runs them; tests call them directly) ----
+
+  /** One lease round: loads the partitions gained, drops those lost. */
+  async syncLeases(): Promise<void> {
+    const change = await this.leases.round();
+    if (change.error !== null) this.log.warn({ err: change.error }, 'lease round failed');
+    if (change.lost.length > 0) {
+      const dropped = this.table.removePartitions(new Set(change.lost));
+      this.catchups.dropPartitions(new Set(change.lost));
+      this.log.info({ partitions: change.lost.length, schedules: dropped }, 'partitions lost');
+    }
+    if (change.gained.length > 0) {
+      if (this.changeSeq === 0) this.changeSeq = await this.deps.store.latestScheduleChange();
+      const loaded = await this.loadPartitions(change.gained);
+      this.log.info({ partitions: change.gained.length, schedules: loaded }, 'partitions taken');
+    }
+    this.reportOwned();
+  }
+
+  /** Reloads the schedules whose change events arrived. */
+  async applyChanges(): Promise<void> {
+    if (this.pendingChanges.size === 0) return;
+    const ids = [...this.pendingChanges];
+    this.pendingChanges.clear();
+    for (const id of ids) {
+      const timing = await this.deps.store.getScheduleTiming(id);
+      if (timing !== null && this.leases.held.has(timing.partition)) await this.apply(timing);
+    }
+    this.reportOwned();
+  }
+
+  /** Reads the store's change log since the last reconciliation, for the owned partitions. */
+  async reconcile(): Promise<void> {
+    const partitions = this.ownedPartitions();
+    if (partitions.length === 0) return;
+    for (;;) {
+      const changes = await this.deps.store.listScheduleChanges(partitions, this.changeSeq, CHANGES_PAGE);
+      for (const timing of changes) {
+        await this.apply(timing);
+        this.changeSeq = Math.max(this.changeSeq, timing.changeSeq);
+      }
+      if (changes.length < CHANGES_PAGE) break;
+    }
+    this.reportOwned();
+  }
+
+  /** Fires every tick due within the lead, in batches; returns how many ticks it fired. */
+  async fireDue(): Promise<number> {
+    let fired = 0;
+    if (this.unsent.length > 0) await this.resendUnsent();
+    for (;;) {
+      if (!this.leases.valid()) return fired;
+      const now = this.deps.clock.now();
+      const regular = this.table.takeDue(now + this.options.leadMs, this.options.batchSize);
+      const late = this.catchups.take(this.options.batchSize - regular.length);
+      if (regular.length === 0 && late.length === 0) return fired;
+      const fires: TickFire[] = [];
+      let earliest = Infinity;
+      for (const entry of regular) {
+        const fire = this.advance(entry);
+        earliest = Math.min(earliest, fire.dueAt);
+        fires.push(fire);
+      }
+      for (const tick of late) {
+        fires.push({
+          scheduleId: tick.scheduleId,
+          version: tick.version,
+          nominalTime: tick.nominal,
+          dueAt: tick.nominal + tick.jitterMs,
+          nextFireAt: this.table.get(tick.scheduleId)?.nominal ?? tick.nextAfterCatchup,
+          runId: scheduledRunId(tick.scheduleId, tick.nominal),
+          late: true,
+        });
+      }
+      if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - this.options.leadMs));
+      await this.persist(fires);
+      fired += fires.length;
+    }
+  }
+
+  /** When the loop next has something to fire (epoch ms). */
+  nextFireAt(): number {
+    const regular = this.table.peekDue() - this.options.leadMs;
+    return this.catchups.size > 0 ? Math.min(regular, this.deps.clock.now()) : regular;
+  }
+
+  // ---- Internals ----
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.leases.roundDue()) await this.syncLeases();
+        await this.applyChanges();
+        if (this.deps.clock.now() >= this.nextReconcileAt) {
+          this.nextReconcileAt = this.deps.clock.now() + this.options.reconcileIntervalMs;
+          await this.reconcile();
+        }
+        await this.fireDue();
+      } catch (error) {
+        this.log.error({ err: error }, 'scheduler step failed; retrying');
+        await this.sleep(STORE_RETRY_MS);
+        continue;
+      }
+      const idleMs = Math.min(
+        this.nextFireAt() - this.deps.clock.now(),
+        this.leases.msUntilRound(),
+        MAX_IDLE_MS,
+      );
+      if (idleMs > 0) await this.sleep(idleMs);
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.wake.signal.aborted) this.wake = new AbortController();
+    await this.deps.clock.sleep(ms, this.wake.signal).catch(() => undefined);
+    if (this.wake.signal.aborted) this.wake = new AbortController();
+  }
+
+  /** The tick to fire for a due entry, and the entry moved on to its next tick (or removed at its end). */
+  private advance(entry: TimingEntry): TickFire {
+    const following = this.specs.next(entry.spec, entry.nominal);
+    const next = following !== null && following <= entry.endAt ? following : null;
+    if (next === null) this.table.remove(entry.scheduleId);
+    else this.table.reschedule(entry.scheduleId, next);
+    return {
+      scheduleId: entry.scheduleId,
+      version: entry.version,
+      nominalTime: entry.nominal,
+      dueAt: entry.nominal + entry.jitterMs,
+      nextFireAt: next,
+      runId: scheduledRunId(entry.scheduleId, entry.nominal),
+      late: false,
+    };
+  }
+
+  /**
+   * Writes one batch (one store transaction, whatever its partitions) and publishes its runs. A batch the store
+   * could not take is kept and sent again first at the next firing (its run ids make that safe).
+   */
+  private async persist(fires: TickFire[]): Promise<void> {
+    if (fires.length === 0 || !this.leases.valid()) return; // lost meanwhile: the new owners fire them
+    const leases: PartitionLease[] = [...this.leases.held].map(([partition, epoch]) => ({
+      partition,
+      epoch,
+    }));
+    let result: FireResult;
+    try {
+      result = await this.deps.store.fireTicks(this.options.nodeId, leases, fires, this.deps.clock.now());
+    } catch (error) {
+      this.unsent.push(...fires);
+      throw error;
+    }
+    if (result.fenced.length > 0) {
+      this.log.warn({ partitions: result.fenced }, 'leases fenced: other nodes own these partitions now');
+      const fenced = new Set(result.fenced);
+      for (const partition of fenced) this.leases.forget(partition);
+      this.table.removePartitions(fenced);
+      this.catchups.dropPartitions(fenced);
+    }
+    if (result.queued.length > 0) await this.deps.queue.publish(result.queued);
+    for (const runId of result.stopping) this.deps.signals.emit({ type: 'cancel_requested', runId });
+    for (const runId of result.cancelled) this.deps.signals.emit({ type: 'finished', runId });
+    for (const id of result.stale) this.pendingChanges.add(id);
+    const metrics = this.deps.metrics;
+    if (metrics !== undefined) {
+      metrics.fired('queued', result.queued.length);
+      metrics.fired('skipped', result.skipped.length);
+      metrics.fired('blocked', result.blocked.length);
+      metrics.fired('duplicate', result.duplicates.length);
+      metrics.fired('stale', result.stale.length);
+    }
+  }
+
+  private async resendUnsent(): Promise<void> {
+    const fires = this.unsent.splice(0);
+    await this.persist(fires);
+  }
+
+  private async loadPartitions(partitions: number[]): Promise<number> {
+    let afterId: string | null = null;
+    let loaded = 0;
+    for (;;) {
+      const page: ScheduleTiming[] = await this.deps.store.loadSchedules(partitions, afterId, LOAD_PAGE);
+      for (const timing of page) await this.apply(timing);
+      loaded += page.length;
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < LOAD_PAGE) return loaded;
+      afterId = last.id;
+    }
+  }
+
+  /** Takes a schedule's current state from the store into memory (or out of it). */
+  private async apply(timing: ScheduleTiming): Promise<void> {
+    const held = this.table.get(timing.id);
+    if (held !== null && held.version === timing.version) return;
+    if (timing.deleted || timing.paused || timing.nextFireAt === null) {
+      this.table.remove(timing.id);
+      return;
+    }
+    const plan = planResume(timing, this.deps.clock.now(), this.options.lateGraceMs);
+    const jitterMs = jitterOffsetMs(timing.id, timing.jitterSeconds);
+    for (const nominal of plan.catchup) {
+      this.catchups.add({
+        scheduleId: timing.id,
+        partition: timing.partition,
+        version: timing.version,
+        nominal,
+        jitterMs,
+        nextAfterCatchup: plan.next,
+      });
+    }
+    if (plan.next === null) {
+      this.table.remove(timing.id);
+      if (plan.catchup.length === 0) await this.markEnded(timing);
+      return;
+    }
+    this.table.upsert({
+      scheduleId: timing.id,
+      partition: timing.partition,
+      version: timing.version,
+      spec: this.specs.intern(timing.spec),
+      nominal: plan.next,
+      jitterMs,
+      endAt: timing.endAt ?? Infinity,
+    });
+  }
+
+  /** A schedule past its end: its watermark becomes null so no node loads it again. */
+  private async markEnded(timing: ScheduleTiming): Promise<void> {
+    const epoch = this.leases.held.get(timing.partition);
+    if (epoch === undefined) return;
+    await this.deps.store.advanceWatermarks(this.options.nodeId, { partition: timing.partition, epoch }, [
+      { scheduleId: timing.id, version: timing.version, nextFireAt: null },
+    ]);
+  }
+
+  private reportOwned(): void {
+    this.deps.metrics?.owned(this.leases.held.size, this.table.size);
+  }
+}
