@@ -1,0 +1,247 @@
+// bench/scheduler: the scheduler engine at 10k, 100k and 1M schedules, and the whole server at 200 runs/s.
+//
+//   npm run build && node --expose-gc dist/bench/scheduler.js [--sizes 10000,100000,1000000]
+//     [--sustain-schedules 10000] [--sustain-seconds 30] [--process-schedules 200] [--process-seconds 30]
+//
+// 1. Per size N (engine alone: SQLite on disk with synchronous=FULL firing, in-process queue, a consumer that
+//    takes runs as a worker would): N schedules with a seconds-field cron (`S * * * * *`) that all fall on the
+//    same second. Load = one lease round taking all 256 partitions and loading every schedule into memory.
+//    Engine memory = heap + array buffers after a full GC, loaded minus before, per schedule. Burst = the
+//    tick of all N at once: fires/s from the first to the last run handed over, and the CPU time it took.
+// 2. Sustained: --sustain-schedules schedules every second (`* * * * * *`) for --sustain-seconds: fires/s, and
+//    per run handed over: how late against its planned firing (due − lead) and against its nominal time.
+// 3. Process start: the real server (API, scheduler, worker, process runtime) with --process-schedules
+//    schedules every second of a trivial command (`true`) for --process-seconds: lag = the process's start
+//    (released at its due time, see pre-dispatch) − its due time, from the API.
+
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, ServerProcess } from '../test/support/server-process.js';
+import { LEAD_MS, openEngineWorld } from './scheduler/engine-world.js';
+import { timeOfId as nominalOfRunId } from '../src/core/ids.js';
+import { round, summarize, type Summary } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10000,100000,1000000' },
+    'sustain-schedules': { type: 'string', default: '10000' },
+    'sustain-seconds': { type: 'string', default: '30' },
+    'process-schedules': { type: 'string', default: '200' },
+    'process-seconds': { type: 'string', default: '30' },
+    skip: { type: 'string', default: '' },
+  },
+});
+const SIZES = (values.sizes ?? '').split(',').filter(Boolean).map(Number);
+const SKIP = new Set((values.skip ?? '').split(',').filter(Boolean));
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) console.warn('run with node --expose-gc for the memory figures');
+
+function engineMemory(): number {
+  gc?.();
+  gc?.();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const seconds = (ms: number): number => round(ms / 1000, 2);
+const ms = (s: Summary): Summary => ({
+  n: s.n,
+  p50: round(s.p50),
+  p90: round(s.p90),
+  p99: round(s.p99),
+  max: round(s.max),
+});
+
+interface SizeResult {
+  schedules: number;
+  loadSeconds: number;
+  bytesPerSchedule: number;
+  burstFiresPerSecond: number;
+  burstFiresPerCpuSecond: number;
+  burstSeconds: number;
+  fireDelayMs: Summary;
+}
+
+async function measureSize(n: number): Promise<SizeResult> {
+  // Every schedule on one second, far enough ahead for the load to be over.
+  const leadSeconds = 10 + Math.ceil(n / 100_000) * 2;
+  const second = new Date(Date.now() + leadSeconds * 1000).getUTCSeconds();
+  const world = await openEngineWorld({ schedules: n, cron: `${second} * * * * *` });
+  try {
+    const before = engineMemory();
+    const loadStarted = performance.now();
+    await world.engine.syncLeases();
+    const loadSeconds = seconds(performance.now() - loadStarted);
+    const bytesPerSchedule = round((engineMemory() - before) / n, 1);
+    if (world.engine.stats().schedules !== n)
+      throw new Error(`loaded ${world.engine.stats().schedules} of ${n}`);
+
+    const cpuBefore = process.cpuUsage();
+    await world.engine.start();
+    const deadline = Date.now() + 120_000 + leadSeconds * 1000;
+    while (world.consumed.length < n && Date.now() < deadline) await sleep(50);
+    const cpu = process.cpuUsage(cpuBefore);
+    await world.stopConsumer();
+    if (world.consumed.length < n) throw new Error(`only ${world.consumed.length} of ${n} fired`);
+    const first = world.consumed[0]?.at ?? 0;
+    const last = world.consumed[world.consumed.length - 1]?.at ?? 0;
+    const delays = world.consumed.map(({ message, at }) => at - (nominalOfRunId(message.runId) - LEAD_MS));
+    const burstMs = Math.max(1, last - (nominalOfRunId(world.consumed[0]?.message.runId ?? '') - LEAD_MS));
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    return {
+      schedules: n,
+      loadSeconds,
+      bytesPerSchedule,
+      burstFiresPerSecond: Math.round(n / (burstMs / 1000)),
+      burstFiresPerCpuSecond: Math.round(n / cpuSeconds),
+      burstSeconds: seconds(last - first),
+      fireDelayMs: ms(summarize(delays)),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+interface SustainResult {
+  schedules: number;
+  seconds: number;
+  firesPerSecond: number;
+  firesPerCpuSecond: number;
+  fireDelayMs: Summary;
+  nominalToDispatchedMs: Summary;
+}
+
+async function measureSustained(n: number, windowSeconds: number): Promise<SustainResult> {
+  const world = await openEngineWorld({ schedules: n, cron: '* * * * * *' });
+  try {
+    await world.engine.start();
+    await sleep(3000); // warm-up
+    const start = world.consumed.length;
+    const cpuBefore = process.cpuUsage();
+    const startedAt = Date.now();
+    await sleep(windowSeconds * 1000);
+    const cpu = process.cpuUsage(cpuBefore);
+    const window = world.consumed.slice(start);
+    const elapsed = (Date.now() - startedAt) / 1000;
+    await world.stopConsumer();
+    return {
+      schedules: n,
+      seconds: windowSeconds,
+      firesPerSecond: Math.round(window.length / elapsed),
+      firesPerCpuSecond: Math.round(window.length / ((cpu.user + cpu.system) / 1e6)),
+      fireDelayMs: ms(
+        summarize(window.map(({ message, at }) => at - (nominalOfRunId(message.runId) - LEAD_MS))),
+      ),
+      nominalToDispatchedMs: ms(
+        summarize(window.map(({ message, at }) => at - nominalOfRunId(message.runId))),
+      ),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+interface ProcessResult {
+  schedules: number;
+  seconds: number;
+  runs: number;
+  runsPerSecond: number;
+  lagMs: Summary;
+  statuses: Record<string, number>;
+}
+
+async function measureProcessStart(n: number, windowSeconds: number): Promise<ProcessResult> {
+  const server = await ServerProcess.start({ args: ['--worker-max-runs', '2000'] });
+  try {
+    const { key } = await server.createTenant('bench', {
+      runsPerSecond: 1_000_000,
+      runBurst: 1_000_000,
+      maxSchedules: 1_000_000,
+    });
+    const job = await server.request('POST', '/v1/jobs', {
+      key,
+      body: { name: 'tick', command: ['true'], resources: { memoryMb: 1 } },
+    });
+    if (job.status !== 201) throw new Error(`job: ${job.text}`);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const schedule = await server.request('POST', `/v1/jobs/tick/schedules`, {
+        key,
+        body: { cron: '* * * * * *', overlapPolicy: 'allow', catchup: { mode: 'skip' } },
+      });
+      if (schedule.status !== 201) throw new Error(`schedule: ${schedule.text}`);
+      ids.push(schedule.body.id as string);
+    }
+    await sleep(3000); // warm-up
+    const from = Date.now();
+    await sleep(windowSeconds * 1000);
+    const to = Date.now();
+    for (const id of ids) await server.request('POST', `/v1/schedules/${id}/pause`, { key });
+    await sleep(2000); // let the last runs finish
+    const lags: number[] = [];
+    const statuses: Record<string, number> = {};
+    let cursor: string | null = null;
+    do {
+      const query: string = `/v1/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await server.request('GET', query, { key });
+      for (const run of page.body.items as { nominalTime: string; lagMs: number | null; status: string }[]) {
+        const nominal = Date.parse(run.nominalTime);
+        if (nominal < from || nominal >= to) continue;
+        statuses[run.status] = (statuses[run.status] ?? 0) + 1;
+        if (run.lagMs !== null) lags.push(run.lagMs);
+      }
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor !== null);
+    return {
+      schedules: n,
+      seconds: windowSeconds,
+      runs: lags.length,
+      runsPerSecond: round(lags.length / ((to - from) / 1000), 1),
+      lagMs: ms(summarize(lags)),
+      statuses,
+    };
+  } finally {
+    await server.stop({ cleanup: true });
+  }
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  leadMs: LEAD_MS,
+};
+if (!SKIP.has('sizes')) {
+  const sizes: SizeResult[] = [];
+  for (const n of SIZES) {
+    console.log(`engine with ${n} schedules…`);
+    const result = await measureSize(n);
+    console.log(JSON.stringify(result));
+    sizes.push(result);
+  }
+  results['sizes'] = sizes;
+}
+if (!SKIP.has('sustain')) {
+  console.log('sustained…');
+  const sustain = await measureSustained(
+    Number(values['sustain-schedules']),
+    Number(values['sustain-seconds']),
+  );
+  console.log(JSON.stringify(sustain));
+  results['sustained'] = sustain;
+}
+if (!SKIP.has('process')) {
+  console.log('process start through the server…');
+  const processStart = await measureProcessStart(
+    Number(values['process-schedules']),
+    Number(values['process-seconds']),
+  );
+  console.log(JSON.stringify(processStart));
+  results['processStart'] = processStart;
+}
+const file = join(REPO_ROOT, 'bench/results', `scheduler-${new Date().toISOString().slice(0, 10)}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+console.log(`written to ${file}`);

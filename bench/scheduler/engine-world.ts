@@ -1,0 +1,161 @@
+// The scheduler engine on its own, for the benchmarks: a SQLite store in a fresh directory on disk (the same
+// synchronous=FULL firing as the server), a tenant and a job, N schedules written in bulk, and one engine
+// firing them into an in-process queue that a consumer drains, recording when each run was handed over.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { InProcessQueue } from '../../src/adapters/in-process/in-process-queue.js';
+import { InProcessRunSignals } from '../../src/adapters/in-process/in-process-run-signals.js';
+import { InProcessScheduleChanges } from '../../src/adapters/in-process/in-process-schedule-changes.js';
+import { SCHEDULE_COLUMNS, scheduleToRow } from '../../src/adapters/sqlite/sqlite-schedule-rows.js';
+import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { systemClock } from '../../src/adapters/system/system-clock.js';
+import { newId } from '../../src/core/ids.js';
+import type { Job } from '../../src/core/job.js';
+import { nextFireAfter, parseCron } from '../../src/core/schedule-time.js';
+import { DEFAULT_CATCHUP, partitionOf, type Schedule } from '../../src/core/schedule.js';
+import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
+import type { QueueMessage } from '../../src/ports/queue.js';
+import { SchedulerEngine } from '../../src/services/scheduler/scheduler-engine.js';
+
+export interface EngineWorld {
+  dir: string;
+  store: SqliteStore;
+  queue: InProcessQueue;
+  engine: SchedulerEngine;
+  /** Messages the consumer took, with when it took them. */
+  consumed: { message: QueueMessage; at: number }[];
+  stopConsumer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const LEAD_MS = 800;
+
+/** Writes `count` schedules of one cron spec in one transaction, as the service would have made them. */
+export function bulkInsertSchedules(
+  dbPath: string,
+  tenantId: string,
+  jobId: string,
+  count: number,
+  cron: string,
+): void {
+  const spec = parseCron(cron, 'UTC');
+  if (spec.kind !== 'cron') throw new Error('unreachable');
+  const db = new Database(dbPath);
+  const columns = SCHEDULE_COLUMNS.split(',').map((c) => c.trim());
+  const insert = db.prepare(
+    `INSERT INTO schedules (${columns.join(', ')}, change_seq) VALUES (${columns.map((c) => `@${c}`).join(', ')}, @change_seq)`,
+  );
+  const now = Date.now();
+  const first = nextFireAfter(spec, now);
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const id = newId('schedule', now, randomBytes);
+      const schedule: Schedule = {
+        id,
+        tenantId,
+        jobId,
+        partition: partitionOf(id),
+        spec: { kind: 'cron', cron: spec.expression, timezone: 'UTC' },
+        startAt: null,
+        endAt: null,
+        paused: false,
+        overlapPolicy: 'allow',
+        catchup: { ...DEFAULT_CATCHUP },
+        jitterSeconds: 0,
+        args: null,
+        env: null,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        nextFireAt: first,
+      };
+      insert.run({ ...scheduleToRow(schedule), change_seq: i + 1 });
+    }
+  })();
+  db.close();
+}
+
+export async function openEngineWorld(options: {
+  schedules: number;
+  cron: string;
+  /** Instead of recording each message taken, hand it to this (the peers bench claims and times it). */
+  consume?: (message: QueueMessage, store: SqliteStore) => Promise<void> | void;
+}): Promise<EngineWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'hourglass-bench-scheduler-'));
+  const dbPath = join(dir, 'hourglass.db');
+  const store = SqliteStore.open(dbPath);
+  const now = Date.now();
+  const tenant: Tenant = {
+    id: newId('tenant', now, randomBytes),
+    name: 'bench',
+    limits: { ...DEFAULT_PLAN_LIMITS },
+    createdAt: now,
+  };
+  await store.createTenant(tenant);
+  const job: Job = {
+    id: newId('job', now, randomBytes),
+    tenantId: tenant.id,
+    name: 'tick',
+    image: null,
+    command: ['true'],
+    args: [],
+    env: {},
+    resources: { memoryMb: 16 },
+    timeoutSeconds: 60,
+    retry: { maxAttempts: 1, backoffSeconds: 0 },
+    createdAt: now,
+    updatedAt: now,
+  };
+  await store.insertJob(job, Number.MAX_SAFE_INTEGER);
+  bulkInsertSchedules(dbPath, tenant.id, job.id, options.schedules, options.cron);
+
+  const queue = new InProcessQueue({ clock: systemClock });
+  const engine = new SchedulerEngine(
+    {
+      store,
+      queue,
+      signals: new InProcessRunSignals(),
+      changes: new InProcessScheduleChanges(),
+      clock: systemClock,
+      logger: pino({ level: 'warn' }, pino.destination(2)),
+    },
+    { nodeId: 'bench', leadMs: LEAD_MS, batchSize: 5000 },
+  );
+  const consumed: { message: QueueMessage; at: number }[] = [];
+  const stop = new AbortController();
+  const consumer = (async () => {
+    while (!stop.signal.aborted) {
+      const deliveries = await queue.pull(100_000, 100, stop.signal);
+      const at = Date.now();
+      for (const delivery of deliveries) {
+        if (options.consume === undefined) consumed.push({ message: delivery.message, at });
+        else await options.consume(delivery.message, store);
+        await delivery.ack();
+      }
+    }
+  })();
+  return {
+    dir,
+    store,
+    queue,
+    engine,
+    consumed,
+    async stopConsumer() {
+      stop.abort();
+      await consumer;
+    },
+    async close() {
+      stop.abort();
+      await consumer;
+      await engine.stop();
+      await queue.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
