@@ -113,9 +113,12 @@ export function firstTickFrom(
   return at === null || (schedule.endAt !== null && at > schedule.endAt) ? null : at;
 }
 
-/** Intervals stay on one grid across restarts and edits: anchored at startAt, or the creation second. */
+/**
+ * Intervals stay on one grid across restarts and edits: anchored at startAt exactly (so schedules can be
+ * phased within a second), or else at the creation time's whole second.
+ */
 function anchorOf(startAt: number | null, createdAt: number): number {
-  return Math.floor((startAt ?? createdAt) / 1000) * 1000;
+  return startAt ?? Math.floor(createdAt / 1000) * 1000;
 }
 
 function resolveSpec(current: ScheduleSpec | null, input: ScheduleInput, anchorAt: number): ScheduleSpec {
