@@ -179,3 +179,46 @@ describe('overlap policies', () => {
     assert.equal(third?.blockedBy, first?.id);
   });
 });
+
+describe('the engine loop', () => {
+  let world: SchedulerWorld;
+  beforeEach(async () => {
+    world = await SchedulerWorld.open('2026-06-01T12:00:00.000Z');
+  });
+  afterEach(() => world.close());
+
+  it('waits for the catch-up rate instead of spinning: the rest of the process keeps its turns', async () => {
+    const first = world.node('before');
+    const schedule = await world.addSchedule({ every: '1s', catchup: { mode: 'all', maxRuns: 100 } });
+    await world.runFor(1000, 1000, [first]);
+    await first.engine.stop();
+    world.clock.set('2026-06-01T12:01:00.000Z');
+    const second = world.node('after', { catchupPerSecond: 2 });
+    await second.engine.start();
+    // The clock does not move: two late ticks may go, the rest must wait for time that never comes.
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const waited = performance.now() - started;
+    await second.engine.stop();
+    assert.ok(waited < 1000, `a 50 ms timer took ${Math.round(waited)} ms`);
+    // 12:00:00 and :01 before; now the two late ticks the rate allows, and 12:00:59 (within the late grace)
+    // and 12:01:00 as regular ticks.
+    assert.equal((await world.ticksOf(schedule.id)).length, 2 + 2 + 2);
+  });
+
+  it('a node that stalled past its leases sends the ticks it slept through to the catch-up policy', async () => {
+    const node = world.node('n1');
+    const schedule = await world.addSchedule({ every: '1s', catchup: { mode: 'skip' } });
+    await world.runFor(2000, 1000);
+    world.clock.advance(5 * 60_000); // the process was paused; nobody else took its partitions
+    await step(node.engine);
+    // Not 300 ticks fired late as if on time: `skip` drops them; 12:05:01 is within the late grace.
+    assert.deepEqual(await world.ticksOf(schedule.id), [
+      '2026-06-01T12:00:00.000Z',
+      '2026-06-01T12:00:01.000Z',
+      '2026-06-01T12:00:02.000Z',
+      '2026-06-01T12:05:01.000Z',
+      '2026-06-01T12:05:02.000Z',
+    ]);
+  });
+});

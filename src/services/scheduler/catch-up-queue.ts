@@ -36,6 +36,13 @@ export class CatchupQueue {
     this.ticks.push(tick);
   }
 
+  /** How long until the rate lets the next tick out (0 when it may go now). */
+  msUntilReady(): number {
+    if (this.ticks.length === 0) return Infinity;
+    const tokens = this.tokens + ((this.monotonic() - this.refilledAt) / 1000) * this.perSecond;
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.perSecond) * 1000);
+  }
+
   /** Up to `max` of the oldest ticks, as far as the rate allows now. */
   take(max: number): LateTick[] {
     if (this.ticks.length === 0 || max <= 0) return [];

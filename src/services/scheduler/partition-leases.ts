@@ -61,16 +61,19 @@ export class PartitionLeases {
       this.held.clear();
       return { gained: [], lost, error };
     }
+    // Renewed after its leases could have expired (a stall): another node may have fired meanwhile, and the
+    // ticks this node slept through must go through the catch-up policy: everything counts as lost and gained.
+    const lapsed = this.held.size > 0 && sentAt >= this.validUntil + ttlMs / 5;
     // A fifth of the TTL is kept as margin for clock rate differences and the time to stop a batch.
     this.validUntil = sentAt + ttlMs - ttlMs / 5;
     const next = new Map(leases.map((lease) => [lease.partition, lease.epoch]));
     const lost: number[] = [];
     const gained: number[] = [];
     for (const [partition, epoch] of this.held) {
-      if (next.get(partition) !== epoch) lost.push(partition);
+      if (lapsed || next.get(partition) !== epoch) lost.push(partition);
     }
     for (const [partition, epoch] of next) {
-      if (this.held.get(partition) !== epoch) gained.push(partition);
+      if (lapsed || this.held.get(partition) !== epoch) gained.push(partition);
     }
     this.held.clear();
     for (const [partition, epoch] of next) this.held.set(partition, epoch);

@@ -12,7 +12,7 @@
 // While running, a node whose lease round fails stops firing before its leases can expire (judged on the
 // monotonic clock), and drops its partitions once they have: another node may own them by then.
 
-import { scheduledRunId, jitterOffsetMs, PARTITION_COUNT } from '../../core/schedule.js';
+import { jitterOffsetMs, PARTITION_COUNT, partitionOf, scheduledRunId } from '../../core/schedule.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
@@ -159,14 +159,28 @@ export class SchedulerEngine {
     const change = await this.leases.round();
     if (change.error !== null) this.log.warn({ err: change.error }, 'lease round failed');
     if (change.lost.length > 0) {
-      const dropped = this.table.removePartitions(new Set(change.lost));
-      this.catchups.dropPartitions(new Set(change.lost));
+      const lost = new Set(change.lost);
+      const dropped = this.table.removePartitions(lost);
+      this.catchups.dropPartitions(lost);
+      // Ticks not yet written for a lost partition are its next owner's (or, regained, the catch-up's) now.
+      const kept = this.unsent.filter(
+        (fire) => !lost.has(partitionOf(fire.scheduleId, this.options.partitionCount)),
+      );
+      this.unsent.splice(0, this.unsent.length, ...kept);
       this.log.info({ partitions: change.lost.length, schedules: dropped }, 'partitions lost');
     }
     if (change.gained.length > 0) {
-      if (this.changeSeq === 0) this.changeSeq = await this.deps.store.latestScheduleChange();
-      const loaded = await this.loadPartitions(change.gained);
-      this.log.info({ partitions: change.gained.length, schedules: loaded }, 'partitions taken');
+      try {
+        if (this.changeSeq === 0) this.changeSeq = await this.deps.store.latestScheduleChange();
+        const loaded = await this.loadPartitions(change.gained);
+        this.log.info({ partitions: change.gained.length, schedules: loaded }, 'partitions taken');
+      } catch (error) {
+        // Not loaded, so not owned: the next round counts them as gained again and loads them afresh.
+        for (const partition of change.gained) this.leases.forget(partition);
+        this.table.removePartitions(new Set(change.gained));
+        this.catchups.dropPartitions(new Set(change.gained));
+        throw error;
+      }
     }
     this.reportOwned();
   }
@@ -208,23 +222,23 @@ export class SchedulerEngine {
       const regular = this.table.takeDue(now + this.options.leadMs, this.options.batchSize);
       const late = this.catchups.take(this.options.batchSize - regular.length);
       if (regular.length === 0 && late.length === 0) return fired;
-      const fires: TickFire[] = [];
+      // Late ticks first: older ticks of a schedule must meet its overlap policy before newer ones.
+      const fires: TickFire[] = late.map((tick) => ({
+        scheduleId: tick.scheduleId,
+        version: tick.version,
+        nominalTime: tick.nominal,
+        dueAt: tick.nominal + tick.jitterMs,
+        // The watermark stays where the regular ticks have it; gone from the table means ended (or changed,
+        // and then the store refuses the tick as stale).
+        nextFireAt: this.table.get(tick.scheduleId)?.nominal ?? null,
+        runId: scheduledRunId(tick.scheduleId, tick.nominal),
+        late: true,
+      }));
       let earliest = Infinity;
       for (const entry of regular) {
         const fire = this.advance(entry);
         earliest = Math.min(earliest, fire.dueAt);
         fires.push(fire);
-      }
-      for (const tick of late) {
-        fires.push({
-          scheduleId: tick.scheduleId,
-          version: tick.version,
-          nominalTime: tick.nominal,
-          dueAt: tick.nominal + tick.jitterMs,
-          nextFireAt: this.table.get(tick.scheduleId)?.nominal ?? tick.nextAfterCatchup,
-          runId: scheduledRunId(tick.scheduleId, tick.nominal),
-          late: true,
-        });
       }
       if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - this.options.leadMs));
       await this.persist(fires);
@@ -235,7 +249,8 @@ export class SchedulerEngine {
   /** When the loop next has something to fire (epoch ms). */
   nextFireAt(): number {
     const regular = this.table.peekDue() - this.options.leadMs;
-    return this.catchups.size > 0 ? Math.min(regular, this.deps.clock.now()) : regular;
+    if (this.catchups.size === 0) return regular;
+    return Math.min(regular, this.deps.clock.now() + this.catchups.msUntilReady());
   }
 
   // ---- Internals ----
@@ -255,17 +270,22 @@ export class SchedulerEngine {
         await this.sleep(STORE_RETRY_MS);
         continue;
       }
-      const idleMs = Math.min(
-        this.nextFireAt() - this.deps.clock.now(),
-        this.leases.msUntilRound(),
-        MAX_IDLE_MS,
-      );
+      // Not trusting its leases, it has nothing to do until the next round.
+      const untilFire = this.leases.valid() ? this.nextFireAt() - this.deps.clock.now() : Infinity;
+      const idleMs = Math.min(untilFire, this.leases.msUntilRound(), MAX_IDLE_MS);
       if (idleMs > 0) await this.sleep(idleMs);
+      // The store is synchronous underneath: without this, a busy engine would starve every timer and
+      // socket of the process (the API, the worker's releases) until it ran out of work.
+      else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
+  /** Sleeps, unless a wake (a change event, stop) came since the last one was taken. */
   private async sleep(ms: number): Promise<void> {
-    if (this.wake.signal.aborted) this.wake = new AbortController();
+    if (this.wake.signal.aborted || !this.running) {
+      this.wake = new AbortController();
+      return;
+    }
     await this.deps.clock.sleep(ms, this.wake.signal).catch(() => undefined);
     if (this.wake.signal.aborted) this.wake = new AbortController();
   }
@@ -292,7 +312,12 @@ export class SchedulerEngine {
    * could not take is kept and sent again first at the next firing (its run ids make that safe).
    */
   private async persist(fires: TickFire[]): Promise<void> {
-    if (fires.length === 0 || !this.leases.valid()) return; // lost meanwhile: the new owners fire them
+    if (fires.length === 0) return;
+    if (!this.leases.valid()) {
+      // Kept for when the leases are trusted again; if they were lost instead, the store fences these off.
+      this.unsent.push(...fires);
+      return;
+    }
     const leases: PartitionLease[] = [...this.leases.held].map(([partition, epoch]) => ({
       partition,
       epoch,
