@@ -144,6 +144,60 @@ for (const factory of STORE_FACTORIES) {
       );
     });
 
+    test('a tick caught up late says so in its created event; an on-time one does not', async (w) => {
+      const n = Date.UTC(2026, 2, 8, 7, 0, 0);
+      const tick0 = '2026-03-08T07:00:00.000Z';
+      for (const policy of ['allow', 'skip'] as const) {
+        const schedule = await scheduleWith(w, policy);
+        const onTime = tickOf(schedule, n);
+        const late = tickOf(schedule, n - 60 * SECOND, { late: true });
+        const result = await fire(w, [late, onTime]);
+        const outcomes = [...result.queued.map((m) => m.runId), ...result.skipped];
+        assert.deepEqual(outcomes.sort(), [late.runId, onTime.runId].sort(), policy);
+        const created = async (t: TickFire) => (await w.store.getRunEvents(t.runId))[0];
+        assert.equal((await created(onTime))?.detail, `tick ${tick0} of schedule ${schedule.id}`, policy);
+        assert.deepEqual(
+          await created(late),
+          {
+            at: (await runOf(w, late)).createdAt,
+            type: 'created',
+            attempt: 1,
+            status: 'queued',
+            detail:
+              `tick 2026-03-08T06:59:00.000Z of schedule ${schedule.id}, ` +
+              'caught up late (missed while no scheduler held it)',
+          },
+          policy,
+        );
+      }
+    });
+
+    test('a fired run’s timeline goes on after its created and dispatched events', async (w) => {
+      const schedule = await scheduleWith(w, 'allow');
+      const t = await fireAndClaim(w, schedule, Date.UTC(2026, 0, 1));
+      const claimed = await runOf(w, t);
+      await w.store.markStarted(t.runId, 1, 'wrk_a', tick());
+      await w.store.markDispatched([t.runId], tick()); // already dispatched at its firing: no new event
+      await w.store.finishAttempt(attemptResult(claimed, { outcome: 'failed', retryAt: tick() }));
+      const events = await w.store.getRunEvents(t.runId);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.attempt, e.status]),
+        [
+          ['created', 1, 'queued'],
+          ['dispatched', 1, 'queued'],
+          ['claimed', 1, 'running'],
+          ['started', 1, 'running'],
+          ['retry_scheduled', 2, 'queued'],
+        ],
+      );
+      assert.equal(events[2]?.detail, 'wrk_a');
+      // Requeued for its retry, it is in the queue rebuild again.
+      assert.deepEqual(
+        (await w.store.listQueuedRuns()).map((r) => r.id),
+        [t.runId],
+      );
+    });
+
     test('a tick fired twice is one run: in one batch, in two, and under every policy', async (w) => {
       for (const policy of ['allow', 'skip', 'buffer_one', 'replace'] as const) {
         const schedule = await scheduleWith(w, policy);

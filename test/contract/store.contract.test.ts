@@ -297,6 +297,35 @@ for (const factory of STORE_FACTORIES) {
       assert.equal((await store.listRuns(jobA.tenantId, { limit: 4 })).nextCursor, null);
     });
 
+    test('listRuns unfiltered pages through runs of every status, newest first', async (store) => {
+      const job = await seedJob(store);
+      const runs = [await seedRun(store, job)];
+      for (const outcome of [
+        'succeeded',
+        'failed',
+        'timed_out',
+        'oom_killed',
+        'cancelled',
+        'lost',
+      ] as const) {
+        const running = await seedRunning(store, job);
+        assert.equal(await store.finishAttempt(attemptResult(running, { outcome })), 'finished');
+        runs.push(running);
+      }
+      runs.push(await seedRunning(store, job), await seedRun(store, job));
+      const newestFirst = runs.map((r) => r.id).reverse();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listRuns(job.tenantId, { limit: 3, cursor });
+        seen.push(...page.items.map((r) => r.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      assert.deepEqual(seen, newestFirst);
+      const statuses = (await store.listRuns(job.tenantId, { limit: 20 })).items.map((r) => r.status);
+      assert.equal(new Set(statuses).size, 8);
+    });
+
     test('listQueuedRuns is every queued run by availability, then id', async (store) => {
       const job = await seedJob(store);
       const late = await seedRun(store, job, { availableAt: clock + 60_000 });

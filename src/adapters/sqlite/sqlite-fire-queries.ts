@@ -9,16 +9,23 @@
 // moves, since this is the engine's own bookkeeping, not a change to reconcile.
 //
 // Speed: `allow` (the common case, nothing to look at but the run id) is written in bulk: the batch's
-// schedules are read in one statement, its runs inserted in one INSERT … SELECT FROM json_each(…) ON CONFLICT
-// DO NOTHING (RETURNING tells which were new; the rest were duplicates), their events in one more, and the
-// watermarks moved in one UPDATE … FROM json_each. One statement per batch instead of four per tick is most
-// of the cost saved. Other policies go tick by tick, in order (sqlite-overlap-queries.ts); a schedule has one
-// policy, so the two paths never share a schedule within a batch.
+// schedules are read in one statement, its runs inserted by one prepared statement in run id order (ON
+// CONFLICT DO NOTHING; no change means a duplicate), and the watermarks moved in one UPDATE … FROM json_each.
+// Such a run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
+// migration 3 and impliedRunEvents). What a fired run costs is mostly the B-trees it is inserted into, so
+// it is inserted into few (migration 3 says which, and why). Other policies go tick by tick, in order
+// (sqlite-overlap-queries.ts); a schedule has one policy, so the two paths never share a schedule in a batch.
 
 import type Database from 'better-sqlite3';
 import type { FireResult, PartitionLease, TickFire } from '../../ports/store.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
+
+/** id, tenant, job, schedule, args, env, created, nominal, due, available, dispatched, fired_late. */
+type AllowedRun = [
+  ...[string, string, string, string, string | null, string | null, number],
+  ...[number, number, number, number, number],
+];
 
 type WatermarkMark = { scheduleId: string; version: number; nextFireAt: number | null };
 
@@ -32,6 +39,9 @@ const emptyResult = (fenced: number[] = []): FireResult => ({
   cancelled: [],
   stopping: [],
 });
+
+// In id order, each insert lands beside the one before it in every index that ends with the run id.
+const byRunId = (a: TickFire, b: TickFire): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 
 /** Live, unpaused, at the version the engine computed the tick from. */
 function isCurrent(schedule: FireSchedule | undefined, tick: TickFire): schedule is FireSchedule {
@@ -58,26 +68,11 @@ export function compileFireQueries(
       'SELECT j.id, j.memory_mb FROM json_each(?) f JOIN jobs j ON j.id = f.value',
     )
     .raw();
-  // Each fire is [runId, nominalTime, dueAt, scheduleId, tenantId, jobId, argsJson, envJson]: everything
-  // from the schedule rows already read, so the insert joins nothing.
-  const insertAllowed = db
-    .prepare<[number, number, string], string>(
-      `INSERT INTO runs (id, tenant_id, job_id, schedule_id, status, attempt, args_json, env_json, created_at,
-        nominal_time, due_at, available_at, dispatched_at)
-      SELECT f.value ->> 0, f.value ->> 4, f.value ->> 5, f.value ->> 3, 'queued', 1, f.value ->> 6,
-        f.value ->> 7, ?, f.value ->> 1, f.value ->> 2, f.value ->> 2, ?
-      FROM json_each(?) f
-      WHERE true
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id`,
-    )
-    .pluck();
-  // A new run's timeline is known: `created` is seq 1 and `dispatched` seq 2. Each entry is [runId, detail].
-  const insertAllowedEvents = db.prepare<[number, string, number, string]>(`INSERT INTO run_events
-      (run_id, seq, at, type, attempt, status, detail)
-    SELECT e.value ->> 0, 1, ?, 'created', 1, 'queued', e.value ->> 1 FROM json_each(?) e
-    UNION ALL
-    SELECT e.value ->> 0, 2, ?, 'dispatched', 1, 'queued', NULL FROM json_each(?) e`);
+  // Everything from the schedule rows already read, so the insert joins nothing.
+  const insertAllowed = db.prepare<AllowedRun>(`INSERT INTO runs (id, tenant_id, job_id, schedule_id, status,
+      attempt, args_json, env_json, created_at, nominal_time, due_at, available_at, dispatched_at, fired_late)
+    VALUES (?, ?, ?, ?, 'queued', 1, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING`);
   // Each mark is [scheduleId, nextFireAt].
   const setWatermarks = db.prepare<[string]>(`UPDATE schedules SET next_fire_at = m.value ->> 1
     FROM json_each(?) m WHERE schedules.id = m.value ->> 0`);
@@ -103,23 +98,17 @@ export function compileFireQueries(
     result: FireResult,
   ): void {
     if (ticks.length === 0) return;
-    const rows = JSON.stringify(
-      ticks.map((t) => {
-        const s = schedules.get(t.scheduleId);
-        return [
-          t.runId,
-          t.nominalTime,
-          t.dueAt,
-          t.scheduleId,
-          s?.tenant_id,
-          s?.job_id,
-          s?.args_json,
-          s?.env_json,
-        ];
-      }),
-    );
-    const inserted = new Set(insertAllowed.all(now, now, rows));
-    const events: [string, string][] = [];
+    const inserted = new Set<string>();
+    for (const t of [...ticks].sort(byRunId)) {
+      const s = schedules.get(t.scheduleId);
+      if (s === undefined) continue; // isCurrent() made sure of it
+      const { tenant_id, job_id, args_json, env_json } = s;
+      const { changes } = insertAllowed.run(
+        ...[t.runId, tenant_id, job_id, t.scheduleId, args_json, env_json, now],
+        ...[t.nominalTime, t.dueAt, t.dueAt, now, t.late ? 1 : 0],
+      );
+      if (changes > 0) inserted.add(t.runId);
+    }
     for (const tick of ticks) {
       // The same tick twice in one batch: the first is inserted, the second is its duplicate.
       if (!inserted.delete(tick.runId)) {
@@ -128,8 +117,6 @@ export function compileFireQueries(
       }
       const schedule = schedules.get(tick.scheduleId);
       if (schedule === undefined) continue; // isCurrent() made sure of it
-      const time = new Date(tick.nominalTime).toISOString();
-      events.push([tick.runId, `tick ${time} of schedule ${tick.scheduleId}`]);
       result.queued.push({
         runId: tick.runId,
         tenantId: schedule.tenant_id,
@@ -137,10 +124,6 @@ export function compileFireQueries(
         memoryMb: schedule.memory_mb,
         availableAt: now,
       });
-    }
-    if (events.length > 0) {
-      const json = JSON.stringify(events);
-      insertAllowedEvents.run(now, json, now, json);
     }
   }
 

@@ -18,6 +18,7 @@ import type { OverlapPolicy } from '../../core/schedule.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { FireResult, TickFire } from '../../ports/store.js';
 import type { RunQueries } from './sqlite-run-queries.js';
+import { tickCreatedDetail } from './sqlite-rows.js';
 
 /** The schedule row a tick is fired from, with its job's memory (for the queue message). */
 export interface FireSchedule {
@@ -50,8 +51,10 @@ type Outcome = { status: 'queued' | 'skipped'; reason: string | null; blockedBy:
 
 export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueries, 'event'>) {
   const runExists = db.prepare<[string], number>('SELECT 1 FROM runs WHERE id = ?').pluck();
-  // Newest first: the policies name or wait for the most recent unfinished run.
-  const unfinishedOf = db.prepare<[string], UnfinishedRun>(`SELECT id, status, blocked_by FROM runs
+  // Newest first: the policies name or wait for the most recent unfinished run. INDEXED BY: the planner
+  // would rather walk every run of the schedule in id order (runs_schedule) than sort its few unfinished.
+  const unfinishedOf = db.prepare<[string], UnfinishedRun>(`SELECT id, status, blocked_by
+    FROM runs INDEXED BY runs_schedule_unfinished
     WHERE schedule_id = ? AND status IN ('queued', 'running') ORDER BY id DESC`);
   // Positional: better-sqlite3 has no numbered parameters (?1), so a value used twice is passed twice.
   const insertRun = db.prepare<RunInsert>(`INSERT INTO runs (id, tenant_id, job_id, schedule_id, status,
@@ -108,7 +111,7 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
       ...[dueAt, dueAt, blockedBy, dispatchedAt, finishedAt],
     );
     if (inserted.changes === 0) return false;
-    const created = `tick ${new Date(nominalTime).toISOString()} of schedule ${scheduleId}`;
+    const created = tickCreatedDetail(scheduleId, nominalTime, fire.late);
     if (dispatched) {
       insertCreatedAndNext.run(runId, now, status, created, runId, now, 'dispatched', status, null);
     } else if (status === 'skipped') {

@@ -223,6 +223,34 @@ export function rowToRunEvent(row: RunEventRow): RunEvent {
   return { at: row.at, type: row.type, attempt: row.attempt, status: row.status, detail: row.detail };
 }
 
+/** The `created` event's detail of a tick's run: which tick of which schedule, and whether it came late. */
+export function tickCreatedDetail(scheduleId: string, nominalTime: number, late: boolean): string {
+  const tick = `tick ${new Date(nominalTime).toISOString()} of schedule ${scheduleId}`;
+  return late ? `${tick}, caught up late (missed while no scheduler held it)` : tick;
+}
+
+/** What a run row says about its first events when they were not stored (see migration 3). */
+export interface FiredRunRow {
+  fired_late: number | null;
+  schedule_id: string | null;
+  nominal_time: number;
+  created_at: number;
+}
+
+/**
+ * The events a tick's run fired in bulk did not store: created, then dispatched, both at its creation, as
+ * attempt 1 and queued (what the run was right after each). Empty for any other run: its events are stored.
+ */
+export function impliedRunEvents(row: FiredRunRow): RunEvent[] {
+  if (row.fired_late === null || row.schedule_id === null) return [];
+  const detail = tickCreatedDetail(row.schedule_id, row.nominal_time, row.fired_late === 1);
+  const at = row.created_at;
+  return [
+    { at, type: 'created', attempt: 1, status: 'queued', detail },
+    { at, type: 'dispatched', attempt: 1, status: 'queued', detail: null },
+  ];
+}
+
 /** Where a list cursor should start when none is given: ids are ASCII, and `~` sorts after all of them. */
 export const AFTER_ALL_IDS = '~';
 export const BEFORE_ALL_IDS = '';

@@ -10,6 +10,7 @@
 
 import type Database from 'better-sqlite3';
 import { HourglassError, notFound } from '../../core/errors.js';
+import { RUN_STATUSES } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type {
   AttemptResult,
@@ -26,10 +27,12 @@ import type {
 import type { JobQueries } from './sqlite-job-queries.js';
 import {
   AFTER_ALL_IDS,
+  impliedRunEvents,
   rowToRun,
   rowToRunEvent,
   runToRow,
   toPage,
+  type FiredRunRow,
   type RunEventRow,
   type RunRow,
 } from './sqlite-rows.js';
@@ -70,6 +73,14 @@ function compileListQueries(db: Database.Database) {
       }
     }
   }
+  // Unfiltered: no index of its own (every fired run would write one more B-tree, see migration 3), but one
+  // ordered stream per status from runs_tenant_status, merged (SQLite merges a compound ORDER BY whose arms
+  // come sorted), so a page still reads about `limit` rows, plus a seek per status.
+  const byStatus = RUN_STATUSES.map((status) => `${head} AND status = '${status}'`).join(' UNION ALL ');
+  statements.set(
+    listKey(false, false, false),
+    db.prepare<[Record<string, unknown>], RunRow>(`${byStatus} ${tail}`),
+  );
   return (filter: RunFilter) => {
     const key = listKey(
       filter.jobId !== undefined,
@@ -95,14 +106,26 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   );
   const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
   const listFor = compileListQueries(db);
+  // Only at start, so it has no index of its own (every queued run and every claim would write it): the
+  // tenants are walked with one index seek each (a skip-scan; the tenants table is not needed, nor trusted
+  // to name every run's tenant), their queued runs read through runs_tenant_status, and the whole sorted.
   const queued = db.prepare<[], RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM runs
-     WHERE status = 'queued' AND blocked_by IS NULL ORDER BY available_at, id`,
+    `WITH RECURSIVE tenant (tid) AS (
+       SELECT MIN(tenant_id) FROM runs
+       UNION ALL
+       SELECT (SELECT MIN(tenant_id) FROM runs WHERE tenant_id > tid) FROM tenant WHERE tid IS NOT NULL
+     )
+     SELECT ${RUN_COLUMNS} FROM tenant JOIN runs INDEXED BY runs_tenant_status
+       ON runs.tenant_id = tenant.tid AND runs.status = 'queued'
+     WHERE blocked_by IS NULL ORDER BY available_at, id`,
   );
   const stale = db.prepare<[number, number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs
     WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at LIMIT ?`);
   const events = db.prepare<[string], RunEventRow>(
     'SELECT at, type, attempt, status, detail FROM run_events WHERE run_id = ? ORDER BY seq',
+  );
+  const firedRow = db.prepare<[string], FiredRunRow>(
+    'SELECT fired_late, schedule_id, nominal_time, created_at FROM runs WHERE id = ?',
   );
   const appendEvent = db.prepare<[{ runId: string; at: number; type: RunEventType; detail: string | null }]>(
     `INSERT INTO run_events (run_id, seq, at, type, attempt, status, detail)
@@ -290,8 +313,11 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
       return row ? { run: rowToRun(row), requestHash: row.request_hash } : null;
     },
 
+    /** A fired run's first events are implied by its row; the stored ones all came after them. */
     getRunEvents(runId: string): RunEvent[] {
-      return events.all(runId).map(rowToRunEvent);
+      const fired = firedRow.get(runId);
+      const stored = events.all(runId).map(rowToRunEvent);
+      return fired === undefined ? stored : [...impliedRunEvents(fired), ...stored];
     },
 
     listRuns(tenantId: string, filter: RunFilter): Page<Run> {

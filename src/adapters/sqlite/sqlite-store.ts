@@ -59,6 +59,10 @@ import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-
 const API_KEY_COLUMNS = 'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at';
 
 function configure(db: Database.Database): void {
+  // For a new file only (an existing one keeps its size): 8 KiB pages make the B-trees a fired batch inserts
+  // into shallower, and its commit write fewer pages (about 10% less CPU per fired tick than 4 KiB). It must
+  // come before WAL is turned on.
+  db.pragma('page_size = 8192');
   // WAL lets readers (API) proceed while a writer (dispatcher, workers) commits.
   db.pragma('journal_mode = WAL');
   // FULL: a write acknowledged to a client must survive a power loss, not only a process crash.
@@ -66,6 +70,15 @@ function configure(db: Database.Database): void {
   db.pragma('foreign_keys = ON');
   // Several processes may share the file; wait for a lock rather than fail at once.
   db.pragma('busy_timeout = 5000');
+  // A fired batch of thousands of runs dirties thousands of index pages (run ids are random within their
+  // second): a 64 MiB cache (the default is 2 MiB) keeps them from spilling to the WAL before the commit.
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  // Checkpoint every 8192 pages of WAL (64 MiB) instead of every 1000: a page that successive batches dirty
+  // again is copied into the database once per checkpoint, and a fired batch (often over 1000 pages alone)
+  // does not pay for a checkpoint at each commit. The WAL file is cut back to 64 MiB after a checkpoint.
+  db.pragma('wal_autocheckpoint = 8192');
+  db.pragma('journal_size_limit = 67108864');
 }
 
 function compileTenantQueries(db: Database.Database) {

@@ -55,7 +55,9 @@ export async function runAttempt(
     try {
       const spec = buildExecutionSpec(job, run, ctx.hostPath, clock.now());
       const hooks = {
-        onStarted: (at: number): void => {
+        onStarted: (precise: number): void => {
+          // Executors may measure the start below the millisecond; times are stored in whole milliseconds.
+          const at = Math.round(precise);
           started.at = at;
           started.monotonic = clock.monotonic();
           started.recorded = store

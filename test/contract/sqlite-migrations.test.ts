@@ -1,0 +1,160 @@
+// The SQLite store's migration 3 on a database written before it (schema version 2): runs and their stored
+// timelines read exactly as they did, the queue rebuild and the listings find them through the new indexes,
+// and a tick fired after the migration gets its implied timeline. SQLite only: it is about that file format.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../src/adapters/sqlite/sqlite-migrations.js';
+import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { jobToRow, tenantToRow } from '../../src/adapters/sqlite/sqlite-rows.js';
+import { scheduleToRow } from '../../src/adapters/sqlite/sqlite-schedule-rows.js';
+import type { Job } from '../../src/core/job.js';
+import type { RunEvent } from '../../src/core/run.js';
+import { scheduledRunId, type Schedule } from '../../src/core/schedule.js';
+import type { Tenant } from '../../src/core/tenant.js';
+import { leaseAll, makeSchedule, tickOf } from './schedule-fixtures.js';
+import { id, makeJob, makeTenant, tick } from './store-fixtures.js';
+
+/** Named parameters for every key of a row object: `(@a, @b, …)`. */
+const valuesOf = (row: object): string =>
+  `(${Object.keys(row)
+    .map((k) => `@${k}`)
+    .join(', ')})`;
+const columnsOf = (row: object): string => `(${Object.keys(row).join(', ')})`;
+
+/** A database at schema version 2, as Hourglass before migration 3 left it, with a tick's run fired by it. */
+function createVersion2(
+  path: string,
+  rows: { tenant: Tenant; job: Job; schedule: Schedule; run: V2Run },
+): void {
+  const db = new Database(path);
+  try {
+    db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL)`);
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 0);
+    }
+    const insert = (table: string, row: object) =>
+      db.prepare(`INSERT INTO ${table} ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
+    insert('tenants', tenantToRow(rows.tenant));
+    insert('jobs', jobToRow(rows.job));
+    insert('schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
+    const { events, ...run } = rows.run;
+    insert('runs', run);
+    for (const [seq, event] of events.entries())
+      insert('run_events', { run_id: run.id, seq: seq + 1, ...event });
+  } finally {
+    db.close();
+  }
+}
+
+type V2Run = {
+  id: string;
+  tenant_id: string;
+  job_id: string;
+  schedule_id: string;
+  status: 'queued';
+  attempt: number;
+  created_at: number;
+  nominal_time: number;
+  due_at: number;
+  available_at: number;
+  dispatched_at: number;
+  events: RunEvent[];
+};
+
+describe('SQLite store: migration 3 on a version 2 database', () => {
+  it('keeps runs and their stored timelines, and fires with implied ones afterwards', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hourglass-migration-'));
+    const path = join(dir, 'hourglass.db');
+    try {
+      const tenant = makeTenant();
+      const job = makeJob(tenant.id);
+      const schedule = makeSchedule(job);
+      const nominal = Date.UTC(2026, 0, 1);
+      const at = tick();
+      const timeline: RunEvent[] = [
+        {
+          at,
+          type: 'created',
+          attempt: 1,
+          status: 'queued',
+          detail: `tick 2026-01-01T00:00:00.000Z of schedule ${schedule.id}`,
+        },
+        { at, type: 'dispatched', attempt: 1, status: 'queued', detail: null },
+      ];
+      const oldRunId = scheduledRunId(schedule.id, nominal);
+      createVersion2(path, {
+        tenant,
+        job,
+        schedule,
+        run: {
+          id: oldRunId,
+          tenant_id: tenant.id,
+          job_id: job.id,
+          schedule_id: schedule.id,
+          status: 'queued',
+          attempt: 1,
+          created_at: at,
+          nominal_time: nominal,
+          due_at: nominal,
+          available_at: nominal,
+          dispatched_at: at,
+          events: timeline,
+        },
+      });
+
+      const store = SqliteStore.open(path);
+      try {
+        assert.deepEqual(store.migrationsApplied, [3]);
+        assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
+        assert.deepEqual(
+          (await store.listQueuedRuns()).map((r) => r.id),
+          [oldRunId],
+        );
+        const byJob = await store.listRuns(tenant.id, { limit: 10, jobId: job.id });
+        const bySchedule = await store.listRuns(tenant.id, { limit: 10, scheduleId: schedule.id });
+        assert.deepEqual(
+          [byJob.items.map((r) => r.id), bySchedule.items.map((r) => r.id)],
+          [[oldRunId], [oldRunId]],
+        );
+
+        // The same tick again is still a duplicate; the next one is fired with its implied timeline.
+        const lease = await leaseAll(store, 'node-a');
+        const next = tickOf(schedule, nominal + 5000);
+        const result = await store.fireTicks('node-a', [lease], [tickOf(schedule, nominal), next], tick());
+        assert.deepEqual([result.duplicates, result.queued.map((m) => m.runId)], [[oldRunId], [next.runId]]);
+        assert.deepEqual(
+          (await store.getRunEvents(next.runId)).map((e) => e.type),
+          ['created', 'dispatched'],
+        );
+        assert.deepEqual(await store.getRunEvents(id('run')), [], 'an unknown run has no events');
+      } finally {
+        await store.close();
+      }
+
+      const check = new Database(path, { readonly: true });
+      try {
+        const indexes = check
+          .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs'")
+          .pluck()
+          .all();
+        for (const gone of ['runs_queued', 'runs_tenant_job', 'runs_tenant_schedule']) {
+          assert.ok(!indexes.includes(gone), gone);
+        }
+        for (const made of ['runs_job', 'runs_schedule', 'runs_schedule_unfinished', 'runs_tenant_status']) {
+          assert.ok(indexes.includes(made), made);
+        }
+      } finally {
+        check.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
