@@ -94,19 +94,19 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     },
   };
   let worker: WorkerAgent | null = null;
+  let processExecutor: ProcessExecutor | null = null;
   if (config.roles.includes('worker')) {
+    processExecutor = new ProcessExecutor({
+      clock,
+      scratchRoot: join(config.dataDir, 'scratch'),
+      killGraceMs: config.worker.killGraceMs,
+    });
     const workerId = newId('worker', clock.now(), randomBytes);
     worker = new WorkerAgent(
       {
         store,
         queue,
-        executors: {
-          process: new ProcessExecutor({
-            clock,
-            scratchRoot: join(config.dataDir, 'scratch'),
-            killGraceMs: config.worker.killGraceMs,
-          }),
-        },
+        executors: { process: processExecutor },
         logStore: logs,
         signals,
         clock,
@@ -179,6 +179,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       // closes, ending open log streams, and the store last.
       await scheduler?.stop();
       await worker?.stop();
+      await processExecutor?.close(); // its gate-opening thread
       await blockedRuns.stop();
       await reaper.stop();
       await api?.close();

@@ -104,7 +104,10 @@ describe('ProcessExecutor: deferred start', () => {
     scratchRoot = mkdtempSync(join(tmpdir(), 'hourglass-deferred-'));
     executor = new ProcessExecutor({ clock: systemClock, scratchRoot, killGraceMs: 200 });
   });
-  after(() => rmSync(scratchRoot, { recursive: true, force: true }));
+  after(async () => {
+    await executor.close();
+    rmSync(scratchRoot, { recursive: true, force: true });
+  });
 
   it('gets the process ready ahead and starts it at startAt, not before', async () => {
     const startAt = Date.now() + 400;
@@ -124,6 +127,24 @@ describe('ProcessExecutor: deferred start', () => {
     const reported = run.startedAt[0] ?? 0;
     assert.ok(reported >= startAt && reported <= began + 1, `reported start ${reported - startAt} ms`);
     assert.deepEqual(readdirSync(scratchRoot), []);
+  });
+
+  it('starts the process at startAt even while the event loop is blocked across it', async () => {
+    // A fork or a long SQLite transaction blocks the loop for ms at a time: the gate is opened from a thread.
+    const startAt = Date.now() + 400;
+    const running = execute(executor, spec(['date', '+%s%N'], startAt));
+    await sleep(Math.max(0, startAt - 100 - Date.now())); // gated by now
+    const until = performance.now() + 250;
+    while (performance.now() < until) {
+      // busy: no timer of this loop can fire from 100 ms before the start to 150 ms after it
+    }
+    const run = await running;
+    assert.equal(run.result.outcome, 'succeeded');
+    const began = printedMs(run.stdout.trim());
+    assert.ok(began >= startAt, `the process began ${startAt - began} ms before startAt`);
+    assert.ok(began - startAt < START_SLACK_MS, `the process began ${began - startAt} ms after startAt`);
+    const reported = run.startedAt[0] ?? 0;
+    assert.ok(reported >= startAt && reported <= began + 1, `reported start ${reported - startAt} ms`);
   });
 
   it('starts a process due in a few ms at its time (too close to be worth a gate)', async () => {

@@ -1,5 +1,7 @@
-// The launch pacer: one per process executor, it owns the timing of deferred starts. Two kinds of work go
-// through it, both on the event loop:
+// The launch pacer: one per process executor, it owns the timing of deferred starts on the event loop. Gates
+// are normally opened from the gate opener's thread (gate-opener.ts), which the loop's blocking cannot delay;
+// what remains here is the spawns, the starts too close to be gated, and the gates of starts handed over while
+// that thread is still starting. Two kinds of work go through it, both on the event loop:
 //
 // - releases ("start this gated process at T"): one timer armed a little before the earliest T; when it fires
 //   the last moments are waited out on the clock (a timer alone is a millisecond or more late, or early when

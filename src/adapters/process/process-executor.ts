@@ -17,12 +17,17 @@
 //      │                      └─abort──▶ stopping (the gated group, which runs nothing yet) ──exit──▶ reaping
 //      └─abort──▶ done ('cancelled before start', nothing spawned)
 //
-// A start only a few ms away is not worth a gate: the plain spawn then just waits for `startAt`. Either way
-// `onStarted` is the start (the release), and the timeout counts from it.
+// The gate is opened by the gate opener's thread (gate-opener.ts), which neither spawns nor SQLite can hold
+// up, and which reports the exact release time; while that thread is still starting, a start too close for it
+// is released from the event loop by the launch pacer instead. A cancel either wins (the gate is never opened:
+// the gated group is killed, and its gate closed, so it could not run even if the kill failed) or loses to a
+// release already under way (started, then stopped). A start only a few ms away is not worth a gate: the
+// plain spawn then just waits for `startAt`. Either way `onStarted` is the start (the release), and the
+// timeout counts from it.
 //
 // On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run.
-// Starting and watching the process is process-launch.ts, the timing of deferred starts launch-pacer.ts; the
-// decisions (timeout, cancel, outcome) are here.
+// Starting and watching the process is process-launch.ts, the pacing of spawns launch-pacer.ts, opening gates
+// gate-opener.ts; the decisions (timeout, cancel, outcome) are here.
 
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +35,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
 import { findCommandError } from './command-path.js';
+import { GateOpener } from './gate-opener.js';
 import { LaunchPacer, type CancelEntry } from './launch-pacer.js';
 import { killGroup, launchProcess, type Launch, type LaunchEvents } from './process-launch.js';
 
@@ -57,12 +63,19 @@ export class ProcessExecutor implements Executor {
   private readonly options: Readonly<ProcessExecutorOptions>;
   /** Shared by all attempts: releases must be paced against every spawn this process makes. */
   private readonly pacer: LaunchPacer;
+  /** Opens gates off the event loop, which spawns and the scheduler's transactions block for ms at a time. */
+  private readonly gates = new GateOpener();
 
   constructor(options: ProcessExecutorOptions) {
     this.options = Object.freeze({ ...options });
     this.pacer = new LaunchPacer({ now: () => options.clock.now() });
     // Once, here: a recursive mkdir on every run costs milliseconds of lag under load.
     mkdirSync(options.scratchRoot, { recursive: true });
+  }
+
+  /** Stops the gate opener's thread (it is unref'd and stops when idle anyway); runs still waiting fail. */
+  close(): Promise<void> {
+    return this.gates.close();
   }
 
   async execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
@@ -99,6 +112,8 @@ export class ProcessExecutor implements Executor {
       let settled = false;
       let pid: number | undefined;
       let launch: Launch | null = null;
+      /** Why a gated process's gate could not be opened (it is then killed, unstarted). */
+      let gateError: string | null = null;
       /** The pacer's entry (the gated spawn, or the start) while it has not run. */
       let pending: CancelEntry | null = null;
 
@@ -123,8 +138,15 @@ export class ProcessExecutor implements Executor {
         killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), this.options.killGraceMs);
       };
       const onAbort = (): void => stop('cancelled');
-      const armTimeout = (): void => {
-        timeoutTimer = setTimeout(() => stop('timed_out'), Math.max(0, spec.timeoutMs));
+      /** Counted from `at`, the start, which may have been a moment before this runs. */
+      const armTimeout = (at: number): void => {
+        timeoutTimer = setTimeout(() => stop('timed_out'), Math.max(0, spec.timeoutMs - (now() - at)));
+      };
+      const begin = (at: number): void => {
+        started = true;
+        hooks.onStarted(at);
+        // A cancel that lost the race to the gate already stopped it: no timeout to count.
+        if (stopCause === null && !settled) armTimeout(at);
       };
       const events = (gated: boolean): LaunchEvents => ({
         spawned: (spawnedPid, at) => {
@@ -137,11 +159,47 @@ export class ProcessExecutor implements Executor {
         output: (stream, chunk) =>
           hooks.onOutput(stream, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
         failed: (error) => settle(spawnFailure(command, error)),
-        ended: (code, exitSignal) => settle(resultOf(stopCause, started, code, exitSignal, spec.timeoutMs)),
+        ended: (code, exitSignal) =>
+          settle(
+            gateError !== null && !started && stopCause === null
+              ? { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${gateError}` }
+              : resultOf(stopCause, started, code, exitSignal, spec.timeoutMs),
+          ),
       });
-      const launchNow = (gated: boolean): void => {
+      const launchNow = (gated: boolean): Launch => {
         const request = { command, args: spec.argv.slice(1), env: { ...spec.env }, cwd, gated };
         launch = launchProcess(request, events(gated), now);
+        return launch;
+      };
+      /** Opens the gate at `startAt`: from the gate opener's thread, or from this loop while it is not up. */
+      const openGateAt = (gated: Launch, startAt: number): CancelEntry => {
+        const fd = this.gates.accepts(startAt - now()) ? gated.lendGate() : null;
+        if (fd === null) {
+          return this.pacer.release(startAt, () => {
+            pending = null;
+            const at = now();
+            // False when the gated process is already gone: its exit settles the attempt.
+            if (gated.release()) begin(at);
+          });
+        }
+        const cancel = this.gates.open(startAt, fd, {
+          opened: (at) => {
+            pending = null;
+            begin(at);
+            gated.returnGate();
+          },
+          failed: (reason) => {
+            // Its shell is gone, or the thread is (a crash, or close()): the gate stays shut, the run unstarted.
+            pending = null;
+            gateError = reason;
+            gated.returnGate();
+            killGroup(pid, 'SIGKILL');
+          },
+        });
+        // Lost only to a gate already being opened: the start is reported, then the stop follows it.
+        return () => {
+          if (cancel()) gated.returnGate();
+        };
       };
 
       signal.addEventListener('abort', onAbort, { once: true });
@@ -149,28 +207,21 @@ export class ProcessExecutor implements Executor {
       if (isGated(spec, now())) {
         const missing = findCommandError(command, spec.env.PATH, cwd);
         if (missing !== null) return settle(spawnFailure(command, missing));
+        this.gates.accepts(startAt - now()); // starts the thread if it is not up, while the spawn waits its turn
         pending = this.pacer.spawn(startAt, () => {
           pending = null;
-          launchNow(true);
+          const gated = launchNow(true);
           if (settled) return; // it could not be spawned
-          pending = this.pacer.release(startAt, () => {
-            pending = null;
-            const at = now();
-            // False when the gated process is already gone: its exit settles the attempt.
-            if (launch?.release() !== true) return;
-            started = true;
-            hooks.onStarted(at);
-            armTimeout();
-          });
+          pending = openGateAt(gated, startAt);
         });
       } else if (startAt > now()) {
         pending = this.pacer.release(startAt, () => {
           pending = null;
-          armTimeout();
+          armTimeout(now());
           launchNow(false);
         });
       } else {
-        armTimeout();
+        armTimeout(now());
         launchNow(false);
       }
       if (signal.aborted) stop('cancelled'); // aborted while the scratch directory was being made

@@ -8,6 +8,11 @@
 // A gated launch spawns a shell that waits on a gate (its fd 3) and only then execs the command in its place
 // (same pid, group, env, cwd and stdio): spawned means ready, and release() opens the gate — the start. If the
 // gate closes unopened (this process died) the shell exits 125 without running the command.
+//
+// The gate may instead be lent (lendGate) to be opened by another thread (gate-opener.ts): its pipe is then
+// neither read nor closed here until it is returned, even past the exit, so that its fd cannot be reused by
+// another file while that thread may still write it; and `ended` waits for the return, so that whoever
+// opened it has reported the start before the end is reported.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
@@ -24,6 +29,20 @@ export interface LaunchRequest {
 /** A launched process; release() opens a gated launch's gate (false if it is gone or was never gated). */
 export interface Launch {
   release(): boolean;
+  /**
+   * The fd of our end of the gate, for another thread to write; null when there is none to lend (not gated,
+   * gone, already lent, or the platform's pipe handle does not expose its fd). Until returnGate(), the pipe
+   * stays open and `ended` is held back.
+   */
+  lendGate(): number | null;
+  /** The borrower will not write the gate (any more): it is closed. */
+  returnGate(): void;
+}
+
+/** Node's pipe handle under a socket: not public API, hence checked before use (lendGate says null). */
+interface PipeHandle {
+  fd?: unknown;
+  readStop?: () => number;
 }
 
 /**
@@ -68,10 +87,12 @@ export function launchProcess(request: LaunchRequest, events: LaunchEvents, now:
     });
   } catch (error) {
     events.failed(describeError(error));
-    return { release: () => false };
+    return { release: () => false, lendGate: () => null, returnGate: () => undefined };
   }
   let spawned = false;
   let ended = false;
+  let lent = false;
+  let gateReturned: (() => void) | null = null;
   const gate = request.gated ? (child.stdio[3] as Writable | null) : null;
   // Writing to a gate whose shell was killed fails (EPIPE); the exit that follows is what counts.
   gate?.on('error', () => undefined);
@@ -89,17 +110,34 @@ export function launchProcess(request: LaunchRequest, events: LaunchEvents, now:
   });
   child.once('exit', (code, signal) => {
     ended = true;
-    gate?.destroy();
+    if (!lent) gate?.destroy();
     // Whatever happened, nothing of the run outlives it: background children included.
     killGroup(child.pid, 'SIGKILL');
-    void waitForStdio(child).then(() => events.ended(code, signal));
+    const returned = lent ? new Promise<void>((resolve) => (gateReturned = resolve)) : undefined;
+    void Promise.all([waitForStdio(child), returned]).then(() => events.ended(code, signal));
   });
   return {
     release: () => {
-      if (gate === null || ended || gate.destroyed || gate.writableEnded) return false;
+      if (gate === null || ended || lent || gate.destroyed || gate.writableEnded) return false;
       // A one-byte write to an empty pipe completes at once; end() closes our side as well.
       gate.end('\n');
       return true;
+    },
+    lendGate: () => {
+      if (gate === null || ended || lent || gate.destroyed || gate.writableEnded) return null;
+      const handle = (gate as unknown as { _handle?: PipeHandle })._handle;
+      if (typeof handle?.fd !== 'number' || handle.fd < 0 || typeof handle.readStop !== 'function')
+        return null;
+      // Not read any more: at EOF (the shell closed it, or died) Node would close the fd on its own.
+      if (handle.readStop() !== 0) return null;
+      lent = true;
+      return handle.fd;
+    },
+    returnGate: () => {
+      if (!lent) return;
+      lent = false;
+      gate?.destroy();
+      gateReturned?.();
     },
   };
 }
