@@ -68,10 +68,18 @@ interface SizeResult {
 }
 
 async function measureSize(n: number): Promise<SizeResult> {
-  // Every schedule on one second, far enough ahead for the load to be over.
-  const leadSeconds = 10 + Math.ceil(n / 100_000) * 2;
-  const second = new Date(Date.now() + leadSeconds * 1000).getUTCSeconds();
-  const world = await openEngineWorld({ schedules: n, cron: `${second} * * * * *` });
+  // Every schedule on one second, 15 s after they are written: time to load them, nothing missed.
+  let firstAt = 0;
+  const second = new Date(Date.now() + 15_000).getUTCSeconds();
+  const world = await openEngineWorld({
+    schedules: n,
+    cron: `${second} * * * * *`,
+    firstAfter: () => {
+      firstAt = Math.ceil((Date.now() + 10_000) / 1000) * 1000;
+      return firstAt - 1;
+    },
+  });
+  const leadSeconds = Math.ceil((firstAt - Date.now()) / 1000) + 60;
   try {
     const before = engineMemory();
     const loadStarted = performance.now();

@@ -42,6 +42,7 @@ export function bulkInsertSchedules(
   jobId: string,
   count: number,
   cron: string,
+  firstAfter: () => number = Date.now,
 ): void {
   const spec = parseCron(cron, 'UTC');
   if (spec.kind !== 'cron') throw new Error('unreachable');
@@ -51,7 +52,7 @@ export function bulkInsertSchedules(
     `INSERT INTO schedules (${columns.join(', ')}, change_seq) VALUES (${columns.map((c) => `@${c}`).join(', ')}, @change_seq)`,
   );
   const now = Date.now();
-  const first = nextFireAfter(spec, now);
+
   db.transaction(() => {
     for (let i = 0; i < count; i++) {
       const id = newId('schedule', now, randomBytes);
@@ -72,17 +73,20 @@ export function bulkInsertSchedules(
         createdAt: now,
         updatedAt: now,
         version: 1,
-        nextFireAt: first,
+        nextFireAt: 0, // set below, once the time writing them took is known
       };
       insert.run({ ...scheduleToRow(schedule), change_seq: i + 1 });
     }
   })();
+  db.prepare('UPDATE schedules SET next_fire_at = ?').run(nextFireAfter(spec, firstAfter()));
   db.close();
 }
 
 export async function openEngineWorld(options: {
   schedules: number;
   cron: string;
+  /** The schedules' first tick is the cron's first after what this returns, asked once they are written. */
+  firstAfter?: () => number;
   /** Instead of recording each message taken, hand it to this (the peers bench claims and times it). */
   consume?: (message: QueueMessage, store: SqliteStore) => Promise<void> | void;
 }): Promise<EngineWorld> {
@@ -112,7 +116,7 @@ export async function openEngineWorld(options: {
     updatedAt: now,
   };
   await store.insertJob(job, Number.MAX_SAFE_INTEGER);
-  bulkInsertSchedules(dbPath, tenant.id, job.id, options.schedules, options.cron);
+  bulkInsertSchedules(dbPath, tenant.id, job.id, options.schedules, options.cron, options.firstAfter);
 
   const queue = new InProcessQueue({ clock: systemClock });
   const engine = new SchedulerEngine(

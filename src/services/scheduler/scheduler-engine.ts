@@ -19,7 +19,7 @@ import type { RunSignals } from '../../ports/run-events.js';
 import type { ScheduleChanges } from '../../ports/schedule-changes.js';
 import type { FireResult, PartitionLease, ScheduleTiming, Store, TickFire } from '../../ports/store.js';
 import type { Logger } from '../logger.js';
-import { planResume } from './catch-up.js';
+import { planResume, type ResumePlan } from './catch-up.js';
 import { CatchupQueue } from './catch-up-queue.js';
 import { PartitionLeases } from './partition-leases.js';
 import { SpecTable } from './spec-table.js';
@@ -360,7 +360,10 @@ export class SchedulerEngine {
     let loaded = 0;
     for (;;) {
       const page: ScheduleTiming[] = await this.deps.store.loadSchedules(partitions, afterId, LOAD_PAGE);
-      for (const timing of page) await this.apply(timing);
+      // Schedules that share a spec and a watermark share their catch-up plan: after downtime, a million
+      // schedules of a few specs cost a few croner walks, not a million.
+      const plans = new Map<string, ResumePlan>();
+      for (const timing of page) await this.apply(timing, plans);
       loaded += page.length;
       const last = page[page.length - 1];
       if (last === undefined || page.length < LOAD_PAGE) return loaded;
@@ -369,14 +372,14 @@ export class SchedulerEngine {
   }
 
   /** Takes a schedule's current state from the store into memory (or out of it). */
-  private async apply(timing: ScheduleTiming): Promise<void> {
+  private async apply(timing: ScheduleTiming, plans?: Map<string, ResumePlan>): Promise<void> {
     const held = this.table.get(timing.id);
     if (held !== null && held.version === timing.version) return;
     if (timing.deleted || timing.paused || timing.nextFireAt === null) {
       this.table.remove(timing.id);
       return;
     }
-    const plan = planResume(timing, this.deps.clock.now(), this.options.lateGraceMs);
+    const plan = this.plan(timing, plans);
     const jitterMs = jitterOffsetMs(timing.id, timing.jitterSeconds);
     for (const nominal of plan.catchup) {
       this.catchups.add({
@@ -402,6 +405,27 @@ export class SchedulerEngine {
       jitterMs,
       endAt: timing.endAt ?? Infinity,
     });
+  }
+
+  private plan(timing: ScheduleTiming, plans: Map<string, ResumePlan> | undefined): ResumePlan {
+    const now = this.deps.clock.now();
+    const missed = timing.nextFireAt !== null && timing.nextFireAt < now - this.options.lateGraceMs;
+    if (!missed || plans === undefined) return planResume(timing, now, this.options.lateGraceMs);
+    const { spec, catchup } = timing;
+    const key = [
+      spec.kind === 'cron' ? `${spec.timezone}|${spec.cron}` : `${spec.intervalMs}|${spec.anchorAt}`,
+      timing.nextFireAt,
+      timing.endAt,
+      catchup.mode,
+      catchup.windowSeconds,
+      catchup.maxRuns,
+    ].join('|');
+    let plan = plans.get(key);
+    if (plan === undefined) {
+      plan = planResume(timing, now, this.options.lateGraceMs);
+      plans.set(key, plan);
+    }
+    return plan;
   }
 
   /** A schedule past its end: its watermark becomes null so no node loads it again. */
