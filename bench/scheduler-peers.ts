@@ -125,7 +125,8 @@ async function main() {
     workload: { ...WORKLOAD, everySeconds: 1, rounds: ROUNDS },
     results,
   };
-  const file = join(REPO_ROOT, 'bench/results', `scheduler-peers-${out.date.slice(0, 10)}.json`);
+  const name = `scheduler-peers-${WORKLOAD.schedules}-${out.date.slice(0, 10)}.json`;
+  const file = join(REPO_ROOT, 'bench/results', name);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
 
   console.log('| system | fires/s sustained | lag p50 | p99 | max | missed ticks | duplicate fires |');

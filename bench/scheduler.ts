@@ -32,9 +32,11 @@ const { values } = parseArgs({
     'process-schedules': { type: 'string', default: '200' },
     'process-seconds': { type: 'string', default: '30' },
     skip: { type: 'string', default: '' },
+    out: { type: 'string' },
   },
 });
 const SIZES = (values.sizes ?? '').split(',').filter(Boolean).map(Number);
+const OUT = values.out ?? `scheduler-${new Date().toISOString().slice(0, 10)}`;
 const SKIP = new Set((values.skip ?? '').split(',').filter(Boolean));
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -59,6 +61,8 @@ const ms = (s: Summary): Summary => ({
 
 interface SizeResult {
   schedules: number;
+  /** Fired by the deadline (three minutes after the tick): all of them, unless the store fell behind. */
+  fired: number;
   loadSeconds: number;
   bytesPerSchedule: number;
   burstFiresPerSecond: number;
@@ -95,7 +99,8 @@ async function measureSize(n: number): Promise<SizeResult> {
     while (world.consumed.length < n && Date.now() < deadline) await sleep(50);
     const cpu = process.cpuUsage(cpuBefore);
     await world.stopConsumer();
-    if (world.consumed.length < n) throw new Error(`only ${world.consumed.length} of ${n} fired`);
+    // A burst the store cannot absorb by the deadline is reported as far as it got, not thrown away.
+    const fired = world.consumed.length;
     const first = world.consumed[0]?.at ?? 0;
     const last = world.consumed[world.consumed.length - 1]?.at ?? 0;
     const delays = world.consumed.map(({ message, at }) => at - (nominalOfRunId(message.runId) - LEAD_MS));
@@ -105,8 +110,9 @@ async function measureSize(n: number): Promise<SizeResult> {
       schedules: n,
       loadSeconds,
       bytesPerSchedule,
-      burstFiresPerSecond: Math.round(n / (burstMs / 1000)),
-      burstFiresPerCpuSecond: Math.round(n / cpuSeconds),
+      fired,
+      burstFiresPerSecond: Math.round(fired / (burstMs / 1000)),
+      burstFiresPerCpuSecond: Math.round(fired / cpuSeconds),
       burstSeconds: seconds(last - first),
       fireDelayMs: ms(summarize(delays)),
     };
@@ -266,6 +272,6 @@ if (!SKIP.has('process')) {
   }
   results['processStart'] = processStart;
 }
-const file = join(REPO_ROOT, 'bench/results', `scheduler-${new Date().toISOString().slice(0, 10)}.json`);
+const file = join(REPO_ROOT, 'bench/results', `${OUT}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 console.log(`written to ${file}`);
