@@ -184,7 +184,7 @@ async function measureProcessStart(
     });
     const job = await server.request('POST', '/v1/jobs', {
       key,
-      body: { name: 'tick', command: ['true'], resources: { memoryMb: 1 } },
+      body: { name: 'tick', command: ['true'], resources: { memoryMb: 16 } },
     });
     if (job.status !== 201) throw new Error(`job: ${job.text}`);
     // Spread evenly over the second (schedule i ticks at i × 1000 / n ms past each second), no jitter: the
