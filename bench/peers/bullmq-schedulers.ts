@@ -105,8 +105,10 @@ export async function runBullmqSchedulers(options: BullmqSchedulerOptions): Prom
       seconds: options.seconds,
       windowStart,
     });
-    await sleepUntil(windowStart);
+    // Set before the window opens: the ledger ignores ticks outside it, and a tick due exactly at its start
+    // must not race the timer that opens it.
     ledger = counting;
+    await sleepUntil(windowStart);
     await sleepUntil(counting.windowEnd);
     const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (counting.drainedSchedules() < options.schedules && Date.now() < drainDeadline) {
