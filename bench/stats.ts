@@ -131,3 +131,31 @@ export function createTickLedger(options: {
     },
   };
 }
+
+/** How long after the window's end a system may still pick up the window's late ticks. */
+export const DRAIN_TIMEOUT_MS = 15_000;
+
+/**
+ * Runs one measured window from now: the ledger starts after the warm-up, on a whole second (so an aligned
+ * tick never sits on its edge by accident), and is handed to `open` before the window opens (it ignores ticks
+ * outside the window, and a tick due exactly at its start must not race the timer that opens it). Resolves
+ * after the window, once every schedule has moved past it or the drain timed out.
+ */
+export async function measureWindow(
+  options: SchedulerPeerOptions,
+  open: (ledger: TickLedger) => void,
+): Promise<TickLedger> {
+  const windowStart = Math.ceil((Date.now() + options.warmupSeconds * 1000) / 1000) * 1000;
+  const ledger = createTickLedger({ schedules: options.schedules, seconds: options.seconds, windowStart });
+  open(ledger);
+  await sleepUntil(ledger.windowEnd);
+  const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while (ledger.drainedSchedules() < options.schedules && Date.now() < drainDeadline) {
+    await sleepUntil(Date.now() + 100);
+  }
+  return ledger;
+}
+
+export function sleepUntil(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+}

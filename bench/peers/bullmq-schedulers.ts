@@ -23,7 +23,8 @@
 import { createRequire } from 'node:module';
 import { Queue, Worker } from 'bullmq';
 import {
-  createTickLedger,
+  DRAIN_TIMEOUT_MS,
+  measureWindow,
   type SchedulerPeerOptions,
   type SchedulerPeerResult,
   type TickLedger,
@@ -44,8 +45,6 @@ const CONNECTION = { host: '127.0.0.1', port: 6379 };
 const PREFIX = 'hourglass-bench';
 /** Upserts in flight while creating the schedulers. */
 const CREATE_PARALLELISM = 256;
-/** How long after the window's end the worker may still pick up the window's late ticks. */
-const DRAIN_TIMEOUT_MS = 15_000;
 
 export async function runBullmqSchedulers(options: BullmqSchedulerOptions): Promise<SchedulerPeerResult> {
   const kind = options.kind ?? 'pattern';
@@ -97,23 +96,7 @@ export async function runBullmqSchedulers(options: BullmqSchedulerOptions): Prom
       }),
     );
     const created = Date.now();
-    const opensAt = created + options.warmupSeconds * 1000;
-    // Whole seconds, so an aligned (`pattern`) tick never sits on the window's edge by accident.
-    const windowStart = Math.ceil(opensAt / 1000) * 1000;
-    const counting = createTickLedger({
-      schedules: options.schedules,
-      seconds: options.seconds,
-      windowStart,
-    });
-    // Set before the window opens: the ledger ignores ticks outside it, and a tick due exactly at its start
-    // must not race the timer that opens it.
-    ledger = counting;
-    await sleepUntil(windowStart);
-    await sleepUntil(counting.windowEnd);
-    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (counting.drainedSchedules() < options.schedules && Date.now() < drainDeadline) {
-      await sleepUntil(Date.now() + 100);
-    }
+    const counting = await measureWindow(options, (opened) => (ledger = opened));
     const notes =
       `${kind === 'pattern' ? "pattern '* * * * * *' (second-aligned)" : 'every 1000 ms (phase = creation time)'}; ` +
       `${workerCount} workers × concurrency ${concurrency}, empty processor (lag to processor start, no process spawned); ` +
@@ -128,10 +111,6 @@ export async function runBullmqSchedulers(options: BullmqSchedulerOptions): Prom
     if (leftovers > 0) process.stderr.write(`bullmq-schedulers: deleted ${leftovers} keys obliterate left\n`);
     await queue.close();
   }
-}
-
-function sleepUntil(at: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 }
 
 /** Deletes whatever `obliterate` left under the queue's keys (a stray lock or marker); returns how many. */

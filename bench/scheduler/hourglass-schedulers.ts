@@ -7,14 +7,12 @@
 
 import { timeOfId } from '../../src/core/ids.js';
 import {
-  createTickLedger,
+  measureWindow,
   type SchedulerPeerOptions,
   type SchedulerPeerResult,
   type TickLedger,
 } from '../stats.js';
 import { LEAD_MS, openEngineWorld } from './engine-world.js';
-
-const DRAIN_TIMEOUT_MS = 15_000;
 
 export async function runHourglassSchedulers(options: SchedulerPeerOptions): Promise<SchedulerPeerResult> {
   let ledger: TickLedger | undefined;
@@ -35,21 +33,7 @@ export async function runHourglassSchedulers(options: SchedulerPeerOptions): Pro
     const createdAt = Date.now();
     await world.engine.start();
     const loadMs = Date.now() - createdAt;
-    const windowStart = Math.ceil((Date.now() + options.warmupSeconds * 1000) / 1000) * 1000;
-    const counting = createTickLedger({
-      schedules: options.schedules,
-      seconds: options.seconds,
-      windowStart,
-    });
-    // Set before the window opens: the ledger ignores ticks outside it, and a tick due exactly at its start
-    // must not race the timer that opens it.
-    ledger = counting;
-    await sleepUntil(windowStart);
-    await sleepUntil(counting.windowEnd);
-    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (counting.drainedSchedules() < options.schedules && Date.now() < drainDeadline) {
-      await sleepUntil(Date.now() + 100);
-    }
+    const counting = await measureWindow(options, (opened) => (ledger = opened));
     const notes =
       `cron '* * * * * *' (second-aligned), lead ${LEAD_MS} ms; consumer takes each run from the queue and ` +
       `waits for its due time (lag to that moment; a read of the run, no claim, no process spawned); ${options.schedules} ` +
@@ -58,8 +42,4 @@ export async function runHourglassSchedulers(options: SchedulerPeerOptions): Pro
   } finally {
     await world.close();
   }
-}
-
-function sleepUntil(at: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 }

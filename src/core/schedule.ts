@@ -141,6 +141,28 @@ function hash53(text: string, seed: number): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** Fields a new schedule gets when the request leaves them out. */
+export function newScheduleBase(
+  ids: Pick<Schedule, 'id' | 'tenantId' | 'jobId' | 'partition'>,
+  now: number,
+): Omit<Schedule, 'spec'> {
+  return {
+    ...ids,
+    startAt: null,
+    endAt: null,
+    paused: false,
+    overlapPolicy: 'allow',
+    catchup: { ...DEFAULT_CATCHUP },
+    jitterSeconds: 0,
+    args: null,
+    env: null,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+    nextFireAt: null,
+  };
+}
+
 /** Whether the scheduler has anything to fire for it. */
 export function isActive(schedule: Pick<Schedule, 'paused' | 'nextFireAt'>): boolean {
   return !schedule.paused && schedule.nextFireAt !== null;

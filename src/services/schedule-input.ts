@@ -6,7 +6,6 @@ import { HourglassError, invalid } from '../core/errors.js';
 import {
   CATCHUP_BOUNDS,
   CATCHUP_MODES,
-  DEFAULT_CATCHUP,
   MAX_JITTER_SECONDS,
   OVERLAP_POLICIES,
   timeSpecOf,
@@ -38,28 +37,6 @@ export interface ScheduleInput {
 
 /** Ticks looked at to find a cron expression's closest two (its effective interval). */
 const CRON_GAP_SAMPLE = 20;
-
-/** Fields a new schedule gets when the request leaves them out. */
-export function newScheduleBase(
-  ids: Pick<Schedule, 'id' | 'tenantId' | 'jobId' | 'partition'>,
-  now: number,
-): Omit<Schedule, 'spec'> {
-  return {
-    ...ids,
-    startAt: null,
-    endAt: null,
-    paused: false,
-    overlapPolicy: 'allow',
-    catchup: { ...DEFAULT_CATCHUP },
-    jitterSeconds: 0,
-    args: null,
-    env: null,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-    nextFireAt: null,
-  };
-}
 
 /**
  * `input` applied over `base` (a new schedule's defaults, or the current schedule for a PATCH). A change of

@@ -10,14 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { jitterOffsetMs, partitionOf, timeSpecOf, type Schedule } from '../core/schedule.js';
+import { jitterOffsetMs, newScheduleBase, partitionOf, timeSpecOf, type Schedule } from '../core/schedule.js';
 import { previewFires, type DstNote } from '../core/schedule-time.js';
 import type { Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
 import type { Page, Store } from '../ports/store.js';
 import type { JobService } from './job-service.js';
-import { applyScheduleInput, newScheduleBase, type ScheduleInput } from './schedule-input.js';
+import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
 
 export type { ScheduleInput } from './schedule-input.js';
 

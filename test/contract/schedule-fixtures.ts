@@ -3,7 +3,7 @@
 // ticks as the engine would compute them, and a node holding every partition of a small partition space.
 
 import assert from 'node:assert/strict';
-import { DEFAULT_CATCHUP, scheduledRunId, type Schedule } from '../../src/core/schedule.js';
+import { newScheduleBase, scheduledRunId, type Schedule } from '../../src/core/schedule.js';
 import type { Job } from '../../src/core/job.js';
 import type { PartitionLease, Store, TickFire } from '../../src/ports/store.js';
 import { id, tick } from './store-fixtures.js';
@@ -15,23 +15,10 @@ export const SECOND = 1000;
 
 export function makeSchedule(job: Job, overrides: Partial<Schedule> = {}): Schedule {
   const at = tick();
+  const ids = { id: id('schedule'), tenantId: job.tenantId, jobId: job.id, partition: 0 };
   return {
-    id: id('schedule'),
-    tenantId: job.tenantId,
-    jobId: job.id,
-    partition: 0,
+    ...newScheduleBase(ids, at),
     spec: { kind: 'cron', cron: '*/5 * * * * *', timezone: 'Europe/Berlin' },
-    startAt: null,
-    endAt: null,
-    paused: false,
-    overlapPolicy: 'allow',
-    catchup: { ...DEFAULT_CATCHUP },
-    jitterSeconds: 0,
-    args: null,
-    env: null,
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
     nextFireAt: at + 10 * SECOND,
     ...overrides,
   };

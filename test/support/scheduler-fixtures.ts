@@ -10,18 +10,10 @@ import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { newId } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
 import type { Run } from '../../src/core/run.js';
-import { nextFireAfter, parseCron, parseEvery } from '../../src/core/schedule-time.js';
-import {
-  DEFAULT_CATCHUP,
-  partitionOf,
-  timeSpecOf,
-  type CatchupPolicy,
-  type OverlapPolicy,
-  type Schedule,
-  type ScheduleSpec,
-} from '../../src/core/schedule.js';
+import { newScheduleBase, partitionOf, type Schedule } from '../../src/core/schedule.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
+import { applyScheduleInput, type ScheduleInput } from '../../src/services/schedule-input.js';
 import {
   SchedulerEngine,
   type SchedulerEngineOptions,
@@ -37,18 +29,6 @@ export interface SchedulerNode {
   changes: InProcessScheduleChanges;
   /** Every message this node's queue has been given so far (drains the queue). */
   drain(): Promise<QueueMessage[]>;
-}
-
-export interface ScheduleInput {
-  cron?: string;
-  timezone?: string;
-  every?: string;
-  startAt?: string;
-  endAt?: string;
-  paused?: boolean;
-  overlapPolicy?: OverlapPolicy;
-  catchup?: Partial<CatchupPolicy>;
-  jitterSeconds?: number;
 }
 
 export class SchedulerWorld {
@@ -117,43 +97,17 @@ export class SchedulerWorld {
     return node;
   }
 
-  /** A schedule as the schedule service makes one: next tick at or after now (and startAt). */
+  /** A schedule as the schedule service makes one (its own rules): next tick at or after now and startAt. */
   async addSchedule(input: ScheduleInput): Promise<Schedule> {
     const now = this.clock.now();
     const id = newId('schedule', now, randomBytes);
-    const startAt = input.startAt === undefined ? null : Date.parse(input.startAt);
-    const endAt = input.endAt === undefined ? null : Date.parse(input.endAt);
-    let spec: ScheduleSpec;
-    if (input.cron !== undefined) {
-      const parsed = parseCron(input.cron, input.timezone ?? 'UTC');
-      if (parsed.kind !== 'cron') throw new Error('unreachable');
-      spec = { kind: 'cron', cron: parsed.expression, timezone: parsed.timezone };
-    } else {
-      const anchorAt = startAt ?? Math.floor(now / 1000) * 1000;
-      const parsed = parseEvery(input.every ?? '1s', anchorAt);
-      if (parsed.kind !== 'every') throw new Error('unreachable');
-      spec = { kind: 'every', every: input.every ?? '1s', intervalMs: parsed.intervalMs, anchorAt };
-    }
-    const first = nextFireAfter(timeSpecOf(spec), Math.max(now, startAt ?? now) - 1);
-    const schedule: Schedule = {
-      id,
-      tenantId: this.tenant.id,
-      jobId: this.job.id,
-      partition: partitionOf(id),
-      spec,
-      startAt,
-      endAt,
-      paused: input.paused ?? false,
-      overlapPolicy: input.overlapPolicy ?? 'allow',
-      catchup: { ...DEFAULT_CATCHUP, ...input.catchup },
-      jitterSeconds: input.jitterSeconds ?? 0,
-      args: null,
-      env: null,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-      nextFireAt: first !== null && (endAt === null || first <= endAt) ? first : null,
-    };
+    const ids = { id, tenantId: this.tenant.id, jobId: this.job.id, partition: partitionOf(id) };
+    const schedule = applyScheduleInput(
+      { ...newScheduleBase(ids, now), spec: null },
+      input,
+      this.tenant.limits,
+      now,
+    );
     await this.store.insertSchedule(schedule, Number.MAX_SAFE_INTEGER);
     return schedule;
   }

@@ -5,11 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_PLAN_LIMITS } from '../../src/core/tenant.js';
 import { parseInstant } from '../../src/services/input-time.js';
-import {
-  applyScheduleInput,
-  newScheduleBase,
-  type ScheduleInput,
-} from '../../src/services/schedule-input.js';
+import { newScheduleBase } from '../../src/core/schedule.js';
+import { applyScheduleInput, type ScheduleInput } from '../../src/services/schedule-input.js';
 
 const NOW = Date.parse('2026-06-01T10:00:00.400Z');
 const base = {
