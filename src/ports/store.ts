@@ -131,6 +131,16 @@ export interface TickFire {
   late: boolean;
 }
 
+/**
+ * What a scheduler node vouches for with a batch (see src/core/watermark.ts): in every partition it holds,
+ * every tick due at or before `firedThrough` is fired once the batch is, for each schedule whose change
+ * sequence is at most `changeSeq` (the changes it has applied).
+ */
+export interface FiredThrough {
+  firedThrough: number;
+  changeSeq: number;
+}
+
 export interface FireResult {
   /** Partitions whose lease is no longer this owner's at that epoch: nothing was written for their ticks. */
   fenced: number[];
@@ -278,14 +288,17 @@ export interface Store {
   /**
    * Fires ticks of any of the owner's partitions in one transaction (one commit for the whole batch), each
    * fenced by its partition's lease in `leases`: creates each tick's run (ignoring a run id that exists) as its
-   * schedule's overlap policy says, marks queued ones dispatched at `now`, and moves each schedule's
-   * watermark to the tick's `nextFireAt`. A tick whose partition has no current lease here writes nothing.
+   * schedule's overlap policy says, and marks queued ones dispatched at `now`. Watermarks move by partition:
+   * `through`, when given, becomes the frontier of every partition whose lease is current; a schedule's own
+   * watermark is written only when its tick has no next (`nextFireAt` null: the schedule ended). A tick whose
+   * partition has no current lease here writes nothing.
    */
   fireTicks(
     owner: string,
     leases: readonly PartitionLease[],
     fires: readonly TickFire[],
     now: number,
+    through?: FiredThrough,
   ): Promise<FireResult>;
   /** Moves watermarks without firing (ticks skipped by catch-up, a schedule ended), fenced like fireTicks. */
   advanceWatermarks(

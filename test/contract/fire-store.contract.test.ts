@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/job.js';
-import type { OverlapPolicy, Schedule } from '../../src/core/schedule.js';
-import type { PartitionLease, Store, TickFire } from '../../src/ports/store.js';
+import { jitterOffsetMs, type OverlapPolicy, type Schedule } from '../../src/core/schedule.js';
+import type { FiredThrough, PartitionLease, Store, TickFire } from '../../src/ports/store.js';
 import { STORE_FACTORIES } from '../support/store-factories.js';
 import { leaseAll, SECOND, seedSchedule, tickOf } from './schedule-fixtures.js';
 import {
@@ -36,8 +36,8 @@ async function scheduleWith(w: World, overlapPolicy: OverlapPolicy, overrides: P
   return seedSchedule(w.store, w.job, { overlapPolicy, partition: w.lease.partition, ...overrides });
 }
 
-async function fire(w: World, fires: TickFire[], now = tick()) {
-  const result = await w.store.fireTicks(OWNER, [w.lease], fires, now);
+async function fire(w: World, fires: TickFire[], now = tick(), through?: FiredThrough) {
+  const result = await w.store.fireTicks(OWNER, [w.lease], fires, now, through);
   assert.deepEqual(result.fenced, []);
   return result;
 }
@@ -70,7 +70,9 @@ for (const factory of STORE_FACTORIES) {
       const t3 = tickOf(noOverrides, n, { nextFireAt: null });
       const before = await w.store.getScheduleTiming(schedule.id);
       const now = n - 2 * SECOND;
-      const result = await fire(w, [t1, t2, t3], now);
+      // The engine vouches for everything due up to the last tick it fired.
+      const through = { firedThrough: n + 6500, changeSeq: await w.store.latestScheduleChange() };
+      const result = await fire(w, [t1, t2, t3], now, through);
       assert.deepEqual(result.queued, [
         { runId: t1.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
         { runId: t2.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
@@ -115,7 +117,8 @@ for (const factory of STORE_FACTORIES) {
       );
       assert.match(events[0]?.detail ?? '', new RegExp(`2026-03-08T07:00:00.000Z.*${schedule.id}`));
 
-      // The watermark moved to the last tick's next; neither the version nor the change sequence did.
+      // The watermark reads as the first tick past the frontier; neither the version nor the change sequence
+      // moved. A schedule's last tick ends it.
       const after = await w.store.getScheduleTiming(schedule.id);
       assert.equal(after?.nextFireAt, n + 10 * SECOND);
       assert.deepEqual([after?.version, after?.changeSeq], [before?.version, before?.changeSeq]);
@@ -208,12 +211,47 @@ for (const factory of STORE_FACTORIES) {
           [[t.runId], [t.runId]],
           policy,
         );
-        const again = await fire(w, [{ ...t, nextFireAt: Date.UTC(2026, 0, 3) }]);
+        const through = {
+          firedThrough: Date.UTC(2026, 0, 3) - 1,
+          changeSeq: await w.store.latestScheduleChange(),
+        };
+        const again = await fire(w, [{ ...t, nextFireAt: Date.UTC(2026, 0, 3) }], tick(), through);
         assert.deepEqual([again.queued, again.duplicates], [[], [t.runId]], policy);
-        // The duplicate still moves the watermark, and nothing was written to the run.
+        // A batch of duplicates still moves the frontier, and nothing was written to the run.
         assert.equal((await w.store.getScheduleTiming(schedule.id))?.nextFireAt, Date.UTC(2026, 0, 3));
         assert.deepEqual(await eventTypes(w.store, t.runId), ['created', 'dispatched'], policy);
       }
+    });
+
+    test('a watermark reads as the first tick past its partition’s frontier, unless changed since or ended', async (w) => {
+      const n = Date.UTC(2026, 5, 1); // a tick of every seeded schedule (*/5 seconds)
+      const plain = await scheduleWith(w, 'allow', { nextFireAt: n });
+      const ending = await scheduleWith(w, 'allow', { nextFireAt: n, endAt: n + 7 * SECOND });
+      const jittered = await scheduleWith(w, 'allow', { nextFireAt: n, jitterSeconds: 3600 });
+      const elsewhere = await scheduleWith(w, 'allow', { nextFireAt: n, partition: w.lease.partition + 1 });
+      const seen = await w.store.latestScheduleChange();
+      const unseen = await scheduleWith(w, 'allow', { nextFireAt: n });
+      const through = { firedThrough: n + 7 * SECOND, changeSeq: seen };
+      await fire(w, [], tick(), through);
+
+      const watermark = async (s: Schedule) => (await w.store.getScheduleTiming(s.id))?.nextFireAt;
+      assert.equal(await watermark(plain), n + 10 * SECOND);
+      assert.equal(await watermark(ending), null, 'no tick left before its end');
+      // Due = tick + its fixed offset: the frontier covers the ticks whose due time it passed.
+      const j = jitterOffsetMs(jittered.id, 3600);
+      assert.equal(await watermark(jittered), j > 7000 ? n : n + 5000 * (Math.floor((7000 - j) / 5000) + 1));
+      assert.equal(await watermark(elsewhere), n, 'a partition without a frontier');
+      assert.equal(await watermark(unseen), n, 'changed after the changes the engine had seen');
+      // The tenant's reads and the engine's load say the same.
+      assert.equal((await w.store.getSchedule(w.job.tenantId, plain.id))?.nextFireAt, n + 10 * SECOND);
+      const loaded = await w.store.loadSchedules([w.lease.partition], null, 10);
+      assert.equal(loaded.find((t) => t.id === plain.id)?.nextFireAt, n + 10 * SECOND);
+
+      // A node that lost the lease records nothing.
+      const stale = { partition: w.lease.partition, epoch: w.lease.epoch - 1 };
+      const far = { firedThrough: n + 3_600_000, changeSeq: seen };
+      assert.deepEqual((await w.store.fireTicks(OWNER, [stale], [], tick(), far)).fenced, [stale.partition]);
+      assert.equal(await watermark(plain), n + 10 * SECOND);
     });
 
     test('a changed, paused or deleted schedule is stale, one of an unleased partition fenced: nothing written', async (w) => {

@@ -1,6 +1,8 @@
-// The SQLite store's migration 3 on a database written before it (schema version 2): runs and their stored
-// timelines read exactly as they did, the queue rebuild and the listings find them through the new indexes,
-// and a tick fired after the migration gets its implied timeline. SQLite only: it is about that file format.
+// The SQLite store's migrations 3 and 4 on a database written before them (schema version 2): runs and their
+// stored timelines read exactly as they did, the queue rebuild and the listings find them through the new
+// indexes, a run fired before stays visible to the overlap policies, a schedule keeps its own watermark until a
+// frontier passes it, and a tick fired after the migration gets its implied timeline. SQLite only: it is about
+// that file format.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -68,7 +70,7 @@ type V2Run = {
   events: RunEvent[];
 };
 
-describe('SQLite store: migration 3 on a version 2 database', () => {
+describe('SQLite store: migrations 3 and 4 on a version 2 database', () => {
   it('keeps runs and their stored timelines, and fires with implied ones afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hourglass-migration-'));
     const path = join(dir, 'hourglass.db');
@@ -111,7 +113,8 @@ describe('SQLite store: migration 3 on a version 2 database', () => {
 
       const store = SqliteStore.open(path);
       try {
-        assert.deepEqual(store.migrationsApplied, [3]);
+        assert.deepEqual(store.migrationsApplied, [3, 4]);
+        assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, schedule.nextFireAt);
         assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
         assert.deepEqual(
           (await store.listQueuedRuns()).map((r) => r.id),
@@ -127,8 +130,11 @@ describe('SQLite store: migration 3 on a version 2 database', () => {
         // The same tick again is still a duplicate; the next one is fired with its implied timeline.
         const lease = await leaseAll(store, 'node-a');
         const next = tickOf(schedule, nominal + 5000);
-        const result = await store.fireTicks('node-a', [lease], [tickOf(schedule, nominal), next], tick());
+        const through = { firedThrough: nominal + 5000, changeSeq: 1 };
+        const fires = [tickOf(schedule, nominal), next];
+        const result = await store.fireTicks('node-a', [lease], fires, tick(), through);
         assert.deepEqual([result.duplicates, result.queued.map((m) => m.runId)], [[oldRunId], [next.runId]]);
+        assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, nominal + 10_000);
         assert.deepEqual(
           (await store.getRunEvents(next.runId)).map((e) => e.type),
           ['created', 'dispatched'],
@@ -150,6 +156,16 @@ describe('SQLite store: migration 3 on a version 2 database', () => {
         for (const made of ['runs_job', 'runs_schedule', 'runs_schedule_unfinished', 'runs_tenant_status']) {
           assert.ok(indexes.includes(made), made);
         }
+        // The run fired before migration 4 is still an unfinished run to the overlap policies; the one fired
+        // in bulk after it is not.
+        const unfinished = check
+          .prepare<[string], string>(
+            `SELECT id FROM runs INDEXED BY runs_schedule_unfinished
+            WHERE schedule_id = ? AND status IN ('queued', 'running') AND fired_late IS NULL`,
+          )
+          .pluck()
+          .all(schedule.id);
+        assert.deepEqual(unfinished, [oldRunId]);
       } finally {
         check.close();
       }

@@ -38,6 +38,26 @@ describe('scheduler engine', () => {
     assert.equal(stored?.nextFireAt, Date.parse('2026-06-01T12:00:11.000Z'), 'the watermark follows');
   });
 
+  it('a node taking over after a crash resumes from the frontier: only the ticks nobody fired are missed', async () => {
+    const first = world.node('n1', { leaseTtlMs: 2_000 });
+    const catchup = { mode: 'all' as const, windowSeconds: 3600, maxRuns: 100 };
+    const schedule = await world.addSchedule({ cron: '*/1 * * * * *', catchup });
+    await world.runFor(5_000, 250, [first]);
+    assert.equal((await world.runsOf(schedule.id)).length, 6, 'ticks 0–5 s fired');
+    // n1 dies holding its leases (no stop); n2 takes the partitions once they have expired.
+    world.clock.advance(3_000);
+    const second = world.node('n2', { leaseTtlMs: 2_000 });
+    await second.engine.syncLeases();
+    // Its watermark reads as 12:00:06 (the first tick past n1's last frontier), not as the schedule's own
+    // (12:00:00): one missed tick (6 s) to catch up, 7 s still within the late grace, none fired again.
+    assert.equal(second.engine.stats().catchupsPending, 1);
+    await world.runFor(2_000, 250, [second]);
+    assert.deepEqual(
+      await world.ticksOf(schedule.id),
+      Array.from({ length: 11 }, (_, i) => iso(Date.parse('2026-06-01T12:00:00.000Z') + i * 1000)),
+    );
+  });
+
   it('fires a lead ahead of the due time, and never before', async () => {
     const node = world.node('n1', { leadMs: 800 });
     const schedule = await world.addSchedule({ every: '5s' });

@@ -4,20 +4,23 @@
 //
 // Per tick: the schedule must be live, unpaused, of that partition and at the version the engine computed
 // the tick from (else `stale`, and nothing is written for it); a run under the tick's id that exists
-// already is a `duplicate`; otherwise the schedule's overlap policy decides. Every non-stale tick moves its
-// schedule's watermark (next_fire_at) to the tick's nextFireAt; neither the version nor the change sequence
-// moves, since this is the engine's own bookkeeping, not a change to reconcile.
+// already is a `duplicate`; otherwise the schedule's overlap policy decides. Watermarks move by partition:
+// the batch records the engine's frontier on each partition it holds (src/core/watermark.ts), one row per
+// partition instead of one per schedule; only a schedule's last tick (nextFireAt null) writes its own
+// watermark, so an ended schedule is not loaded again. Neither the version nor the change sequence moves:
+// this is the engine's own bookkeeping, not a change to reconcile.
 //
 // Speed: `allow` (the common case, nothing to look at but the run id) is written in bulk: the batch's
 // schedules are read in one statement, its runs inserted by one prepared statement in run id order (ON
-// CONFLICT DO NOTHING; no change means a duplicate), and the watermarks moved in one UPDATE … FROM json_each.
+// CONFLICT DO NOTHING; no change means a duplicate).
 // Such a run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
 // migration 3 and impliedRunEvents). What a fired run costs is mostly the B-trees it is inserted into, so
 // it is inserted into few (migration 3 says which, and why). Other policies go tick by tick, in order
 // (sqlite-overlap-queries.ts); a schedule has one policy, so the two paths never share a schedule in a batch.
 
 import type Database from 'better-sqlite3';
-import type { FireResult, PartitionLease, TickFire } from '../../ports/store.js';
+import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
+import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
 
@@ -57,6 +60,7 @@ export function compileFireQueries(
   db: Database.Database,
   leases: Pick<LeaseQueries, 'holds'>,
   overlap: Pick<OverlapQueries, 'fireOne'>,
+  frontiers: Pick<FrontierQueries, 'record'>,
 ) {
   // The job's memory is read once per job, not per schedule: a batch's schedules mostly share a few jobs.
   const schedulesOf = db.prepare<[string], Omit<FireSchedule, 'memory_mb'> & { id: string }>(`SELECT s.id,
@@ -73,9 +77,9 @@ export function compileFireQueries(
       attempt, args_json, env_json, created_at, nominal_time, due_at, available_at, dispatched_at, fired_late)
     VALUES (?, ?, ?, ?, 'queued', 1, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING`);
-  // Each mark is [scheduleId, nextFireAt].
-  const setWatermarks = db.prepare<[string]>(`UPDATE schedules SET next_fire_at = m.value ->> 1
-    FROM json_each(?) m WHERE schedules.id = m.value ->> 0`);
+  // Schedules whose last tick this batch fired.
+  const markEnded = db.prepare<[string]>(`UPDATE schedules SET next_fire_at = NULL
+    WHERE id IN (SELECT value FROM json_each(?))`);
   const setWatermarkIfCurrent = db.prepare<[number | null, string, number, number]>(`UPDATE schedules
     SET next_fire_at = ? WHERE id = ? AND version = ? AND partition = ? AND deleted_at IS NULL`);
 
@@ -128,15 +132,21 @@ export function compileFireQueries(
   }
 
   const fire = db.transaction(
-    (owner: string, held: readonly PartitionLease[], fires: readonly TickFire[], now: number): FireResult => {
+    (
+      owner: string,
+      held: readonly PartitionLease[],
+      fires: readonly TickFire[],
+      now: number,
+      through: FiredThrough | undefined,
+    ): FireResult => {
       const fenced = new Set<number>();
       const current = new Set<number>();
       for (const lease of held) (leases.holds(owner, lease) ? current : fenced).add(lease.partition);
       const result = emptyResult([...fenced]);
       const schedules = loadSchedules(fires);
       const allowed: TickFire[] = [];
-      // The last watermark per schedule wins, as if each tick had moved it in turn.
-      const watermarks = new Map<string, number | null>();
+      // The last tick per schedule decides whether it ended, as if each tick had moved it in turn.
+      const ended = new Map<string, boolean>();
       for (const tick of fires) {
         const schedule = schedules.get(tick.scheduleId);
         if (schedule !== undefined && !current.has(schedule.partition)) {
@@ -153,10 +163,12 @@ export function compileFireQueries(
         }
         if (schedule.overlap_policy === 'allow') allowed.push(tick);
         else overlap.fireOne(tick, schedule, now, result);
-        watermarks.set(tick.scheduleId, tick.nextFireAt);
+        ended.set(tick.scheduleId, tick.nextFireAt === null);
       }
       fireAllowed(allowed, schedules, now, result);
-      if (watermarks.size > 0) setWatermarks.run(JSON.stringify([...watermarks]));
+      const endedIds = [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
+      if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
+      if (through !== undefined) frontiers.record([...current], through);
       return result;
     },
   );
@@ -177,7 +189,8 @@ export function compileFireQueries(
       held: readonly PartitionLease[],
       fires: readonly TickFire[],
       now: number,
-    ): FireResult => fire.immediate(owner, held, fires, now),
+      through?: FiredThrough,
+    ): FireResult => fire.immediate(owner, held, fires, now, through),
     advanceWatermarks: (owner: string, lease: PartitionLease, marks: readonly WatermarkMark[]): boolean =>
       advance.immediate(owner, lease, marks),
   };

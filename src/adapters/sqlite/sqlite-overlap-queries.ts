@@ -2,7 +2,9 @@
 // depends on the runs the ones before it left), and the release of runs such a tick left blocked.
 // Runs inside fireTicks' transaction (sqlite-fire-queries.ts), with the schedule row it already read.
 //
-// Looking at the schedule's unfinished (queued or running) runs, newest first:
+// Looking at the schedule's unfinished (queued or running) runs fired under an overlap policy, newest first
+// (runs fired in bulk under `allow` are not indexed for this, see migration 4: a schedule switched from
+// `allow` to another policy applies it from its first tick fired under that policy):
 //
 //   skip       → a `skipped` run with the reason, if any is unfinished; else queued
 //   buffer_one → queued, blocked by the newest unfinished; `skipped` if one is already waiting;
@@ -55,7 +57,7 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
   // would rather walk every run of the schedule in id order (runs_schedule) than sort its few unfinished.
   const unfinishedOf = db.prepare<[string], UnfinishedRun>(`SELECT id, status, blocked_by
     FROM runs INDEXED BY runs_schedule_unfinished
-    WHERE schedule_id = ? AND status IN ('queued', 'running') ORDER BY id DESC`);
+    WHERE schedule_id = ? AND status IN ('queued', 'running') AND fired_late IS NULL ORDER BY id DESC`);
   // Positional: better-sqlite3 has no numbered parameters (?1), so a value used twice is passed twice.
   const insertRun = db.prepare<RunInsert>(`INSERT INTO runs (id, tenant_id, job_id, schedule_id, status,
       attempt, reason, args_json, env_json, created_at, nominal_time, due_at, available_at, blocked_by,

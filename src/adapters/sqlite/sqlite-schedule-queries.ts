@@ -3,13 +3,17 @@
 //
 // Every tenant-facing change raises the schedule's version and gives it the next store-wide change_seq
 // (MAX + 1: SQLite serializes writers, so two changes never take the same number; a unique index says so).
-// The engine's own write, the watermark (next_fire_at), changes neither: it is not news to reconciliation.
+// The engine's own writes, the watermarks, change neither: they are not news to reconciliation. Every read
+// gives a schedule's watermark through its partition's frontier (src/core/watermark.ts), as the engine's
+// load does, so a read-modify-write (an update) writes back a current one.
 // A schedule is never removed, only marked deleted, so its runs' schedule_id stays meaningful.
 
 import type Database from 'better-sqlite3';
 import { HourglassError, notFound } from '../../core/errors.js';
 import type { Schedule } from '../../core/schedule.js';
+import { resolveWatermark, type NextTickAfter } from '../../core/watermark.js';
 import type { Page, ScheduleFilter, ScheduleTiming } from '../../ports/store.js';
+import { memoisedNextTick, type Frontiers, type FrontierQueries } from './sqlite-frontier-queries.js';
 import { BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
 import {
   LOAD_COLUMNS,
@@ -53,7 +57,29 @@ function compileTimingReads(db: Database.Database) {
   };
 }
 
-export function compileScheduleQueries(db: Database.Database) {
+type ReadRow = ScheduleRow & { change_seq: number };
+
+function resolvedSchedule(row: ReadRow, frontiers: Frontiers): Schedule {
+  const schedule = rowToSchedule(row);
+  const stored = { ...schedule, changeSeq: row.change_seq };
+  return { ...schedule, nextFireAt: resolveWatermark(stored, frontiers.get(schedule.partition)) };
+}
+
+function resolveTimings(
+  timings: ScheduleTiming[],
+  frontiers: Frontiers,
+  nextAfter: NextTickAfter = memoisedNextTick(),
+): ScheduleTiming[] {
+  for (const timing of timings) {
+    timing.nextFireAt = resolveWatermark(timing, frontiers.get(timing.partition), nextAfter);
+  }
+  return timings;
+}
+
+export function compileScheduleQueries(
+  db: Database.Database,
+  frontierQueries: Pick<FrontierQueries, 'frontiers'>,
+) {
   const insert = db.prepare<[ScheduleRow]>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq)
     VALUES (@id, @tenant_id, @job_id, @partition, @kind, @cron, @timezone, @every, @interval_ms, @anchor_at,
       @start_at, @end_at, @paused, @overlap_policy, @catchup_mode, @catchup_window_seconds, @catchup_max_runs,
@@ -77,12 +103,15 @@ export function compileScheduleQueries(db: Database.Database) {
       'SELECT id FROM schedules WHERE tenant_id = ? AND job_id = ? AND deleted_at IS NULL ORDER BY id',
     )
     .pluck();
-  const byId = db.prepare<[string, string], ScheduleRow>(
-    `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`,
+  const byId = db.prepare<[string, string], ReadRow>(
+    `SELECT ${SCHEDULE_COLUMNS}, change_seq FROM schedules WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`,
   );
-  const page = db.prepare<[string, string, number], ScheduleRow>(`SELECT ${SCHEDULE_COLUMNS} FROM schedules
-    WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`);
-  const pageOfJob = db.prepare<[string, string, string, number], ScheduleRow>(`SELECT ${SCHEDULE_COLUMNS}
+  const page = db.prepare<[string, string, number], ReadRow>(`SELECT ${SCHEDULE_COLUMNS}, change_seq
+    FROM schedules WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`);
+  const pageOfJob = db.prepare<
+    [string, string, string, number],
+    ReadRow
+  >(`SELECT ${SCHEDULE_COLUMNS}, change_seq
     FROM schedules WHERE tenant_id = ? AND job_id = ? AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`);
   const count = db
     .prepare<[string], number>('SELECT COUNT(*) FROM schedules WHERE tenant_id = ? AND deleted_at IS NULL')
@@ -136,7 +165,7 @@ export function compileScheduleQueries(db: Database.Database) {
 
     getSchedule(tenantId: string, scheduleId: string): Schedule | null {
       const row = byId.get(tenantId, scheduleId);
-      return row ? rowToSchedule(row) : null;
+      return row ? resolvedSchedule(row, frontierQueries.frontiers()) : null;
     },
 
     listSchedules(tenantId: string, filter: ScheduleFilter): Page<Schedule> {
@@ -146,7 +175,8 @@ export function compileScheduleQueries(db: Database.Database) {
         jobId === undefined
           ? page.all(tenantId, cursor, limit + 1)
           : pageOfJob.all(tenantId, jobId, cursor, limit + 1);
-      return toPage(rows, limit, rowToSchedule);
+      const frontiers = frontierQueries.frontiers();
+      return toPage(rows, limit, (row) => resolvedSchedule(row, frontiers));
     },
 
     loadSchedules(partitions: readonly number[], afterId: string | null, limit: number): ScheduleTiming[] {
@@ -158,17 +188,18 @@ export function compileScheduleQueries(db: Database.Database) {
           : partitions.length === 0
             ? []
             : timings.activeOfPartitions.all(partitionList(partitions), after, limit);
-      return loadRowsToTimings(rows);
+      return resolveTimings(loadRowsToTimings(rows), frontierQueries.frontiers());
     },
 
     getScheduleTiming(scheduleId: string): ScheduleTiming | null {
       const row = timings.byId.get(scheduleId);
-      return row ? timingRowToTiming(row) : null;
+      return row ? (resolveTimings([timingRowToTiming(row)], frontierQueries.frontiers())[0] ?? null) : null;
     },
 
     listScheduleChanges(partitions: readonly number[], afterSeq: number, limit: number): ScheduleTiming[] {
       if (partitions.length === 0) return [];
-      return timings.changes.all(afterSeq, partitionList(partitions), limit).map(timingRowToTiming);
+      const rows = timings.changes.all(afterSeq, partitionList(partitions), limit);
+      return resolveTimings(rows.map(timingRowToTiming), frontierQueries.frontiers());
     },
 
     latestScheduleChange: (): number => latestSeq.get() ?? 0,

@@ -30,6 +30,7 @@ import type {
   NewRun,
   Page,
   PartitionLease,
+  FiredThrough,
   FireResult,
   LeaseRound,
   RunFilter,
@@ -51,6 +52,7 @@ import {
   type TenantRow,
 } from './sqlite-rows.js';
 import { compileFireQueries, type FireQueries } from './sqlite-fire-queries.js';
+import { compileFrontierQueries } from './sqlite-frontier-queries.js';
 import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
 import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
@@ -136,10 +138,11 @@ export class SqliteStore implements Store {
     this.tenants = compileTenantQueries(db);
     this.jobs = compileJobQueries(db);
     this.runs = compileRunQueries(db, this.jobs);
-    this.schedules = compileScheduleQueries(db);
+    const frontiers = compileFrontierQueries(db);
+    this.schedules = compileScheduleQueries(db, frontiers);
     this.leases = compileLeaseQueries(db);
     this.overlap = compileOverlapQueries(db, this.runs);
-    this.fires = compileFireQueries(db, this.leases, this.overlap);
+    this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -383,8 +386,9 @@ export class SqliteStore implements Store {
     leases: readonly PartitionLease[],
     fires: readonly TickFire[],
     now: number,
+    through?: FiredThrough,
   ): Promise<FireResult> {
-    return this.fires.fireTicks(owner, leases, fires, now);
+    return this.fires.fireTicks(owner, leases, fires, now, through);
   }
 
   async advanceWatermarks(

@@ -36,6 +36,12 @@ export class CatchupQueue {
     this.ticks.push(tick);
   }
 
+  /** The nominal time of the oldest tick waiting (Infinity when none): no tick waiting is due before it. */
+  earliestNominal(): number {
+    this.sort();
+    return this.ticks[0]?.nominal ?? Infinity;
+  }
+
   /** How long until the rate lets the next tick out (0 when it may go now). */
   msUntilReady(): number {
     if (this.ticks.length === 0) return Infinity;
@@ -51,12 +57,15 @@ export class CatchupQueue {
     this.refilledAt = now;
     const count = Math.min(max, Math.floor(this.tokens), this.ticks.length);
     if (count <= 0) return [];
-    if (!this.sorted) {
-      this.ticks.sort((a, b) => a.nominal - b.nominal);
-      this.sorted = true;
-    }
+    this.sort();
     this.tokens -= count;
     return this.ticks.splice(0, count);
+  }
+
+  private sort(): void {
+    if (this.sorted) return;
+    this.ticks.sort((a, b) => a.nominal - b.nominal);
+    this.sorted = true;
   }
 
   dropPartitions(partitions: ReadonlySet<number>): void {

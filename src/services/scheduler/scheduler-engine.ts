@@ -17,7 +17,14 @@ import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { ScheduleChanges } from '../../ports/schedule-changes.js';
-import type { FireResult, PartitionLease, ScheduleTiming, Store, TickFire } from '../../ports/store.js';
+import type {
+  FiredThrough,
+  FireResult,
+  PartitionLease,
+  ScheduleTiming,
+  Store,
+  TickFire,
+} from '../../ports/store.js';
 import type { Logger } from '../logger.js';
 import { planResume, type ResumePlan } from './catch-up.js';
 import { CatchupQueue } from './catch-up-queue.js';
@@ -241,7 +248,7 @@ export class SchedulerEngine {
         fires.push(fire);
       }
       if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - this.options.leadMs));
-      await this.persist(fires);
+      await this.persist(fires, this.firedThrough(now));
       fired += fires.length;
     }
   }
@@ -308,10 +315,24 @@ export class SchedulerEngine {
   }
 
   /**
+   * What the node vouches for once the batch being sent is written (the partitions' frontier, see
+   * src/core/watermark.ts): every tick due before the earliest one still waiting — in the table, the catch-up
+   * queue or the unsent — and at most everything within the lead, for the changes applied so far.
+   */
+  private firedThrough(now: number): FiredThrough {
+    let waiting = Math.min(this.table.peekDue(), this.catchups.earliestNominal());
+    for (const fire of this.unsent) waiting = Math.min(waiting, fire.dueAt);
+    return {
+      firedThrough: Math.min(waiting - 1, now + this.options.leadMs),
+      changeSeq: this.changeSeq,
+    };
+  }
+
+  /**
    * Writes one batch (one store transaction, whatever its partitions) and publishes its runs. A batch the store
    * could not take is kept and sent again first at the next firing (its run ids make that safe).
    */
-  private async persist(fires: TickFire[]): Promise<void> {
+  private async persist(fires: TickFire[], through: FiredThrough): Promise<void> {
     if (fires.length === 0) return;
     if (!this.leases.valid()) {
       // Kept for when the leases are trusted again; if they were lost instead, the store fences these off.
@@ -324,7 +345,8 @@ export class SchedulerEngine {
     }));
     let result: FireResult;
     try {
-      result = await this.deps.store.fireTicks(this.options.nodeId, leases, fires, this.deps.clock.now());
+      const now = this.deps.clock.now();
+      result = await this.deps.store.fireTicks(this.options.nodeId, leases, fires, now, through);
     } catch (error) {
       this.unsent.push(...fires);
       throw error;
@@ -352,7 +374,7 @@ export class SchedulerEngine {
 
   private async resendUnsent(): Promise<void> {
     const fires = this.unsent.splice(0);
-    await this.persist(fires);
+    await this.persist(fires, this.firedThrough(this.deps.clock.now()));
   }
 
   private async loadPartitions(partitions: number[]): Promise<number> {
