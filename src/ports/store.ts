@@ -118,6 +118,8 @@ export interface LeaseRound {
 /** One tick to fire, as the engine computed it. */
 export interface TickFire {
   scheduleId: string;
+  /** The schedule's partition (fixed at its creation): the lease the tick is fenced by. */
+  partition: number;
   /** The schedule version it was computed from: a schedule changed since is not fired (see `stale`). */
   version: number;
   nominalTime: number;

@@ -277,7 +277,7 @@ for (const factory of STORE_FACTORIES) {
         assert.equal((await w.store.getScheduleTiming(s.id))?.nextFireAt, n, 'watermark untouched');
       }
       // Fired from the current version, it fires.
-      const current = await fire(w, [tickOf({ id: changed.id, version: 2 }, n)]);
+      const current = await fire(w, [tickOf({ ...changed, version: 2 }, n)]);
       assert.equal(current.queued.length, 1);
     });
 

@@ -36,12 +36,13 @@ export async function seedSchedule(
 
 /** The tick at `nominalTime`, computed from the schedule as stored (its version), next one `step` later. */
 export function tickOf(
-  schedule: Pick<Schedule, 'id' | 'version'>,
+  schedule: Pick<Schedule, 'id' | 'version' | 'partition'>,
   nominalTime: number,
   overrides: Partial<TickFire> = {},
 ): TickFire {
   return {
     scheduleId: schedule.id,
+    partition: schedule.partition,
     version: schedule.version,
     nominalTime,
     dueAt: nominalTime,

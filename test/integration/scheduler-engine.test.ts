@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { jitterOffsetMs, partitionOf, scheduledRunId } from '../../src/core/schedule.js';
+import type { FiredThrough, Store } from '../../src/ports/store.js';
 import { SchedulerWorld, step } from '../support/scheduler-fixtures.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -56,6 +57,62 @@ describe('scheduler engine', () => {
       await world.ticksOf(schedule.id),
       Array.from({ length: 11 }, (_, i) => iso(Date.parse('2026-06-01T12:00:00.000Z') + i * 1000)),
     );
+  });
+
+  it('fires the ticks due together in run id order, a batch at a time, the frontier behind the batches unsent', async () => {
+    // The world's store, its fireTicks seen through a wrapper that records each batch and fails the second.
+    const batches: { runIds: string[]; through: FiredThrough | undefined }[] = [];
+    const store: Store = Object.create(world.store) as Store;
+    store.fireTicks = async (owner, leases, fires, now, through) => {
+      batches.push({ runIds: fires.map((fire) => fire.runId), through });
+      if (batches.length === 2) throw new Error('disk I/O error');
+      return world.store.fireTicks(owner, leases, fires, now, through);
+    };
+    const node = world.node('n1', { batchSize: 2 }, store);
+    const schedules = [];
+    for (let i = 0; i < 7; i++) schedules.push(await world.addSchedule({ every: '1s' }));
+    const due = world.clock.now();
+    await assert.rejects(step(node.engine), /disk I\/O error/);
+    const expected = schedules.map((s) => scheduledRunId(s.id, due)).sort();
+    assert.deepEqual(
+      batches.map((b) => b.runIds),
+      [expected.slice(0, 2), expected.slice(2, 4)],
+    );
+    // With batches of the same tick still to send, the first one vouches for nothing at that tick.
+    assert.ok((batches[0]?.through?.firedThrough ?? Infinity) < due);
+
+    // The failed batch and the ones after it go first at the next firing, in the same order.
+    await node.engine.fireDue();
+    assert.deepEqual(
+      batches.slice(2, 5).map((b) => b.runIds),
+      [expected.slice(2, 4), expected.slice(4, 6), expected.slice(6)],
+    );
+    assert.ok((batches[3]?.through?.firedThrough ?? Infinity) < due);
+    assert.ok((batches[4]?.through?.firedThrough ?? 0) >= due, 'the last batch of the tick vouches for it');
+    assert.deepEqual(
+      (await node.drain()).map((m) => m.runId),
+      expected,
+    );
+  });
+
+  it('a burst longer than the lease round gives way to it, and fires every tick on time', async () => {
+    // Each batch takes 5 s to write: past the round (TTL / 3) after the first, past the TTL after two.
+    const store: Store = Object.create(world.store) as Store;
+    store.fireTicks = async (...args) => {
+      world.clock.advance(5_000);
+      return world.store.fireTicks(...args);
+    };
+    const node = world.node('n1', { batchSize: 2, leaseTtlMs: 10_000 }, store);
+    const schedules = [];
+    for (let i = 0; i < 8; i++) schedules.push(await world.addSchedule({ every: '1h' }));
+    for (let i = 0; i < 10; i++) await step(node.engine);
+    for (const schedule of schedules) {
+      const [run] = await world.runsOf(schedule.id);
+      assert.ok(run, 'fired');
+      const created = (await world.store.getRunEvents(run.id))[0];
+      assert.doesNotMatch(created?.detail ?? '', /caught up/, 'fired as a regular tick, not by catch-up');
+    }
+    assert.equal(node.engine.stats().partitions, 256);
   });
 
   it('fires a lead ahead of the due time, and never before', async () => {

@@ -13,6 +13,7 @@ import type { Run } from '../../src/core/run.js';
 import { newScheduleBase, partitionOf, type Schedule } from '../../src/core/schedule.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
+import type { Store } from '../../src/ports/store.js';
 import { applyScheduleInput, type ScheduleInput } from '../../src/services/schedule-input.js';
 import {
   SchedulerEngine,
@@ -68,12 +69,17 @@ export class SchedulerWorld {
     return world;
   }
 
-  node(nodeId: string, options: Partial<SchedulerEngineOptions> = {}): SchedulerNode {
+  /** An engine on the world's store, or on `store` (the world's store seen through a test's wrapper). */
+  node(
+    nodeId: string,
+    options: Partial<SchedulerEngineOptions> = {},
+    store: Store = this.store,
+  ): SchedulerNode {
     const queue = new InProcessQueue({ clock: this.clock });
     const signals = new InProcessRunSignals();
     const changes = new InProcessScheduleChanges();
     const engine = new SchedulerEngine(
-      { store: this.store, queue, signals, changes, clock: this.clock, logger: silentLogger },
+      { store, queue, signals, changes, clock: this.clock, logger: silentLogger },
       { leadMs: 0, leaseTtlMs: 10_000, ...options, nodeId },
     );
     const node: SchedulerNode = {

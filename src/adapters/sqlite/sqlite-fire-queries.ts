@@ -10,13 +10,16 @@
 // watermark, so an ended schedule is not loaded again. Neither the version nor the change sequence moves:
 // this is the engine's own bookkeeping, not a change to reconcile.
 //
-// Speed: `allow` (the common case, nothing to look at but the run id) is written in bulk: the batch's
-// schedules are read in one statement, its runs inserted by one prepared statement in run id order (ON
-// CONFLICT DO NOTHING; no change means a duplicate).
-// Such a run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
-// migration 3 and impliedRunEvents). What a fired run costs is mostly the B-trees it is inserted into, so
-// it is inserted into few (migration 3 says which, and why). Other policies go tick by tick, in order
-// (sqlite-overlap-queries.ts); a schedule has one policy, so the two paths never share a schedule in a batch.
+// Speed: `allow` (the common case, nothing to look at but the run id) goes first, in bulk and unread: every
+// tick of a current partition is offered to one multi-row INSERT … SELECT that takes the run's tenant, job,
+// args and env from the schedule row and inserts only where that row confirms the tick (live, unpaused, of
+// the tick's partition, at its version, policy `allow`), in run id order (ON CONFLICT DO NOTHING); RETURNING
+// says which went in. Only the ticks left over are read, one schedule row each, and decided tick by tick, in
+// order: stale, fenced, a duplicate, or their overlap policy (sqlite-overlap-queries.ts). A schedule has one
+// policy, so the two paths never share a schedule in a batch.
+// A bulk-fired run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
+// migration 3 and impliedRunEvents). What a fired run costs is mostly the B-trees it is inserted into, so it
+// is inserted into few (migration 3 says which, and why).
 
 import type Database from 'better-sqlite3';
 import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
@@ -24,11 +27,7 @@ import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
 
-/** id, tenant, job, schedule, args, env, created, nominal, due, available, dispatched, fired_late. */
-type AllowedRun = [
-  ...[string, string, string, string, string | null, string | null, number],
-  ...[number, number, number, number, number],
-];
+type FireScheduleRow = Omit<FireSchedule, 'memory_mb'>;
 
 type WatermarkMark = { scheduleId: string; version: number; nextFireAt: number | null };
 
@@ -46,15 +45,23 @@ const emptyResult = (fenced: number[] = []): FireResult => ({
 // In id order, each insert lands beside the one before it in every index that ends with the run id.
 const byRunId = (a: TickFire, b: TickFire): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 
-/** Live, unpaused, at the version the engine computed the tick from. */
+/** Live, unpaused, at the version (and of the partition) the engine computed the tick from. */
 function isCurrent(schedule: FireSchedule | undefined, tick: TickFire): schedule is FireSchedule {
   return (
     schedule !== undefined &&
     schedule.deleted_at === null &&
     schedule.paused === 0 &&
-    schedule.version === tick.version
+    schedule.version === tick.version &&
+    schedule.partition === tick.partition
   );
 }
+
+/** Rows per bulk INSERT: 8 parameters each, far below SQLite's limit of 32,766. */
+const BULK_ROWS = 256;
+/** The values of one tick in the bulk INSERT, in the order of its VALUES row. */
+const bulkValues = (t: TickFire, now: number): (string | number)[] => [
+  ...[t.runId, t.scheduleId, t.version, t.partition, now, t.nominalTime, t.dueAt, t.late ? 1 : 0],
+];
 
 export function compileFireQueries(
   db: Database.Database,
@@ -62,72 +69,102 @@ export function compileFireQueries(
   overlap: Pick<OverlapQueries, 'fireOne'>,
   frontiers: Pick<FrontierQueries, 'record'>,
 ) {
-  // The job's memory is read once per job, not per schedule: a batch's schedules mostly share a few jobs.
-  const schedulesOf = db.prepare<[string], Omit<FireSchedule, 'memory_mb'> & { id: string }>(`SELECT s.id,
-      s.tenant_id, s.job_id, s.partition, s.version, s.paused, s.deleted_at, s.overlap_policy, s.args_json,
-      s.env_json
-    FROM json_each(?) f JOIN schedules s ON s.id = f.value`);
-  const memoryOfJobs = db
-    .prepare<[string], [string, number]>(
-      'SELECT j.id, j.memory_mb FROM json_each(?) f JOIN jobs j ON j.id = f.value',
-    )
-    .raw();
-  // Everything from the schedule rows already read, so the insert joins nothing.
-  const insertAllowed = db.prepare<AllowedRun>(`INSERT INTO runs (id, tenant_id, job_id, schedule_id, status,
-      attempt, args_json, env_json, created_at, nominal_time, due_at, available_at, dispatched_at, fired_late)
-    VALUES (?, ?, ?, ?, 'queued', 1, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO NOTHING`);
+  const scheduleOf = db.prepare<[string], FireScheduleRow>(`SELECT tenant_id, job_id, partition, version,
+      paused, deleted_at, overlap_policy, args_json, env_json FROM schedules WHERE id = ?`);
+  const memoryOfJob = db.prepare<[string], number>('SELECT memory_mb FROM jobs WHERE id = ?').pluck();
+  // One statement per power of two up to BULK_ROWS: any batch is a sum of them.
+  const bulkInserts = new Map<number, Database.Statement<(string | number)[], [string, string, string]>>();
+  const bulkInsert = (rows: number) => {
+    let statement = bulkInserts.get(rows);
+    if (statement === undefined) {
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      // "WHERE" also keeps SQLite from reading ON CONFLICT as part of the join (its upsert parsing rule).
+      statement = db
+        .prepare<(string | number)[], [string, string, string]>(
+          `INSERT INTO runs (id, tenant_id, job_id, schedule_id, status, attempt, args_json, env_json,
+            created_at, nominal_time, due_at, available_at, dispatched_at, fired_late)
+          SELECT v.column1, s.tenant_id, s.job_id, s.id, 'queued', 1, s.args_json, s.env_json,
+            v.column5, v.column6, v.column7, v.column7, v.column5, v.column8
+          FROM (VALUES ${values}) v JOIN schedules s ON s.id = v.column2
+          WHERE s.version = v.column3 AND s.partition = v.column4 AND s.paused = 0 AND s.deleted_at IS NULL
+            AND s.overlap_policy = 'allow'
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id, tenant_id, job_id`,
+        )
+        .raw();
+      bulkInserts.set(rows, statement);
+    }
+    return statement;
+  };
   // Schedules whose last tick this batch fired.
   const markEnded = db.prepare<[string]>(`UPDATE schedules SET next_fire_at = NULL
     WHERE id IN (SELECT value FROM json_each(?))`);
   const setWatermarkIfCurrent = db.prepare<[number | null, string, number, number]>(`UPDATE schedules
     SET next_fire_at = ? WHERE id = ? AND version = ? AND partition = ? AND deleted_at IS NULL`);
 
-  function loadSchedules(fires: readonly TickFire[]): Map<string, FireSchedule> {
-    const ids = [...new Set(fires.map((f) => f.scheduleId))];
-    const rows = schedulesOf.all(JSON.stringify(ids));
-    const jobIds = [...new Set(rows.map((row) => row.job_id))];
-    const memory = new Map(memoryOfJobs.all(JSON.stringify(jobIds)));
-    const schedules = new Map<string, FireSchedule>();
-    // A schedule's job is deleted with it, so a live schedule's job is there; a deleted one is stale anyway.
-    for (const row of rows) schedules.set(row.id, { ...row, memory_mb: memory.get(row.job_id) ?? 0 });
-    return schedules;
+  /** A job's memory, read once per batch and job: a batch's runs mostly share a few jobs. */
+  function memoryOf(jobId: string, known: Map<string, number>): number {
+    let memory = known.get(jobId);
+    if (memory === undefined) {
+      // A schedule's job is deleted with it, so a live schedule's job is there.
+      memory = memoryOfJob.get(jobId) ?? 0;
+      known.set(jobId, memory);
+    }
+    return memory;
   }
 
-  /** The `allow` ticks, in bulk; their queue messages (and duplicates) into `result`, in tick order. */
-  function fireAllowed(
-    ticks: TickFire[],
-    schedules: Map<string, FireSchedule>,
+  /**
+   * Inserts every tick the schedule row confirms as a plain `allow` run, in run id order; returns the runs
+   * inserted, by id: [tenant, job].
+   */
+  function insertConfirmed(ticks: readonly TickFire[], now: number): Map<string, [string, string]> {
+    const inserted = new Map<string, [string, string]>();
+    const sorted = [...ticks].sort(byRunId);
+    let at = 0;
+    while (at < sorted.length) {
+      let rows = BULK_ROWS;
+      while (rows > sorted.length - at) rows >>= 1;
+      const params = sorted.slice(at, at + rows).flatMap((t) => bulkValues(t, now));
+      for (const [id, tenantId, jobId] of bulkInsert(rows).all(...params))
+        inserted.set(id, [tenantId, jobId]);
+      at += rows;
+    }
+    return inserted;
+  }
+
+  /** The ticks the bulk insert did not take, read and decided one by one, in order. */
+  function decideLeftovers(
+    ticks: readonly TickFire[],
+    current: ReadonlySet<number>,
+    fenced: Set<number>,
     now: number,
     result: FireResult,
+    memory: Map<string, number>,
+    accepted: Set<TickFire>,
   ): void {
-    if (ticks.length === 0) return;
-    const inserted = new Set<string>();
-    for (const t of [...ticks].sort(byRunId)) {
-      const s = schedules.get(t.scheduleId);
-      if (s === undefined) continue; // isCurrent() made sure of it
-      const { tenant_id, job_id, args_json, env_json } = s;
-      const { changes } = insertAllowed.run(
-        ...[t.runId, tenant_id, job_id, t.scheduleId, args_json, env_json, now],
-        ...[t.nominalTime, t.dueAt, t.dueAt, now, t.late ? 1 : 0],
-      );
-      if (changes > 0) inserted.add(t.runId);
-    }
+    const rows = new Map<string, FireSchedule | undefined>();
     for (const tick of ticks) {
-      // The same tick twice in one batch: the first is inserted, the second is its duplicate.
-      if (!inserted.delete(tick.runId)) {
-        result.duplicates.push(tick.runId);
+      if (!rows.has(tick.scheduleId)) {
+        const row = scheduleOf.get(tick.scheduleId);
+        rows.set(tick.scheduleId, row && { ...row, memory_mb: memoryOf(row.job_id, memory) });
+      }
+      const schedule = rows.get(tick.scheduleId);
+      if (schedule !== undefined && !current.has(schedule.partition)) {
+        // Fenced, or a partition this call holds no lease for: never written from here.
+        if (!fenced.has(schedule.partition)) {
+          fenced.add(schedule.partition);
+          result.fenced.push(schedule.partition);
+        }
         continue;
       }
-      const schedule = schedules.get(tick.scheduleId);
-      if (schedule === undefined) continue; // isCurrent() made sure of it
-      result.queued.push({
-        runId: tick.runId,
-        tenantId: schedule.tenant_id,
-        attempt: 1,
-        memoryMb: schedule.memory_mb,
-        availableAt: now,
-      });
+      if (!isCurrent(schedule, tick)) {
+        result.stale.push(tick.scheduleId);
+        continue;
+      }
+      // A current `allow` tick the bulk insert did not take already had its run.
+      if (schedule.overlap_policy === 'allow') result.duplicates.push(tick.runId);
+      else overlap.fireOne(tick, schedule, now, result);
+      accepted.add(tick);
     }
   }
 
@@ -143,29 +180,30 @@ export function compileFireQueries(
       const current = new Set<number>();
       for (const lease of held) (leases.holds(owner, lease) ? current : fenced).add(lease.partition);
       const result = emptyResult([...fenced]);
-      const schedules = loadSchedules(fires);
-      const allowed: TickFire[] = [];
+      const inserted = insertConfirmed(
+        fires.filter((tick) => current.has(tick.partition)),
+        now,
+      );
+      const memory = new Map<string, number>();
+      const accepted = new Set<TickFire>();
+      const leftovers: TickFire[] = [];
+      for (const tick of fires) {
+        const run = inserted.get(tick.runId);
+        // The same tick twice in one batch: the first is inserted, the second is a leftover (a duplicate).
+        if (run === undefined) {
+          leftovers.push(tick);
+          continue;
+        }
+        inserted.delete(tick.runId);
+        const [tenantId, jobId] = run;
+        const memoryMb = memoryOf(jobId, memory);
+        result.queued.push({ runId: tick.runId, tenantId, attempt: 1, memoryMb, availableAt: now });
+        accepted.add(tick);
+      }
+      decideLeftovers(leftovers, current, fenced, now, result, memory, accepted);
       // The last tick per schedule decides whether it ended, as if each tick had moved it in turn.
       const ended = new Map<string, boolean>();
-      for (const tick of fires) {
-        const schedule = schedules.get(tick.scheduleId);
-        if (schedule !== undefined && !current.has(schedule.partition)) {
-          // Fenced, or a partition this call holds no lease for: never written from here.
-          if (!fenced.has(schedule.partition)) {
-            fenced.add(schedule.partition);
-            result.fenced.push(schedule.partition);
-          }
-          continue;
-        }
-        if (!isCurrent(schedule, tick)) {
-          result.stale.push(tick.scheduleId);
-          continue;
-        }
-        if (schedule.overlap_policy === 'allow') allowed.push(tick);
-        else overlap.fireOne(tick, schedule, now, result);
-        ended.set(tick.scheduleId, tick.nextFireAt === null);
-      }
-      fireAllowed(allowed, schedules, now, result);
+      for (const tick of fires) if (accepted.has(tick)) ended.set(tick.scheduleId, tick.nextFireAt === null);
       const endedIds = [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
       if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
       if (through !== undefined) frontiers.record([...current], through);

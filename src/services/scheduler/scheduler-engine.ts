@@ -74,6 +74,10 @@ const CHANGES_PAGE = 10_000;
 const STORE_RETRY_MS = 200;
 /** Longest the loop sleeps with nothing due, so lease rounds and reconciliation keep their pace. */
 const MAX_IDLE_MS = 250;
+/** Batches of regular ticks taken from the heap at once and sorted by run id before they are sent. */
+const SORT_WINDOW = 16;
+
+const byRunId = (a: TickFire, b: TickFire): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 
 export class SchedulerEngine {
   private readonly options: Resolved;
@@ -219,19 +223,29 @@ export class SchedulerEngine {
     this.reportOwned();
   }
 
-  /** Fires every tick due within the lead, in batches; returns how many ticks it fired. */
+  /**
+   * Fires every tick due within the lead, in batches; returns how many ticks it fired. Up to SORT_WINDOW
+   * batches of regular ticks are taken at once and fired in run id order (nominal time first, see
+   * scheduledRunId), so that consecutive batches fill consecutive ranges of the store's run indexes instead
+   * of each batch touching all of them.
+   */
   async fireDue(): Promise<number> {
     let fired = 0;
     if (this.unsent.length > 0) await this.resendUnsent();
+    const { batchSize, leadMs } = this.options;
     for (;;) {
       if (!this.leases.valid()) return fired;
+      // A long burst gives way to the lease round when it is due: firing on past the leases' trust would
+      // count every partition as lost and send the rest of the burst to the catch-up policy.
+      if (fired > 0 && this.leases.roundDue()) return fired;
       const now = this.deps.clock.now();
-      const regular = this.table.takeDue(now + this.options.leadMs, this.options.batchSize);
-      const late = this.catchups.take(this.options.batchSize - regular.length);
+      const regular = this.table.takeDue(now + leadMs, batchSize * SORT_WINDOW);
+      const late = this.catchups.take(Math.max(0, batchSize - regular.length));
       if (regular.length === 0 && late.length === 0) return fired;
       // Late ticks first: older ticks of a schedule must meet its overlap policy before newer ones.
       const fires: TickFire[] = late.map((tick) => ({
         scheduleId: tick.scheduleId,
+        partition: tick.partition,
         version: tick.version,
         nominalTime: tick.nominal,
         dueAt: tick.nominal + tick.jitterMs,
@@ -242,13 +256,14 @@ export class SchedulerEngine {
         late: true,
       }));
       let earliest = Infinity;
-      for (const entry of regular) {
+      const regularFires = regular.map((entry) => {
         const fire = this.advance(entry);
         earliest = Math.min(earliest, fire.dueAt);
-        fires.push(fire);
-      }
-      if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - this.options.leadMs));
-      await this.persist(fires, this.firedThrough(now));
+        return fire;
+      });
+      fires.push(...regularFires.sort(byRunId));
+      if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - leadMs));
+      await this.persistInBatches(fires);
       fired += fires.length;
     }
   }
@@ -305,6 +320,7 @@ export class SchedulerEngine {
     else this.table.reschedule(entry.scheduleId, next);
     return {
       scheduleId: entry.scheduleId,
+      partition: entry.partition,
       version: entry.version,
       nominalTime: entry.nominal,
       dueAt: entry.nominal + entry.jitterMs,
@@ -317,15 +333,46 @@ export class SchedulerEngine {
   /**
    * What the node vouches for once the batch being sent is written (the partitions' frontier, see
    * src/core/watermark.ts): every tick due before the earliest one still waiting — in the table, the catch-up
-   * queue or the unsent — and at most everything within the lead, for the changes applied so far.
+   * queue, the unsent or the batches still to send (`pendingDue`) — and at most everything within the lead,
+   * for the changes applied so far.
    */
-  private firedThrough(now: number): FiredThrough {
-    let waiting = Math.min(this.table.peekDue(), this.catchups.earliestNominal());
+  private firedThrough(now: number, pendingDue = Infinity): FiredThrough {
+    let waiting = Math.min(this.table.peekDue(), this.catchups.earliestNominal(), pendingDue);
     for (const fire of this.unsent) waiting = Math.min(waiting, fire.dueAt);
     return {
       firedThrough: Math.min(waiting - 1, now + this.options.leadMs),
       changeSeq: this.changeSeq,
     };
+  }
+
+  /** Persists the ticks taken, a batch at a time; if one fails, it and the rest are kept as unsent. */
+  private async persistInBatches(fires: TickFire[]): Promise<void> {
+    const { batchSize } = this.options;
+    // The earliest due time from each batch on: what the batches not yet written hold the frontier back by.
+    const dueFrom = new Float64Array(Math.ceil(fires.length / batchSize) + 1).fill(Infinity);
+    for (let i = fires.length - 1; i >= 0; i--) {
+      const batch = Math.floor(i / batchSize);
+      dueFrom[batch] = Math.min(
+        dueFrom[batch] ?? Infinity,
+        dueFrom[batch + 1] ?? Infinity,
+        fires[i]?.dueAt ?? Infinity,
+      );
+    }
+    for (let at = 0; at < fires.length; at += batchSize) {
+      if (at > 0 && this.leases.roundDue()) {
+        // The rest goes first at the next firing, after the lease round (see fireDue).
+        this.unsent.push(...fires.slice(at));
+        return;
+      }
+      const batch = fires.slice(at, at + batchSize);
+      const pendingDue = dueFrom[at / batchSize + 1] ?? Infinity;
+      try {
+        await this.persist(batch, this.firedThrough(this.deps.clock.now(), pendingDue));
+      } catch (error) {
+        this.unsent.push(...fires.slice(at + batchSize));
+        throw error;
+      }
+    }
   }
 
   /**
@@ -373,8 +420,7 @@ export class SchedulerEngine {
   }
 
   private async resendUnsent(): Promise<void> {
-    const fires = this.unsent.splice(0);
-    await this.persist(fires, this.firedThrough(this.deps.clock.now()));
+    await this.persistInBatches(this.unsent.splice(0));
   }
 
   private async loadPartitions(partitions: number[]): Promise<number> {
