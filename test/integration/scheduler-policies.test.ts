@@ -206,6 +206,26 @@ describe('the engine loop', () => {
     assert.equal((await world.ticksOf(schedule.id)).length, 2 + 2 + 2);
   });
 
+  it('fires ticks due a few ms apart together: not sooner than fireIntervalMs after the last firing', async () => {
+    const t0 = Date.parse('2026-06-01T12:00:00.000Z');
+    // Two schedules a second apart each, 10 ms apart from each other; one firing, then when the next is.
+    const nextFiringWith = async (fireIntervalMs: number): Promise<number> => {
+      const own = await SchedulerWorld.open('2026-06-01T12:00:00.000Z');
+      try {
+        const node = own.node('n1', { leadMs: 800, fireIntervalMs });
+        await own.addSchedule({ every: '1s' }); // ticks at t0 + k s
+        await own.addSchedule({ every: '1s', startAt: new Date(t0 + 10).toISOString() }); // t0 + 10 ms + k s
+        own.clock.set(t0 + 200); // 800 ms before t0 + 1 s: that tick is fired; the other is due 10 ms later
+        await step(node.engine);
+        return node.engine.nextFireAt();
+      } finally {
+        await own.close();
+      }
+    };
+    assert.equal(await nextFiringWith(0), t0 + 210, 'its lead ahead of the next tick');
+    assert.equal(await nextFiringWith(100), t0 + 300, 'the interval after the last firing');
+  });
+
   it('a node that stalled past its leases sends the ticks it slept through to the catch-up policy', async () => {
     const node = world.node('n1');
     const schedule = await world.addSchedule({ every: '1s', catchup: { mode: 'skip' } });
