@@ -72,18 +72,14 @@ interface SizeResult {
 }
 
 async function measureSize(n: number): Promise<SizeResult> {
-  // Every schedule on one second, 15 s after they are written: time to load them, nothing missed.
-  let firstAt = 0;
+  // Every schedule on one second, at least 10 s after they are written: time to load them, nothing missed.
   const second = new Date(Date.now() + 15_000).getUTCSeconds();
   const world = await openEngineWorld({
     schedules: n,
     cron: `${second} * * * * *`,
-    firstAfter: () => {
-      firstAt = Math.ceil((Date.now() + 10_000) / 1000) * 1000;
-      return firstAt - 1;
-    },
+    firstAfter: () => Date.now() + 10_000,
   });
-  const leadSeconds = Math.ceil((firstAt - Date.now()) / 1000) + 60;
+  const tick = world.firstTick;
   try {
     const before = engineMemory();
     const loadStarted = performance.now();
@@ -93,19 +89,20 @@ async function measureSize(n: number): Promise<SizeResult> {
     if (world.engine.stats().schedules !== n)
       throw new Error(`loaded ${world.engine.stats().schedules} of ${n}`);
 
-    const cpuBefore = process.cpuUsage();
     await world.engine.start();
-    const deadline = Date.now() + 120_000 + leadSeconds * 1000;
-    // Only the burst's own tick counts (the first one consumed): a burst longer than a minute meets the
-    // schedules' next tick.
-    const nominalOf = (i: number): number => nominalOfRunId(world.consumed[i]?.message.runId ?? '');
+    // The CPU of the burst alone: from shortly before its planned firing time (due − lead), not the wait.
+    await sleep(Math.max(0, tick - LEAD_MS - 200 - Date.now()));
+    const cpuBefore = process.cpuUsage();
+    const deadline = tick + 180_000;
+    // Only the burst's own tick counts: a burst longer than a minute meets the schedules' next tick.
     let scanned = 0;
     let counted = 0;
     while (counted < n && Date.now() < deadline) {
       await sleep(50);
-      for (; scanned < world.consumed.length; scanned++) if (nominalOf(scanned) === nominalOf(0)) counted++;
+      for (; scanned < world.consumed.length; scanned++) {
+        if (nominalOfRunId(world.consumed[scanned]?.message.runId ?? '') === tick) counted++;
+      }
     }
-    const tick = nominalOf(0);
     const burst = () => world.consumed.filter(({ message }) => nominalOfRunId(message.runId) === tick);
     const cpu = process.cpuUsage(cpuBefore);
     await world.stopConsumer();

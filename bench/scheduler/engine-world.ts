@@ -25,6 +25,8 @@ import { SchedulerEngine } from '../../src/services/scheduler/scheduler-engine.j
 
 export interface EngineWorld {
   dir: string;
+  /** The nominal time of every schedule's first tick. */
+  firstTick: number;
   store: SqliteStore;
   queue: InProcessQueue;
   engine: SchedulerEngine;
@@ -44,7 +46,7 @@ export function bulkInsertSchedules(
   count: number,
   cron: string,
   firstAfter: () => number = Date.now,
-): void {
+): number {
   const db = new Database(dbPath);
   const columns = SCHEDULE_COLUMNS.split(',').map((c) => c.trim());
   const insert = db.prepare(
@@ -63,8 +65,10 @@ export function bulkInsertSchedules(
     }
   })();
   const first = nextFireAfter(timeSpecOf(template.spec), firstAfter());
+  if (first === null) throw new Error(`${cron} has no tick`);
   db.prepare('UPDATE schedules SET next_fire_at = ?').run(first);
   db.close();
+  return first;
 }
 
 export async function openEngineWorld(options: {
@@ -101,7 +105,9 @@ export async function openEngineWorld(options: {
     updatedAt: now,
   };
   await store.insertJob(job, Number.MAX_SAFE_INTEGER);
-  bulkInsertSchedules(dbPath, tenant.id, job.id, options.schedules, options.cron, options.firstAfter);
+  const firstTick = bulkInsertSchedules(
+    ...([dbPath, tenant.id, job.id, options.schedules, options.cron, options.firstAfter] as const),
+  );
 
   const queue = new InProcessQueue({ clock: systemClock });
   const engine = new SchedulerEngine(
@@ -130,6 +136,7 @@ export async function openEngineWorld(options: {
   })();
   return {
     dir,
+    firstTick,
     store,
     queue,
     engine,
