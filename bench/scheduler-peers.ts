@@ -4,7 +4,7 @@
 //
 //   npm run build && node dist/bench/scheduler-peers.js [--schedules 10000] [--seconds 60] [--warmup 5]
 //     [--rounds 3] [--only hourglass|bullmq] [--bullmq-kind pattern|every|both] [--bullmq-concurrency 100]
-//     [--bullmq-workers 2]
+//     [--bullmq-workers 2] [--out name]
 //
 // Per system and round: the schedules are created, then after --warmup seconds a window of --seconds opens.
 // fires/s = fires whose processing began inside the window / its length; lag = processing began − nominal
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    /** Name of the results file under bench/results (without .json); default by size and date. */
+    out: { type: 'string' },
     only: { type: 'string' },
     'bullmq-kind': { type: 'string', default: 'pattern' },
     'bullmq-concurrency': { type: 'string', default: '100' },
@@ -125,7 +127,7 @@ async function main() {
     workload: { ...WORKLOAD, everySeconds: 1, rounds: ROUNDS },
     results,
   };
-  const name = `scheduler-peers-${WORKLOAD.schedules}-${out.date.slice(0, 10)}.json`;
+  const name = `${values.out ?? `scheduler-peers-${WORKLOAD.schedules}-${out.date.slice(0, 10)}`}.json`;
   const file = join(REPO_ROOT, 'bench/results', name);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
 

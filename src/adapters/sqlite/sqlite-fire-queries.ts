@@ -11,10 +11,10 @@
 // this is the engine's own bookkeeping, not a change to reconcile.
 //
 // Speed: `allow` (the common case, nothing to look at but the run id) goes first, in bulk and unread: every
-// tick of a current partition is offered to one multi-row INSERT … SELECT that takes the run's tenant, job,
-// args and env from the schedule row and inserts only where that row confirms the tick (live, unpaused, of
-// the tick's partition, at its version, policy `allow`), in run id order (ON CONFLICT DO NOTHING); RETURNING
-// says which went in. Only the ticks left over are read, one schedule row each, and decided tick by tick, in
+// tick of a current partition is offered to multi-row INSERT … SELECTs (up to BULK_ROWS ticks each, in run
+// id order) that take the run's tenant, job, args and env from the schedule row and insert only where that
+// row confirms the tick (live, unpaused, of the tick's partition, at its version, policy `allow`); ON
+// CONFLICT DO NOTHING, and RETURNING says which went in. Only the ticks left over are read, one schedule row each, and decided tick by tick, in
 // order: stale, fenced, a duplicate, or their overlap policy (sqlite-overlap-queries.ts). A schedule has one
 // policy, so the two paths never share a schedule in a batch.
 // A bulk-fired run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
