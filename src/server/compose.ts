@@ -14,7 +14,7 @@ import { FileLogStore } from '../adapters/files/file-log-store.js';
 import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
-import { ProcessExecutor } from '../adapters/process/process-executor.js';
+import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
@@ -94,10 +94,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     },
   };
   let worker: WorkerAgent | null = null;
-  let processExecutor: ProcessExecutor | null = null;
+  let processExecutor: LauncherExecutor | null = null;
   if (config.roles.includes('worker')) {
-    processExecutor = new ProcessExecutor({
-      clock,
+    // The process runtime in a launcher process: forks and start times off this event loop.
+    processExecutor = new LauncherExecutor({
       scratchRoot: join(config.dataDir, 'scratch'),
       killGraceMs: config.worker.killGraceMs,
     });
@@ -179,7 +179,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       // closes, ending open log streams, and the store last.
       await scheduler?.stop();
       await worker?.stop();
-      await processExecutor?.close(); // its gate-opening thread
+      await processExecutor?.close(); // its launcher process
       await blockedRuns.stop();
       await reaper.stop();
       await api?.close();

@@ -1,0 +1,125 @@
+// The process runtime with its forks in a launcher process (launcher-process.ts): the same executor, run in a
+// small child that this one forks once and talks to over IPC. What the worker sees is the Executor port as
+// before — start time, output, result, cancel — while the fork of each run, its scratch directory and the
+// opening of its gate at the start time leave the worker's event loop.
+//
+// The launcher is started with the executor and again, on the next run, after it exits. If it exits during runs (a crash), those
+// runs fail with that reason; their processes, in process groups of their own, are not stopped by anyone
+// (documented in docs/worker.md). Closing disconnects it: it stops what still runs and exits.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
+import type { LauncherOptions, LauncherReport, LauncherRequest } from './launcher-protocol.js';
+
+const LAUNCHER = fileURLToPath(new URL('./launcher-process.js', import.meta.url));
+/** The launcher's V8 heap: it holds a few objects per running execution; a small heap keeps its forks fast. */
+const LAUNCHER_HEAP_MB = 64;
+/** How long close() waits for the launcher to stop its runs and exit before it is killed. */
+const CLOSE_WAIT_MS = 10_000;
+
+interface Pending {
+  hooks: ExecutionHooks;
+  settle(result: ExecutionResult): void;
+  /** Settled, whichever way. */
+  ended: Promise<ExecutionResult>;
+}
+
+export class LauncherExecutor implements Executor {
+  readonly runtime = 'process' as const;
+  private launcher: ChildProcess | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  /** Starts the launcher at once: its boot (tens of ms) is not the first run's to wait for. */
+  constructor(private readonly options: Readonly<LauncherOptions>) {
+    this.running();
+  }
+
+  execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
+    if (signal.aborted) {
+      return Promise.resolve({ outcome: 'cancelled', exitCode: null, reason: 'cancelled before start' });
+    }
+    const launcher = this.running();
+    const id = this.nextId++;
+    let settle: (result: ExecutionResult) => void = () => undefined;
+    const ended = new Promise<ExecutionResult>((resolve) => {
+      settle = resolve;
+    });
+    const onAbort = (): void => this.send(launcher, { type: 'abort', id });
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.pending.set(id, {
+      hooks,
+      ended,
+      settle: (result) => {
+        this.pending.delete(id);
+        signal.removeEventListener('abort', onAbort);
+        settle(result);
+      },
+    });
+    this.send(launcher, { type: 'execute', id, spec });
+    return ended;
+  }
+
+  /**
+   * Stops what still runs (each execution ends with its own result, `cancelled`), then disconnects the
+   * launcher, which exits; it is killed if this takes longer than CLOSE_WAIT_MS.
+   */
+  async close(): Promise<void> {
+    const launcher = this.launcher;
+    if (launcher === null || launcher.exitCode !== null || launcher.signalCode !== null) return;
+    const exited = once(launcher, 'exit');
+    const timer = setTimeout(() => launcher.kill('SIGKILL'), CLOSE_WAIT_MS);
+    const ended = [...this.pending.values()].map(({ ended }) => ended);
+    for (const id of this.pending.keys()) this.send(launcher, { type: 'abort', id });
+    await Promise.race([Promise.all(ended), exited]);
+    if (launcher.connected) launcher.disconnect();
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private running(): ChildProcess {
+    if (this.launcher !== null) return this.launcher;
+    const launcher = fork(LAUNCHER, [JSON.stringify(this.options)], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [`--max-old-space-size=${LAUNCHER_HEAP_MB}`],
+    });
+    launcher.on('message', (message: LauncherReport) => this.onReport(message));
+    // A failed send is seen here too (and then as the exit).
+    launcher.on('error', () => undefined);
+    launcher.on('exit', (code, signal) => {
+      if (this.launcher === launcher) this.launcher = null;
+      const reason = `the launcher process exited (${signal ?? `code ${code}`}) during the run`;
+      for (const pending of [...this.pending.values()]) {
+        pending.settle({ outcome: 'failed', exitCode: null, reason });
+      }
+    });
+    this.launcher = launcher;
+    return launcher;
+  }
+
+  private send(launcher: ChildProcess, request: LauncherRequest): void {
+    if (!launcher.connected) return; // it is exiting: its exit settles what it held
+    launcher.send(request, (error) => {
+      if (error !== null && request.type === 'execute') {
+        this.pending.get(request.id)?.settle({
+          outcome: 'failed',
+          exitCode: null,
+          reason: `could not reach the launcher process: ${error.message}`,
+        });
+      }
+    });
+  }
+
+  private onReport(report: LauncherReport): void {
+    const pending = this.pending.get(report.id);
+    if (pending === undefined) return;
+    if (report.type === 'started') pending.hooks.onStarted(report.at);
+    else if (report.type === 'output') {
+      const { buffer, byteOffset, byteLength } = report.chunk;
+      pending.hooks.onOutput(report.stream, Buffer.from(buffer, byteOffset, byteLength));
+    } else pending.settle(report.result);
+  }
+}

@@ -1,0 +1,157 @@
+// The process runtime through its launcher process: the worker's side of the Executor port is unchanged —
+// output, start time (deferred starts included), result, cancel — and a launcher that dies fails the runs it
+// held and is replaced for the next ones.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LauncherExecutor } from '../../src/adapters/process/launcher-executor.js';
+import type { ExecutionResult, ExecutionSpec } from '../../src/ports/executor.js';
+
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function spec(argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
+  return {
+    runId: 'run_launcher',
+    attempt: 1,
+    argv,
+    env: { PATH },
+    image: null,
+    memoryMb: 64,
+    timeoutMs: 10_000,
+    startAt: null,
+    ...overrides,
+  };
+}
+
+interface Captured {
+  result: ExecutionResult;
+  stdout: Buffer;
+  stderr: string;
+  startedAt: number[];
+}
+
+async function execute(
+  executor: LauncherExecutor,
+  s: ExecutionSpec,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Captured> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const startedAt: number[] = [];
+  const result = await executor.execute(
+    s,
+    {
+      onStarted: (at) => startedAt.push(at),
+      onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+    },
+    signal,
+  );
+  return { result, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString(), startedAt };
+}
+
+/** Pids of this process's children running the launcher. */
+function launcherPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmdline.includes('launcher-process.js')) pids.push(Number(name));
+    } catch {
+      continue; // it exited while we looked
+    }
+  }
+  return pids;
+}
+
+describe('LauncherExecutor', () => {
+  let scratchRoot: string;
+  let executor: LauncherExecutor;
+
+  before(() => {
+    scratchRoot = mkdtempSync(join(tmpdir(), 'hourglass-launcher-'));
+    executor = new LauncherExecutor({ scratchRoot, killGraceMs: 200 });
+  });
+  after(async () => {
+    await executor.close();
+    rmSync(scratchRoot, { recursive: true, force: true });
+  });
+
+  it('runs a command in a launcher process: its output byte for byte, its exit, its scratch dir removed', async () => {
+    const before = Date.now();
+    const run = await execute(executor, spec(['sh', '-c', 'printf "\\377\\000ok"; echo oops >&2; exit 3']));
+    assert.deepEqual(run.result, { outcome: 'failed', exitCode: 3, reason: 'exited with code 3' });
+    assert.deepEqual([...run.stdout], [0xff, 0x00, 0x6f, 0x6b]);
+    assert.equal(run.stderr, 'oops\n');
+    assert.equal(run.startedAt.length, 1);
+    assert.ok((run.startedAt[0] ?? 0) >= before);
+    assert.equal(launcherPids().length, 1, 'one launcher, a child of this process');
+    assert.deepEqual(readdirSync(scratchRoot), []);
+  });
+
+  it('starts a deferred run at its start time, reported as the start', async () => {
+    const startAt = Date.now() + 400;
+    const run = await execute(executor, spec(['sh', '-c', 'date +%s%3N'], { startAt }));
+    assert.equal(run.result.outcome, 'succeeded');
+    const ranAt = Number(run.stdout.toString().trim());
+    assert.ok(
+      (run.startedAt[0] ?? 0) >= startAt,
+      `reported ${(run.startedAt[0] ?? 0) - startAt} ms from startAt`,
+    );
+    assert.ok(ranAt >= startAt, `the process ran ${startAt - ranAt} ms before its start time`);
+  });
+
+  it('cancels a run before its start (nothing runs) and while it runs', async () => {
+    const early = new AbortController();
+    const waiting = execute(
+      executor,
+      spec(['sh', '-c', 'echo ran'], { startAt: Date.now() + 1000 }),
+      early.signal,
+    );
+    await sleep(100);
+    early.abort();
+    const unstarted = await waiting;
+    assert.equal(unstarted.result.outcome, 'cancelled');
+    assert.deepEqual([unstarted.startedAt, unstarted.stdout.toString()], [[], '']);
+
+    const late = new AbortController();
+    const running = execute(executor, spec(['sleep', '30']), late.signal);
+    await sleep(200);
+    const abortedAt = Date.now();
+    late.abort();
+    const stopped = await running;
+    assert.equal(stopped.result.outcome, 'cancelled');
+    assert.ok(Date.now() - abortedAt < 2000, 'stopped within the kill grace');
+  });
+
+  it('fails the runs of a launcher that dies, and starts a new one for the next run', async () => {
+    const held = execute(executor, spec(['sleep', '30']));
+    await sleep(200);
+    const [pid] = launcherPids();
+    assert.ok(pid !== undefined);
+    process.kill(pid, 'SIGKILL');
+    const failed = await held;
+    assert.equal(failed.result.outcome, 'failed');
+    assert.match(failed.result.reason ?? '', /launcher process exited \(SIGKILL\)/);
+
+    const next = await execute(executor, spec(['sh', '-c', 'echo again']));
+    assert.deepEqual([next.result.outcome, next.stdout.toString()], ['succeeded', 'again\n']);
+    assert.notDeepEqual(launcherPids(), [pid]);
+  });
+
+  it('close() stops what still runs, and the launcher exits', async () => {
+    const own = new LauncherExecutor({ scratchRoot, killGraceMs: 200 });
+    const running = execute(own, spec(['sleep', '30']));
+    await sleep(200);
+    const launchers = launcherPids().length;
+    await own.close();
+    assert.equal((await running).result.outcome, 'cancelled');
+    assert.equal(launcherPids().length, launchers - 1);
+  });
+});
