@@ -174,7 +174,10 @@ interface ProcessResult {
   seconds: number;
   runs: number;
   runsPerSecond: number;
+  /** startedAt − due, from the API: when the gate opened. */
   lagMs: Summary;
+  /** The process's own clock (`date +%s%N`, its first action) − due, for every tenth run. */
+  observedMs: Summary;
   statuses: Record<string, number>;
 }
 
@@ -192,7 +195,8 @@ async function measureProcessStart(
     });
     const job = await server.request('POST', '/v1/jobs', {
       key,
-      body: { name: 'tick', command: ['true'], resources: { memoryMb: 16 } },
+      // As trivial as `true`, and it says when it ran: its own clock is the process's start, measured.
+      body: { name: 'tick', command: ['date', '+%s%N'], resources: { memoryMb: 16 } },
     });
     if (job.status !== 201) throw new Error(`job: ${job.text}`);
     // Spread evenly over the second (schedule i ticks at i × 1000 / n ms past each second), no jitter: the
@@ -216,18 +220,28 @@ async function measureProcessStart(
     await sleep(2000); // let the last runs finish
     const lags: number[] = [];
     const statuses: Record<string, number> = {};
+    const sampled: { id: string; nominal: number }[] = [];
     let cursor: string | null = null;
     do {
       const query: string = `/v1/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`;
       const page = await server.request('GET', query, { key });
-      for (const run of page.body.items as { nominalTime: string; lagMs: number | null; status: string }[]) {
+      type Listed = { id: string; nominalTime: string; lagMs: number | null; status: string };
+      for (const run of page.body.items as Listed[]) {
         const nominal = Date.parse(run.nominalTime);
         if (nominal < from || nominal >= to) continue;
         statuses[run.status] = (statuses[run.status] ?? 0) + 1;
         if (run.lagMs !== null) lags.push(run.lagMs);
+        // Every tenth run's own clock, read from its log.
+        if (run.status === 'succeeded' && lags.length % 10 === 0) sampled.push({ id: run.id, nominal });
       }
       cursor = page.body.nextCursor as string | null;
     } while (cursor !== null);
+    const observed: number[] = [];
+    for (const { id, nominal } of sampled) {
+      const log = await server.request('GET', `/v1/runs/${id}/logs`, { key });
+      const ranAtNs = BigInt(log.text.trim());
+      observed.push(Number(ranAtNs - BigInt(nominal) * 1_000_000n) / 1e6);
+    }
     return {
       aligned,
       schedules: n,
@@ -235,6 +249,7 @@ async function measureProcessStart(
       runs: lags.length,
       runsPerSecond: round(lags.length / ((to - from) / 1000), 1),
       lagMs: ms(summarize(lags)),
+      observedMs: ms(summarize(observed)),
       statuses,
     };
   } finally {
