@@ -18,57 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
-import type { ExecutionResult, ExecutionSpec } from '../../src/ports/executor.js';
+import type { ExecutionSpec } from '../../src/ports/executor.js';
+import { captureExecution, executionSpec, HOST_PATH } from '../support/executor-fixtures.js';
 
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
 /** How late after its start time a process may begin on a busy 2-core test machine. */
 const START_SLACK_MS = 25;
 
-interface Captured {
-  result: ExecutionResult;
-  stdout: string;
-  stderr: string;
-  startedAt: number[];
-}
-
 function spec(argv: string[], startAt: number | null, overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
-  return {
-    runId: 'run_deferred',
-    attempt: 1,
-    argv,
-    env: { PATH },
-    image: null,
-    memoryMb: 64,
-    timeoutMs: 10_000,
-    startAt,
-    ...overrides,
-  };
+  return executionSpec(argv, { runId: 'run_deferred', startAt, ...overrides });
 }
-
-function execute(
-  executor: ProcessExecutor,
-  s: ExecutionSpec,
-  signal: AbortSignal = new AbortController().signal,
-): Promise<Captured> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const startedAt: number[] = [];
-  return executor
-    .execute(
-      s,
-      {
-        onStarted: (at) => startedAt.push(at),
-        onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-      },
-      signal,
-    )
-    .then((result) => ({
-      result,
-      stdout: Buffer.concat(out).toString(),
-      stderr: Buffer.concat(err).toString(),
-      startedAt,
-    }));
-}
+const execute = captureExecution;
 
 /** Live (not zombie) processes whose working directory is under `root`: an attempt's processes. */
 function processesUnder(root: string): { pid: number; pgid: number; comm: string }[] {
@@ -156,7 +115,7 @@ describe('ProcessExecutor: deferred start', () => {
   });
 
   it('passes output, exit code and exactly the given environment through the gate', async () => {
-    const env = { PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' };
+    const env = { PATH: HOST_PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' };
     const startAt = Date.now() + 100;
     const failed = await execute(executor, spec(['sh', '-c', 'echo out; echo err >&2; exit 3'], startAt));
     assert.deepEqual(failed.result, { outcome: 'failed', exitCode: 3, reason: 'exited with code 3' });
@@ -167,14 +126,14 @@ describe('ProcessExecutor: deferred start', () => {
     assert.deepEqual(listed.stdout.trim().split('\n').sort(), [
       'EMPTY=',
       'HOURGLASS_RUN_ID=run_x',
-      `PATH=${PATH}`,
+      `PATH=${HOST_PATH}`,
     ]);
     // The variables the gate's shell would rewrite come through as given too.
-    const shellVars = { PATH, PWD: '/given', IFS: 'x', PPID: '7' };
+    const shellVars = { PATH: HOST_PATH, PWD: '/given', IFS: 'x', PPID: '7' };
     const kept = await execute(executor, spec(['env'], Date.now() + 100, { env: shellVars }));
     assert.deepEqual(kept.stdout.trim().split('\n').sort(), [
       'IFS=x',
-      `PATH=${PATH}`,
+      `PATH=${HOST_PATH}`,
       'PPID=7',
       'PWD=/given',
     ]);

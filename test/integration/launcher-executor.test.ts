@@ -8,50 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LauncherExecutor } from '../../src/adapters/process/launcher-executor.js';
-import type { ExecutionResult, ExecutionSpec } from '../../src/ports/executor.js';
+import type { ExecutionSpec } from '../../src/ports/executor.js';
+import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
 
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function spec(argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
-  return {
-    runId: 'run_launcher',
-    attempt: 1,
-    argv,
-    env: { PATH },
-    image: null,
-    memoryMb: 64,
-    timeoutMs: 10_000,
-    startAt: null,
-    ...overrides,
-  };
-}
-
-interface Captured {
-  result: ExecutionResult;
-  stdout: Buffer;
-  stderr: string;
-  startedAt: number[];
-}
-
-async function execute(
-  executor: LauncherExecutor,
-  s: ExecutionSpec,
-  signal: AbortSignal = new AbortController().signal,
-): Promise<Captured> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const startedAt: number[] = [];
-  const result = await executor.execute(
-    s,
-    {
-      onStarted: (at) => startedAt.push(at),
-      onOutput: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-    },
-    signal,
-  );
-  return { result, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString(), startedAt };
-}
+const spec = (argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec =>
+  executionSpec(argv, { runId: 'run_launcher', ...overrides });
+const execute = captureExecution;
 
 /** Pids of this process's children running the launcher. */
 function launcherPids(): number[] {
@@ -87,7 +50,7 @@ describe('LauncherExecutor', () => {
     const before = Date.now();
     const run = await execute(executor, spec(['sh', '-c', 'printf "\\377\\000ok"; echo oops >&2; exit 3']));
     assert.deepEqual(run.result, { outcome: 'failed', exitCode: 3, reason: 'exited with code 3' });
-    assert.deepEqual([...run.stdout], [0xff, 0x00, 0x6f, 0x6b]);
+    assert.deepEqual([...run.stdoutBytes], [0xff, 0x00, 0x6f, 0x6b]);
     assert.equal(run.stderr, 'oops\n');
     assert.equal(run.startedAt.length, 1);
     assert.ok((run.startedAt[0] ?? 0) >= before);
@@ -99,7 +62,7 @@ describe('LauncherExecutor', () => {
     const startAt = Date.now() + 400;
     const run = await execute(executor, spec(['sh', '-c', 'date +%s%3N'], { startAt }));
     assert.equal(run.result.outcome, 'succeeded');
-    const ranAt = Number(run.stdout.toString().trim());
+    const ranAt = Number(run.stdout.trim());
     assert.ok(
       (run.startedAt[0] ?? 0) >= startAt,
       `reported ${(run.startedAt[0] ?? 0) - startAt} ms from startAt`,
@@ -118,7 +81,7 @@ describe('LauncherExecutor', () => {
     early.abort();
     const unstarted = await waiting;
     assert.equal(unstarted.result.outcome, 'cancelled');
-    assert.deepEqual([unstarted.startedAt, unstarted.stdout.toString()], [[], '']);
+    assert.deepEqual([unstarted.startedAt, unstarted.stdout], [[], '']);
 
     const late = new AbortController();
     const running = execute(executor, spec(['sleep', '30']), late.signal);
@@ -141,7 +104,7 @@ describe('LauncherExecutor', () => {
     assert.match(failed.result.reason ?? '', /launcher process exited \(SIGKILL\)/);
 
     const next = await execute(executor, spec(['sh', '-c', 'echo again']));
-    assert.deepEqual([next.result.outcome, next.stdout.toString()], ['succeeded', 'again\n']);
+    assert.deepEqual([next.result.outcome, next.stdout], ['succeeded', 'again\n']);
     assert.notDeepEqual(launcherPids(), [pid]);
   });
 

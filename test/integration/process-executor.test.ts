@@ -5,53 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
-import type { ExecutionResult, ExecutionSpec } from '../../src/ports/executor.js';
+import type { ExecutionSpec } from '../../src/ports/executor.js';
+import {
+  captureExecution,
+  executionSpec,
+  HOST_PATH,
+  type CapturedExecution,
+} from '../support/executor-fixtures.js';
 
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
-
-interface Captured {
-  result: ExecutionResult;
-  stdout: string;
-  stderr: string;
-  startedAt: number[];
-}
-
-function spec(argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
-  return {
-    runId: 'run_test',
-    attempt: 1,
-    argv,
-    env: { PATH },
-    image: null,
-    memoryMb: 64,
-    timeoutMs: 10_000,
-    startAt: null,
-    ...overrides,
-  };
-}
-
-async function execute(
-  executor: ProcessExecutor,
-  s: ExecutionSpec,
-  signal: AbortSignal = new AbortController().signal,
-  onFirstStdout?: (chunk: Buffer) => void,
-): Promise<Captured> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const startedAt: number[] = [];
-  const result = await executor.execute(
-    s,
-    {
-      onStarted: (at) => startedAt.push(at),
-      onOutput: (stream, chunk) => {
-        (stream === 'stdout' ? out : err).push(chunk);
-        if (stream === 'stdout' && out.length === 1) onFirstStdout?.(chunk);
-      },
-    },
-    signal,
-  );
-  return { result, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), startedAt };
-}
+const spec = executionSpec;
+const execute = captureExecution;
 
 /**
  * Processes of the group that are still alive. Zombies are left out: on a host whose init does not reap
@@ -95,7 +58,7 @@ async function executeGroup(
   s: ExecutionSpec,
   onReady: () => void = () => undefined,
   signal?: AbortSignal,
-): Promise<Captured & { pgid: number; membersAtReady: number[]; readyAt: number }> {
+): Promise<CapturedExecution & { pgid: number; membersAtReady: number[]; readyAt: number }> {
   let pgid = 0;
   let readyAt = 0;
   let membersAtReady: number[] = [];
@@ -160,13 +123,13 @@ describe('ProcessExecutor', () => {
   it('passes exactly the given environment', async () => {
     const run = await execute(
       executor,
-      spec(['env'], { env: { PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' } }),
+      spec(['env'], { env: { PATH: HOST_PATH, HOURGLASS_RUN_ID: 'run_x', EMPTY: '' } }),
     );
     assert.equal(run.result.outcome, 'succeeded');
     assert.deepEqual(run.stdout.trim().split('\n').sort(), [
       'EMPTY=',
       'HOURGLASS_RUN_ID=run_x',
-      `PATH=${PATH}`,
+      `PATH=${HOST_PATH}`,
     ]);
   });
 
