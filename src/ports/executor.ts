@@ -28,6 +28,11 @@ export interface ExecutionHooks {
   onStarted(at: number): void;
   /** Output as it comes; the executor does not cap it, the log sink does. */
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /**
+   * The run's process group exists (host processes only; before its start, when the start is deferred): for
+   * whoever must be able to stop it without the executor (the launcher's worker, when the launcher dies).
+   */
+  onSpawned?(processGroup: number): void;
 }
 
 export interface ExecutionResult {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LauncherExecutor } from '../../src/adapters/process/launcher-executor.js';
 import type { ExecutionSpec } from '../../src/ports/executor.js';
-import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
+import { captureExecution, executionSpec, liveGroupMembers } from '../support/executor-fixtures.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const spec = (argv: string[], overrides: Partial<ExecutionSpec> = {}): ExecutionSpec =>
@@ -93,15 +93,21 @@ describe('LauncherExecutor', () => {
     assert.ok(Date.now() - abortedAt < 2000, 'stopped within the kill grace');
   });
 
-  it('fails the runs of a launcher that dies, and starts a new one for the next run', async () => {
-    const held = execute(executor, spec(['sleep', '30']));
-    await sleep(200);
+  it('fails the runs of a launcher that dies, kills their processes, and starts a new one for the next run', async () => {
+    let processGroup = 0;
+    const held = execute(executor, spec(['sh', '-c', 'echo $$; sleep 30']), undefined, (chunk) => {
+      processGroup = Number(chunk.toString().split('\n')[0]);
+    });
+    await sleep(300);
+    assert.ok(processGroup > 1 && liveGroupMembers(processGroup).length > 0, 'the run is running');
     const [pid] = launcherPids();
     assert.ok(pid !== undefined);
     process.kill(pid, 'SIGKILL');
     const failed = await held;
     assert.equal(failed.result.outcome, 'failed');
     assert.match(failed.result.reason ?? '', /launcher process exited \(SIGKILL\)/);
+    for (let i = 0; i < 20 && liveGroupMembers(processGroup).length > 0; i++) await sleep(50);
+    assert.deepEqual(liveGroupMembers(processGroup), [], 'its processes went with it');
 
     const next = await execute(executor, spec(['sh', '-c', 'echo again']));
     assert.deepEqual([next.result.outcome, next.stdout], ['succeeded', 'again\n']);

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
@@ -10,31 +10,12 @@ import {
   captureExecution,
   executionSpec,
   HOST_PATH,
+  liveGroupMembers,
   type CapturedExecution,
 } from '../support/executor-fixtures.js';
 
 const spec = executionSpec;
 const execute = captureExecution;
-
-/**
- * Processes of the group that are still alive. Zombies are left out: on a host whose init does not reap
- * orphans (some sandboxes) a killed orphan stays a zombie, which runs nothing and holds nothing.
- */
-function liveGroupMembers(pgid: number): number[] {
-  const live: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // it exited while we looked
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(name));
-  }
-  return live;
-}
 
 function assertGroupGone(pgid: number): void {
   assert.ok(Number.isInteger(pgid) && pgid > 1, `bad pgid ${pgid}`);

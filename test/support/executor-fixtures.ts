@@ -1,6 +1,7 @@
 // What the executor tests share: a spec for a host command, and an execution run to its end with everything
 // it reported captured. Any Executor: the process executor in this process, or through its launcher.
 
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionResult, ExecutionSpec, Executor } from '../../src/ports/executor.js';
 
 /** The test host's PATH, which a spec's env must carry for its command to be found. */
@@ -59,4 +60,24 @@ export async function captureExecution(
     stderr: Buffer.concat(err).toString(),
     startedAt,
   };
+}
+
+/**
+ * Processes of the group that are still alive. Zombies are left out: on a host whose init does not reap
+ * orphans (some sandboxes) a killed orphan stays a zombie, which runs nothing and holds nothing.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // it exited while we looked
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(name));
+  }
+  return live;
 }

@@ -3,15 +3,16 @@
 // before — start time, output, result, cancel — while the fork of each run, its scratch directory and the
 // opening of its gate at the start time leave the worker's event loop.
 //
-// The launcher is started with the executor and again, on the next run, after it exits. If it exits during runs (a crash), those
-// runs fail with that reason; their processes, in process groups of their own, are not stopped by anyone
-// (documented in docs/worker.md). Closing disconnects it: it stops what still runs and exits.
+// The launcher is started with the executor and again, on the next run, after it exits. If it exits during
+// runs (a crash), the process group of each run it held (reported when spawned) is killed from here and the
+// run fails with that reason. Closing stops what still runs, then disconnects it, and it exits.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
 import type { LauncherOptions, LauncherReport, LauncherRequest } from './launcher-protocol.js';
+import { killGroup } from './process-launch.js';
 
 const LAUNCHER = fileURLToPath(new URL('./launcher-process.js', import.meta.url));
 /** The launcher's V8 heap: it holds a few objects per running execution; a small heap keeps its forks fast. */
@@ -21,6 +22,8 @@ const CLOSE_WAIT_MS = 10_000;
 
 interface Pending {
   hooks: ExecutionHooks;
+  /** The run's process group once spawned: killed from here if the launcher dies. */
+  processGroup: number | null;
   settle(result: ExecutionResult): void;
   /** Settled, whichever way. */
   ended: Promise<ExecutionResult>;
@@ -51,6 +54,7 @@ export class LauncherExecutor implements Executor {
     signal.addEventListener('abort', onAbort, { once: true });
     this.pending.set(id, {
       hooks,
+      processGroup: null,
       ended,
       settle: (result) => {
         this.pending.delete(id);
@@ -93,6 +97,8 @@ export class LauncherExecutor implements Executor {
       if (this.launcher === launcher) this.launcher = null;
       const reason = `the launcher process exited (${signal ?? `code ${code}`}) during the run`;
       for (const pending of [...this.pending.values()]) {
+        // Nobody else holds it now: the run must not go on unwatched.
+        killGroup(pending.processGroup ?? undefined, 'SIGKILL');
         pending.settle({ outcome: 'failed', exitCode: null, reason });
       }
     });
@@ -116,7 +122,10 @@ export class LauncherExecutor implements Executor {
   private onReport(report: LauncherReport): void {
     const pending = this.pending.get(report.id);
     if (pending === undefined) return;
-    if (report.type === 'started') pending.hooks.onStarted(report.at);
+    if (report.type === 'spawned') {
+      pending.processGroup = report.processGroup;
+      pending.hooks.onSpawned?.(report.processGroup);
+    } else if (report.type === 'started') pending.hooks.onStarted(report.at);
     else if (report.type === 'output') {
       const { buffer, byteOffset, byteLength } = report.chunk;
       pending.hooks.onOutput(report.stream, Buffer.from(buffer, byteOffset, byteLength));

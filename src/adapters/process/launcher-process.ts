@@ -24,6 +24,7 @@ function report(message: LauncherReport): void {
 function execute(id: number, spec: ExecutionSpec): void {
   const controller = new AbortController();
   const hooks = {
+    onSpawned: (processGroup: number) => report({ type: 'spawned', id, processGroup }),
     onStarted: (at: number) => report({ type: 'started', id, at }),
     onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => report({ type: 'output', id, stream, chunk }),
   };

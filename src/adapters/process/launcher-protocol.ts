@@ -11,6 +11,7 @@ export type LauncherRequest =
 
 /** Launcher → worker, in the order they happened for each execution; `result` is the last. */
 export type LauncherReport =
+  | { type: 'spawned'; id: number; processGroup: number }
   | { type: 'started'; id: number; at: number }
   | { type: 'output'; id: number; stream: 'stdout' | 'stderr'; chunk: Uint8Array }
   | { type: 'result'; id: number; result: ExecutionResult };

@@ -151,6 +151,7 @@ export class ProcessExecutor implements Executor {
       const events = (gated: boolean): LaunchEvents => ({
         spawned: (spawnedPid, at) => {
           pid = spawnedPid;
+          hooks.onSpawned?.(spawnedPid); // it leads its own group
           if (stopCause !== null) killGroup(pid, 'SIGTERM');
           if (gated) return; // ready, not started: the release is the start
           started = true;
