@@ -1,0 +1,86 @@
+// The scheduler's timing table: schedules in typed-array slots with a min-heap by due time. Driven past
+// several growths of its arrays, with schedules replaced, removed and rescheduled, against a plain list
+// that says what must come out, in which order.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TimingTable, type TimingEntry } from '../../src/services/scheduler/timing-table.js';
+
+/** A deterministic generator (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const entry = (i: number, nominal: number, jitterMs = 0): TimingEntry => ({
+  scheduleId: `sch_${String(i).padStart(6, '0')}`,
+  partition: i % 256,
+  version: 1,
+  spec: i % 7,
+  nominal,
+  jitterMs,
+  endAt: Infinity,
+});
+
+describe('TimingTable', () => {
+  it('gives back due entries earliest first through growths, replacements, removals and reschedules', () => {
+    const next = random(42);
+    const table = new TimingTable(16);
+    const expected = new Map<string, number>(); // schedule id → due time
+    for (let i = 0; i < 5000; i++) {
+      const e = entry(i, Math.floor(next() * 100_000), Math.floor(next() * 1000));
+      table.upsert(e);
+      expected.set(e.scheduleId, e.nominal + e.jitterMs);
+    }
+    // Every third replaced with a new time, every fifth removed.
+    for (let i = 0; i < 5000; i += 3) {
+      const e = entry(i, Math.floor(next() * 100_000));
+      table.upsert(e);
+      expected.set(e.scheduleId, e.nominal);
+    }
+    for (let i = 0; i < 5000; i += 5) {
+      table.remove(entry(i, 0).scheduleId);
+      expected.delete(entry(i, 0).scheduleId);
+    }
+    assert.equal(table.size, expected.size);
+    assert.deepEqual(table.get(entry(1, 0).scheduleId)?.partition, 1);
+
+    // Taken in batches up to a moving horizon; half of what is taken comes back a day later.
+    const taken: number[] = [];
+    let horizon = 0;
+    while (taken.length < expected.size) {
+      horizon += 7_919;
+      for (const due of table.takeDue(horizon, 250).map((e) => e.nominal + e.jitterMs)) taken.push(due);
+    }
+    assert.deepEqual(
+      taken,
+      [...expected.values()].sort((a, b) => a - b),
+    );
+    assert.equal(table.peekDue(), Infinity, 'all taken out of the heap');
+    const back = [...expected.keys()].filter((_, k) => k % 2 === 0);
+    for (const id of back) table.reschedule(id, 86_400_000 + (expected.get(id) ?? 0));
+    const again = table.takeDue(Infinity, 100_000).map((e) => e.nominal + e.jitterMs);
+    assert.equal(again.length, back.length);
+    assert.deepEqual(
+      again,
+      [...again].sort((a, b) => a - b),
+    );
+  });
+
+  it('reuses freed slots before its arrays grow', () => {
+    const table = new TimingTable(16);
+    for (let i = 0; i < 16; i++) table.upsert(entry(i, i));
+    const full = table.typedArrayBytes();
+    for (let i = 0; i < 8; i++) table.remove(entry(i, 0).scheduleId);
+    for (let i = 100; i < 108; i++) table.upsert(entry(i, i));
+    assert.equal(table.typedArrayBytes(), full);
+    table.upsert(entry(200, 200));
+    assert.ok(table.typedArrayBytes() > full, 'grown for the 17th');
+    assert.ok(table.typedArrayBytes() <= full * 1.5 + 46, 'by half, not double');
+  });
+});
