@@ -15,6 +15,13 @@ describe('server lifecycle', () => {
     });
     const created = (await first.request('POST', '/v1/jobs/slowish/runs', { key, body: {} })).body;
     await first.waitForRun(key, created.id, ['running']);
+    // Running means claimed; the process prints `start` a moment later (through the launcher). Stopped only
+    // once it has, so that the follower has something to be given before the stop ends its stream.
+    for (let i = 0; i < 100; i++) {
+      const log = await first.request('GET', `/v1/runs/${created.id}/logs`, { key });
+      if (log.text.startsWith('start\n')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const follow = fetch(`${first.url}/v1/runs/${created.id}/logs?follow=true`, {
       headers: { authorization: `Bearer ${key}` },
     }).then((res) => res.text());
