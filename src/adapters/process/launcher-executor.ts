@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
 import type { LauncherOptions, LauncherReport, LauncherRequest } from './launcher-protocol.js';
+import { CANCELLED_BEFORE_START } from './process-executor.js';
 import { killGroup } from './process-launch.js';
 
 const LAUNCHER = fileURLToPath(new URL('./launcher-process.js', import.meta.url));
@@ -41,9 +42,7 @@ export class LauncherExecutor implements Executor {
   }
 
   execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
-    if (signal.aborted) {
-      return Promise.resolve({ outcome: 'cancelled', exitCode: null, reason: 'cancelled before start' });
-    }
+    if (signal.aborted) return Promise.resolve(CANCELLED_BEFORE_START);
     const launcher = this.running();
     const id = this.nextId++;
     let settle: (result: ExecutionResult) => void = () => undefined;

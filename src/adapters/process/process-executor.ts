@@ -52,7 +52,8 @@ type StopCause = 'timed_out' | 'cancelled';
 /** A start less than this far ahead is not gated: a spawn takes about this long anyway. */
 const GATE_MIN_LEAD_MS = 20;
 
-const CANCELLED_BEFORE_START: ExecutionResult = {
+/** An attempt stopped before its process started: nothing ran. */
+export const CANCELLED_BEFORE_START: ExecutionResult = {
   outcome: 'cancelled',
   exitCode: null,
   reason: 'cancelled before start',

@@ -22,6 +22,7 @@
 // is inserted into few (migration 3 says which, and why).
 
 import type Database from 'better-sqlite3';
+import { byRunId } from '../../core/schedule.js';
 import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
 import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
@@ -41,9 +42,6 @@ const emptyResult = (fenced: number[] = []): FireResult => ({
   cancelled: [],
   stopping: [],
 });
-
-// In id order, each insert lands beside the one before it in every index that ends with the run id.
-const byRunId = (a: TickFire, b: TickFire): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 
 /** Live, unpaused, at the version (and of the partition) the engine computed the tick from. */
 function isCurrent(schedule: FireSchedule | undefined, tick: TickFire): schedule is FireSchedule {

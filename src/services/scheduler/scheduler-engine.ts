@@ -12,7 +12,13 @@
 // While running, a node whose lease round fails stops firing before its leases can expire (judged on the
 // monotonic clock), and drops its partitions once they have: another node may own them by then.
 
-import { jitterOffsetMs, PARTITION_COUNT, partitionOf, scheduledRunId } from '../../core/schedule.js';
+import {
+  byRunId,
+  jitterOffsetMs,
+  PARTITION_COUNT,
+  partitionOf,
+  scheduledRunId,
+} from '../../core/schedule.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
@@ -81,8 +87,6 @@ const STORE_RETRY_MS = 200;
 const MAX_IDLE_MS = 250;
 /** Batches of regular ticks taken from the heap at once and sorted by run id before they are sent. */
 const SORT_WINDOW = 16;
-
-const byRunId = (a: TickFire, b: TickFire): number => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 
 export class SchedulerEngine {
   private readonly options: Resolved;
@@ -360,29 +364,26 @@ export class SchedulerEngine {
 
   /** Persists the ticks taken, a batch at a time; if one fails, it and the rest are kept as unsent. */
   private async persistInBatches(fires: TickFire[]): Promise<void> {
-    const { batchSize } = this.options;
-    // The earliest due time from each batch on: what the batches not yet written hold the frontier back by.
-    const dueFrom = new Float64Array(Math.ceil(fires.length / batchSize) + 1).fill(Infinity);
-    for (let i = fires.length - 1; i >= 0; i--) {
-      const batch = Math.floor(i / batchSize);
-      dueFrom[batch] = Math.min(
-        dueFrom[batch] ?? Infinity,
-        dueFrom[batch + 1] ?? Infinity,
-        fires[i]?.dueAt ?? Infinity,
-      );
+    const batches: TickFire[][] = [];
+    for (let at = 0; at < fires.length; at += this.options.batchSize) {
+      batches.push(fires.slice(at, at + this.options.batchSize));
     }
-    for (let at = 0; at < fires.length; at += batchSize) {
-      if (at > 0 && this.leases.roundDue()) {
+    // The earliest due time of the batches after each one: what they hold its frontier back by.
+    const dueAfter = batches.map(() => Infinity);
+    for (let k = batches.length - 2; k >= 0; k--) {
+      const next = batches[k + 1] ?? [];
+      dueAfter[k] = Math.min(dueAfter[k + 1] ?? Infinity, ...next.map((fire) => fire.dueAt));
+    }
+    for (const [k, batch] of batches.entries()) {
+      if (k > 0 && this.leases.roundDue()) {
         // The rest goes first at the next firing, after the lease round (see fireDue).
-        this.unsent.push(...fires.slice(at));
+        this.unsent.push(...batches.slice(k).flat());
         return;
       }
-      const batch = fires.slice(at, at + batchSize);
-      const pendingDue = dueFrom[at / batchSize + 1] ?? Infinity;
       try {
-        await this.persist(batch, this.firedThrough(this.deps.clock.now(), pendingDue));
+        await this.persist(batch, this.firedThrough(this.deps.clock.now(), dueAfter[k]));
       } catch (error) {
-        this.unsent.push(...fires.slice(at + batchSize));
+        this.unsent.push(...batches.slice(k + 1).flat());
         throw error;
       }
     }
