@@ -90,17 +90,23 @@ export class LauncherExecutor implements Executor {
       execArgv: [`--max-old-space-size=${LAUNCHER_HEAP_MB}`],
     });
     launcher.on('message', (message: LauncherReport) => this.onReport(message));
-    // A failed send is seen here too (and then as the exit).
-    launcher.on('error', () => undefined);
-    launcher.on('exit', (code, signal) => {
+    let gone = false;
+    const lose = (how: string): void => {
+      if (gone) return;
+      gone = true;
       if (this.launcher === launcher) this.launcher = null;
-      const reason = `the launcher process exited (${signal ?? `code ${code}`}) during the run`;
+      const reason = `the launcher process ${how} during the run`;
       for (const pending of [...this.pending.values()]) {
         // Nobody else holds it now: the run must not go on unwatched.
         killGroup(pending.processGroup ?? undefined, 'SIGKILL');
         pending.settle({ outcome: 'failed', exitCode: null, reason });
       }
+    };
+    // A failed send is seen here too, and its exit follows; a fork that failed (no pid) may have no exit.
+    launcher.on('error', (error) => {
+      if (launcher.pid === undefined) lose(`could not be started (${error.message})`);
     });
+    launcher.on('exit', (code, signal) => lose(`exited (${signal ?? `code ${code}`})`));
     this.launcher = launcher;
     return launcher;
   }
