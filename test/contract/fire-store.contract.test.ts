@@ -12,6 +12,7 @@ import { leaseAll, SECOND, seedSchedule, tickOf } from './schedule-fixtures.js';
 import {
   attemptResult,
   eventTypes,
+  makeJob,
   mustGetRun,
   seedJob,
   seedRun,
@@ -144,6 +145,46 @@ for (const factory of STORE_FACTORIES) {
       assert.deepEqual(
         queuedOnly.items.map((r) => r.id),
         [t3.runId],
+      );
+    });
+
+    test("a schedule's runs are listed apart from its job's other runs, paged, and after it is deleted", async (w) => {
+      const n = Date.UTC(2026, 2, 8, 7, 0, 0);
+      const mine = await scheduleWith(w, 'allow');
+      const sibling = await scheduleWith(w, 'allow');
+      const ticks = [0, 1, 2, 3, 4].map((k) => tickOf(mine, n + k * SECOND));
+      await fire(w, [...ticks, tickOf(sibling, n), tickOf(sibling, n + 2 * SECOND)]);
+      await seedRun(w.store, w.job, {});
+      const tenantId = w.job.tenantId;
+      const newestFirst = ticks.map((t) => t.runId).reverse();
+
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await w.store.listRuns(tenantId, { limit: 2, scheduleId: mine.id, cursor });
+        pages.push(page.items.map((r) => r.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      assert.deepEqual(pages, [newestFirst.slice(0, 2), newestFirst.slice(2, 4), newestFirst.slice(4)]);
+
+      // Another job's id with the schedule, another tenant, an unknown schedule: nothing.
+      const otherJob = makeJob(tenantId);
+      await w.store.insertJob(otherJob, Number.MAX_SAFE_INTEGER);
+      await seedRun(w.store, otherJob, {});
+      const none = { items: [], nextCursor: null };
+      assert.deepEqual(
+        await w.store.listRuns(tenantId, { limit: 10, scheduleId: mine.id, jobId: otherJob.id }),
+        none,
+      );
+      const stranger = await seedJob(w.store);
+      assert.deepEqual(await w.store.listRuns(stranger.tenantId, { limit: 10, scheduleId: mine.id }), none);
+      assert.deepEqual(await w.store.listRuns(tenantId, { limit: 10, scheduleId: 'sch_unknown' }), none);
+
+      assert.ok(await w.store.deleteSchedule(tenantId, mine.id, tick()));
+      const afterDelete = await w.store.listRuns(tenantId, { limit: 10, scheduleId: mine.id });
+      assert.deepEqual(
+        afterDelete.items.map((r) => r.id),
+        newestFirst,
       );
     });
 

@@ -70,7 +70,7 @@ type V2Run = {
   events: RunEvent[];
 };
 
-describe('SQLite store: migrations 3 and 4 on a version 2 database', () => {
+describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
   it('keeps runs and their stored timelines, and fires with implied ones afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hourglass-migration-'));
     const path = join(dir, 'hourglass.db');
@@ -113,7 +113,7 @@ describe('SQLite store: migrations 3 and 4 on a version 2 database', () => {
 
       const store = SqliteStore.open(path);
       try {
-        assert.deepEqual(store.migrationsApplied, [3, 4]);
+        assert.deepEqual(store.migrationsApplied, [3, 4, 5]);
         assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, schedule.nextFireAt);
         assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
         assert.deepEqual(
@@ -150,12 +150,19 @@ describe('SQLite store: migrations 3 and 4 on a version 2 database', () => {
           .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs'")
           .pluck()
           .all();
-        for (const gone of ['runs_queued', 'runs_tenant_job', 'runs_tenant_schedule']) {
+        for (const gone of ['runs_queued', 'runs_tenant_job', 'runs_tenant_schedule', 'runs_schedule']) {
           assert.ok(!indexes.includes(gone), gone);
         }
-        for (const made of ['runs_job', 'runs_schedule', 'runs_schedule_unfinished', 'runs_tenant_status']) {
+        for (const made of ['runs_job', 'runs_schedule_unfinished', 'runs_tenant_status']) {
           assert.ok(indexes.includes(made), made);
         }
+        const firing = check
+          .prepare<[], string>(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schedules'",
+          )
+          .pluck()
+          .all();
+        assert.ok(firing.includes('schedules_fire'), 'schedules_fire');
         // The run fired before migration 4 is still an unfinished run to the overlap policies; the one fired
         // in bulk after it is not.
         const unfinished = check

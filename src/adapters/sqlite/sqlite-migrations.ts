@@ -231,6 +231,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         WHERE schedule_id IS NOT NULL AND status IN ('queued', 'running') AND fired_late IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'runs of a schedule listed through its job; a covering index for firing',
+    // What a fired run costs is mostly the B-trees it enters. runs_schedule was the one a run of every
+    // schedule enters at a different place (one random page per run, whatever the batching): about a third
+    // of the firing write. A schedule belongs to one job for life, so its runs are read through runs_job
+    // instead (sqlite-run-queries.ts). The bulk insert's check of each tick against its schedule row reads a
+    // narrow index instead of the wide row (the table's leaves hold few rows each).
+    sql: `
+      DROP INDEX runs_schedule;
+      -- sqlite-fire-queries.ts: everything the bulk insert reads from the schedule, id first.
+      CREATE INDEX schedules_fire ON schedules (id, version, partition, paused, deleted_at, overlap_policy,
+        tenant_id, job_id, args_json, env_json);
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

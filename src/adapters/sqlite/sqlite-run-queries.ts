@@ -54,12 +54,14 @@ const listKey = (job: boolean, schedule: boolean, status: boolean): ListKey => `
 
 function compileListQueries(db: Database.Database) {
   // One statement per filter combination (job, schedule, status), so each can use its own index; the cursor
-  // is always bound (AFTER_ALL_IDS on the first page) to keep the statements few.
+  // is always bound (AFTER_ALL_IDS on the first page) to keep the statements few. A schedule's runs have no
+  // index of their own (one more B-tree every fired run enters at a random place, see migration 5): they are
+  // read through their job's, which a schedule keeps for life, so a schedule filter always comes with its job.
   const head = `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = @tenantId AND id < @cursor`;
   const tail = 'ORDER BY id DESC LIMIT @limit';
   const statements = new Map<ListKey, Database.Statement<[Record<string, unknown>], RunRow>>();
   for (const job of [false, true]) {
-    for (const schedule of [false, true]) {
+    for (const schedule of job ? [false, true] : [false]) {
       for (const status of [false, true]) {
         const filter = [
           job ? 'AND job_id = @jobId' : '',
@@ -106,6 +108,9 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   );
   const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
   const listFor = compileListQueries(db);
+  const jobOfScheduleStatement = db
+    .prepare<[string, string], string>('SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?')
+    .pluck();
   // Only at start, so it has no index of its own (every queued run and every claim would write it): the
   // tenants are walked with one index seek each (a skip-scan; the tenants table is not needed, nor trusted
   // to name every run's tenant), their queued runs read through runs_tenant_status, and the whole sorted.
@@ -321,7 +326,17 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     },
 
     listRuns(tenantId: string, filter: RunFilter): Page<Run> {
-      const { jobId, scheduleId, status, limit } = filter;
+      const { scheduleId, status, limit } = filter;
+      let { jobId } = filter;
+      if (scheduleId !== undefined) {
+        // A schedule's runs are read through its job's index (see compileListQueries); deleted schedules
+        // keep their row, so their runs are still listed.
+        const jobOfSchedule = jobOfScheduleStatement.get(scheduleId, tenantId);
+        if (jobOfSchedule === undefined || (jobId !== undefined && jobId !== jobOfSchedule)) {
+          return { items: [], nextCursor: null };
+        }
+        jobId = jobOfSchedule;
+      }
       const params = {
         tenantId,
         cursor: filter.cursor ?? AFTER_ALL_IDS,
@@ -330,7 +345,7 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
         scheduleId,
         status,
       };
-      return toPage(listFor(filter).all(params), limit, rowToRun);
+      return toPage(listFor({ ...filter, jobId }).all(params), limit, rowToRun);
     },
 
     listQueuedRuns(): Run[] {
