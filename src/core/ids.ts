@@ -34,6 +34,17 @@ export function timeOfId(id: string): number {
   return ms;
 }
 
+/** The `count` lowest base-32 digits of a non-negative integer, least significant first. */
+export function encodeLowDigits(value: number, count: number): string {
+  let rest = value;
+  let out = '';
+  for (let i = 0; i < count; i++) {
+    out += ALPHABET[rest % 32];
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
 export function encodeRandom(bytes: Uint8Array): string {
   let out = '';
   for (const byte of bytes) out += ALPHABET[byte % 32];

@@ -6,7 +6,7 @@
 // leases on partitions and fire only the schedules of the partitions they hold. A tick's run id is derived from
 // (schedule id, nominal time), so however often a tick is fired, it is one run.
 
-import { encodeRandom, encodeTime, ID_PREFIXES } from './ids.js';
+import { encodeLowDigits, encodeTime, ID_PREFIXES } from './ids.js';
 import type { TimeSpec } from './schedule-time.js';
 
 /** Fixed for the life of a deployment: schedules are hashed to partitions with it. */
@@ -113,36 +113,49 @@ export function byRunId(a: { runId: string }, b: { runId: string }): number {
   return a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0;
 }
 
-/**
- * The id of the run of a schedule's tick: the nominal time (so runs sort by tick) and 16 characters of a hash of
- * (schedule id, nominal time). Firing a tick twice inserts the same id, which the store ignores.
- */
-export function scheduledRunId(scheduleId: string, nominalTime: number): string {
-  const key = `${scheduleId}@${nominalTime}`;
-  const bytes = new Uint8Array(16);
-  // Two independent 53-bit hashes: 80 of their bits fill the 16 characters. Schedule ids are random and
-  // server-made, so only accidental collisions matter, and at 2^-80 per pair there are none to expect.
-  for (const [offset, seed] of [
-    [0, 0x9e3779b9],
-    [8, 0x85ebca6b],
-  ] as const) {
-    let value = hash53(key, seed);
-    for (let i = 0; i < 8; i++) {
-      bytes[offset + i] = value % 32;
-      value = Math.floor(value / 32);
-    }
+/** Whether the list is in byRunId order already (one pass, where sorting a copy would allocate). */
+export function isSortedByRunId(items: readonly { runId: string }[]): boolean {
+  for (let i = 1; i < items.length; i++) {
+    if ((items[i - 1] as { runId: string }).runId > (items[i] as { runId: string }).runId) return false;
   }
-  return `${ID_PREFIXES.run}_${encodeTime(nominalTime)}${encodeRandom(bytes)}`;
+  return true;
 }
 
-/** cyrb53: a fast, well-mixed 53-bit string hash (not cryptographic; none is needed here). */
-function hash53(text: string, seed: number): number {
+/**
+ * The id of the run of a schedule's tick: the nominal time (so runs sort by tick) and 16 characters of a hash of
+ * (schedule id, nominal time). Firing a tick twice inserts the same id, which the store ignores. The id must
+ * never change for a given tick (a run fired before an upgrade and one after would both stand).
+ */
+export function scheduledRunId(scheduleId: string, nominalTime: number): string {
+  // Computed once per firing of many ticks, not per tick: a burst shares its nominal time.
+  if (nominalTime !== lastNominal.time) {
+    lastNominal = {
+      time: nominalTime,
+      text: `@${nominalTime}`,
+      prefix: `${ID_PREFIXES.run}_${encodeTime(nominalTime)}`,
+    };
+  }
+  // Two independent 53-bit hashes of `${scheduleId}@${nominalTime}`: 80 of their bits fill the 16 characters.
+  // Schedule ids are random and server-made, so only accidental collisions matter, and at 2^-80 per pair there
+  // are none to expect.
+  const a = hash53(scheduleId, lastNominal.text, 0x9e3779b9);
+  const b = hash53(scheduleId, lastNominal.text, 0x85ebca6b);
+  return lastNominal.prefix + encodeLowDigits(a, 8) + encodeLowDigits(b, 8);
+}
+
+/** The last nominal time's parts of an id (a pure memo: the same input always gives the same id). */
+let lastNominal = { time: NaN, text: '', prefix: '' };
+
+/** cyrb53 of the text `head + tail` (not cryptographic; none is needed here), without joining them. */
+function hash53(head: string, tail: string, seed: number): number {
   let h1 = 0xdeadbeef ^ seed;
   let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+  for (const text of [head, tail]) {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);

@@ -22,13 +22,15 @@
 // is inserted into few (migration 3 says which, and why).
 
 import type Database from 'better-sqlite3';
-import { byRunId } from '../../core/schedule.js';
+import { byRunId, isSortedByRunId } from '../../core/schedule.js';
 import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
 import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
 
 type FireScheduleRow = Omit<FireSchedule, 'memory_mb'>;
+
+type JobOfRun = { tenantId: string; memoryMb: number };
 
 type WatermarkMark = { scheduleId: string; version: number; nextFireAt: number | null };
 
@@ -56,11 +58,6 @@ function isCurrent(schedule: FireSchedule | undefined, tick: TickFire): schedule
 
 /** Rows per bulk INSERT: 8 parameters each, far below SQLite's limit of 32,766. */
 const BULK_ROWS = 256;
-/** The values of one tick in the bulk INSERT, in the order of its VALUES row. */
-const bulkValues = (t: TickFire, now: number): (string | number)[] => [
-  ...[t.runId, t.scheduleId, t.version, t.partition, now, t.nominalTime, t.dueAt, t.late ? 1 : 0],
-];
-
 export function compileFireQueries(
   db: Database.Database,
   leases: Pick<LeaseQueries, 'holds'>,
@@ -69,16 +66,18 @@ export function compileFireQueries(
 ) {
   const scheduleOf = db.prepare<[string], FireScheduleRow>(`SELECT tenant_id, job_id, partition, version,
       paused, deleted_at, overlap_policy, args_json, env_json FROM schedules WHERE id = ?`);
-  const memoryOfJob = db.prepare<[string], number>('SELECT memory_mb FROM jobs WHERE id = ?').pluck();
+  const jobRow = db.prepare<[string], { tenant_id: string; memory_mb: number }>(
+    'SELECT tenant_id, memory_mb FROM jobs WHERE id = ?',
+  );
   // One statement per power of two up to BULK_ROWS: any batch is a sum of them.
-  const bulkInserts = new Map<number, Database.Statement<(string | number)[], [string, string, string]>>();
+  const bulkInserts = new Map<number, Database.Statement<(string | number)[], [string, string]>>();
   const bulkInsert = (rows: number) => {
     let statement = bulkInserts.get(rows);
     if (statement === undefined) {
       const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       // "WHERE" also keeps SQLite from reading ON CONFLICT as part of the join (its upsert parsing rule).
       statement = db
-        .prepare<(string | number)[], [string, string, string]>(
+        .prepare<(string | number)[], [string, string]>(
           `INSERT INTO runs (id, tenant_id, job_id, schedule_id, status, attempt, args_json, env_json,
             created_at, nominal_time, due_at, available_at, dispatched_at, fired_late)
           SELECT v.column1, s.tenant_id, s.job_id, s.id, 'queued', 1, s.args_json, s.env_json,
@@ -87,7 +86,7 @@ export function compileFireQueries(
           WHERE s.version = v.column3 AND s.partition = v.column4 AND s.paused = 0 AND s.deleted_at IS NULL
             AND s.overlap_policy = 'allow'
           ON CONFLICT (id) DO NOTHING
-          RETURNING id, tenant_id, job_id`,
+          RETURNING id, job_id`,
         )
         .raw();
       bulkInserts.set(rows, statement);
@@ -100,31 +99,44 @@ export function compileFireQueries(
   const setWatermarkIfCurrent = db.prepare<[number | null, string, number, number]>(`UPDATE schedules
     SET next_fire_at = ? WHERE id = ? AND version = ? AND partition = ? AND deleted_at IS NULL`);
 
-  /** A job's memory, read once per batch and job: a batch's runs mostly share a few jobs. */
-  function memoryOf(jobId: string, known: Map<string, number>): number {
-    let memory = known.get(jobId);
-    if (memory === undefined) {
+  /** A job's tenant and memory, read once per batch and job: a batch's runs mostly share a few jobs. */
+  function jobOf(jobId: string, known: Map<string, JobOfRun>): JobOfRun {
+    let job = known.get(jobId);
+    if (job === undefined) {
       // A schedule's job is deleted with it, so a live schedule's job is there.
-      memory = memoryOfJob.get(jobId) ?? 0;
-      known.set(jobId, memory);
+      const row = jobRow.get(jobId);
+      job = { tenantId: row?.tenant_id ?? '', memoryMb: row?.memory_mb ?? 0 };
+      known.set(jobId, job);
     }
-    return memory;
+    return job;
   }
 
   /**
    * Inserts every tick the schedule row confirms as a plain `allow` run, in run id order; returns the runs
-   * inserted, by id: [tenant, job].
+   * inserted, by id: their job.
    */
-  function insertConfirmed(ticks: readonly TickFire[], now: number): Map<string, [string, string]> {
-    const inserted = new Map<string, [string, string]>();
-    const sorted = [...ticks].sort(byRunId);
+  function insertConfirmed(ticks: readonly TickFire[], now: number): Map<string, string> {
+    const inserted = new Map<string, string>();
+    // The engine sends its ticks in run id order already; anything else is sorted here.
+    const sorted = isSortedByRunId(ticks) ? ticks : [...ticks].sort(byRunId);
     let at = 0;
     while (at < sorted.length) {
       let rows = BULK_ROWS;
       while (rows > sorted.length - at) rows >>= 1;
-      const params = sorted.slice(at, at + rows).flatMap((t) => bulkValues(t, now));
-      for (const [id, tenantId, jobId] of bulkInsert(rows).all(...params))
-        inserted.set(id, [tenantId, jobId]);
+      const params: (string | number)[] = new Array(rows * 8);
+      for (let i = 0; i < rows; i++) {
+        const t = sorted[at + i] as TickFire;
+        // The order of a VALUES row of the bulk INSERT.
+        params[i * 8] = t.runId;
+        params[i * 8 + 1] = t.scheduleId;
+        params[i * 8 + 2] = t.version;
+        params[i * 8 + 3] = t.partition;
+        params[i * 8 + 4] = now;
+        params[i * 8 + 5] = t.nominalTime;
+        params[i * 8 + 6] = t.dueAt;
+        params[i * 8 + 7] = t.late ? 1 : 0;
+      }
+      for (const [id, jobId] of bulkInsert(rows).all(...params)) inserted.set(id, jobId);
       at += rows;
     }
     return inserted;
@@ -137,14 +149,14 @@ export function compileFireQueries(
     fenced: Set<number>,
     now: number,
     result: FireResult,
-    memory: Map<string, number>,
-    accepted: Set<TickFire>,
+    jobs: Map<string, JobOfRun>,
+    accept: (tick: TickFire) => void,
   ): void {
     const rows = new Map<string, FireSchedule | undefined>();
     for (const tick of ticks) {
       if (!rows.has(tick.scheduleId)) {
         const row = scheduleOf.get(tick.scheduleId);
-        rows.set(tick.scheduleId, row && { ...row, memory_mb: memoryOf(row.job_id, memory) });
+        rows.set(tick.scheduleId, row && { ...row, memory_mb: jobOf(row.job_id, jobs).memoryMb });
       }
       const schedule = rows.get(tick.scheduleId);
       if (schedule !== undefined && !current.has(schedule.partition)) {
@@ -162,7 +174,7 @@ export function compileFireQueries(
       // A current `allow` tick the bulk insert did not take already had its run.
       if (schedule.overlap_policy === 'allow') result.duplicates.push(tick.runId);
       else overlap.fireOne(tick, schedule, now, result);
-      accepted.add(tick);
+      accept(tick);
     }
   }
 
@@ -182,28 +194,37 @@ export function compileFireQueries(
         fires.filter((tick) => current.has(tick.partition)),
         now,
       );
-      const memory = new Map<string, number>();
-      const accepted = new Set<TickFire>();
+      // A schedule ends with its last tick (nextFireAt null), unless a later tick of it in the batch was
+      // written too: the last one written decides, as if each had moved the watermark in turn.
+      const ending = new Set<string>();
+      for (const tick of fires) if (tick.nextFireAt === null) ending.add(tick.scheduleId);
+      const acceptedOfEnding = new Set<TickFire>();
+      const accept = (tick: TickFire): void => {
+        if (ending.has(tick.scheduleId)) acceptedOfEnding.add(tick);
+      };
+      const jobs = new Map<string, JobOfRun>();
       const leftovers: TickFire[] = [];
       for (const tick of fires) {
-        const run = inserted.get(tick.runId);
+        const jobId = inserted.get(tick.runId);
         // The same tick twice in one batch: the first is inserted, the second is a leftover (a duplicate).
-        if (run === undefined) {
+        if (jobId === undefined) {
           leftovers.push(tick);
           continue;
         }
         inserted.delete(tick.runId);
-        const [tenantId, jobId] = run;
-        const memoryMb = memoryOf(jobId, memory);
+        const { tenantId, memoryMb } = jobOf(jobId, jobs);
         result.queued.push({ runId: tick.runId, tenantId, attempt: 1, memoryMb, availableAt: now });
-        accepted.add(tick);
+        accept(tick);
       }
-      decideLeftovers(leftovers, current, fenced, now, result, memory, accepted);
-      // The last tick per schedule decides whether it ended, as if each tick had moved it in turn.
-      const ended = new Map<string, boolean>();
-      for (const tick of fires) if (accepted.has(tick)) ended.set(tick.scheduleId, tick.nextFireAt === null);
-      const endedIds = [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
-      if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
+      decideLeftovers(leftovers, current, fenced, now, result, jobs, accept);
+      if (ending.size > 0) {
+        const ended = new Map<string, boolean>();
+        for (const tick of fires) {
+          if (acceptedOfEnding.has(tick)) ended.set(tick.scheduleId, tick.nextFireAt === null);
+        }
+        const endedIds = [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
+        if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
+      }
       if (through !== undefined) frontiers.record([...current], through);
       return result;
     },
