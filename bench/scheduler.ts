@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, ServerProcess } from '../test/support/server-process.js';
 import { LEAD_MS, openEngineWorld } from './scheduler/engine-world.js';
-import { timeOfId as nominalOfRunId } from '../src/core/ids.js';
 import { round, summarize, type Summary } from './stats.js';
 
 const { values } = parseArgs({
@@ -97,21 +96,21 @@ async function measureSize(n: number): Promise<SizeResult> {
     // Only the burst's own tick counts: a burst longer than a minute meets the schedules' next tick.
     let scanned = 0;
     let counted = 0;
+    const { consumed } = world;
     while (counted < n && Date.now() < deadline) {
       await sleep(50);
-      for (; scanned < world.consumed.length; scanned++) {
-        if (nominalOfRunId(world.consumed[scanned]?.message.runId ?? '') === tick) counted++;
-      }
+      for (; scanned < consumed.length; scanned++) if (consumed.nominal[scanned] === tick) counted++;
     }
-    const burst = () => world.consumed.filter(({ message }) => nominalOfRunId(message.runId) === tick);
     const cpu = process.cpuUsage(cpuBefore);
     await world.stopConsumer();
     // A burst the store cannot absorb by the deadline is reported as far as it got, not thrown away.
-    const consumed = burst();
-    const fired = consumed.length;
-    const first = consumed[0]?.at ?? 0;
-    const last = consumed[consumed.length - 1]?.at ?? 0;
-    const delays = consumed.map(({ message, at }) => at - (nominalOfRunId(message.runId) - LEAD_MS));
+    const taken: number[] = [];
+    for (let i = 0; i < consumed.length; i++)
+      if (consumed.nominal[i] === tick) taken.push(consumed.at[i] ?? 0);
+    const fired = taken.length;
+    const first = taken[0] ?? 0;
+    const last = taken[taken.length - 1] ?? 0;
+    const delays = taken.map((at) => at - (tick - LEAD_MS));
     const burstMs = Math.max(1, last - (tick - LEAD_MS));
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     return {
@@ -148,20 +147,21 @@ async function measureSustained(n: number, windowSeconds: number): Promise<Susta
     const startedAt = Date.now();
     await sleep(windowSeconds * 1000);
     const cpu = process.cpuUsage(cpuBefore);
-    const window = world.consumed.slice(start);
+    const end = world.consumed.length;
     const elapsed = (Date.now() - startedAt) / 1000;
     await world.stopConsumer();
+    const { nominal, at } = world.consumed;
+    const dispatched = Array.from(
+      { length: end - start },
+      (_, i) => (at[start + i] ?? 0) - (nominal[start + i] ?? 0),
+    );
     return {
       schedules: n,
       seconds: windowSeconds,
-      firesPerSecond: Math.round(window.length / elapsed),
-      firesPerCpuSecond: Math.round(window.length / ((cpu.user + cpu.system) / 1e6)),
-      fireDelayMs: ms(
-        summarize(window.map(({ message, at }) => at - (nominalOfRunId(message.runId) - LEAD_MS))),
-      ),
-      nominalToDispatchedMs: ms(
-        summarize(window.map(({ message, at }) => at - nominalOfRunId(message.runId))),
-      ),
+      firesPerSecond: Math.round(dispatched.length / elapsed),
+      firesPerCpuSecond: Math.round(dispatched.length / ((cpu.user + cpu.system) / 1e6)),
+      fireDelayMs: ms(summarize(dispatched.map((lateness) => lateness + LEAD_MS))),
+      nominalToDispatchedMs: ms(summarize(dispatched)),
     };
   } finally {
     await world.close();
