@@ -23,6 +23,12 @@ import type { QueueMessage } from '../../src/ports/queue.js';
 import { applyScheduleInput } from '../../src/services/schedule-input.js';
 import { SchedulerEngine } from '../../src/services/scheduler/scheduler-engine.js';
 
+function doubled(from: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const to = new Float64Array(from.length * 2);
+  to.set(from);
+  return to;
+}
+
 /**
  * What the consumer took: each run's nominal time (read from its id) and when it was taken, in typed arrays.
  * Keeping the messages themselves kept 100k objects alive through a burst, and the GC's copying of them was the
@@ -35,13 +41,8 @@ export class TakenLog {
 
   push(nominal: number, at: number): void {
     if (this.length === this.at.length) {
-      const grown = (from: Float64Array) => {
-        const to = new Float64Array(from.length * 2);
-        to.set(from);
-        return to;
-      };
-      this.nominal = grown(this.nominal);
-      this.at = grown(this.at);
+      this.nominal = doubled(this.nominal);
+      this.at = doubled(this.at);
     }
     this.nominal[this.length] = nominal;
     this.at[this.length] = at;

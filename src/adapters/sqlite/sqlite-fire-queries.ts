@@ -12,14 +12,16 @@
 //
 // Speed: `allow` (the common case, nothing to look at but the run id) goes first, in bulk and unread: every
 // tick of a current partition is offered to multi-row INSERT … SELECTs (up to BULK_ROWS ticks each, in run
-// id order) that take the run's tenant, job, args and env from the schedule row and insert only where that
-// row confirms the tick (live, unpaused, of the tick's partition, at its version, policy `allow`); ON
-// CONFLICT DO NOTHING, and RETURNING says which went in. Only the ticks left over are read, one schedule row each, and decided tick by tick, in
-// order: stale, fenced, a duplicate, or their overlap policy (sqlite-overlap-queries.ts). A schedule has one
-// policy, so the two paths never share a schedule in a batch.
+// id order) that take the run's tenant, job, args and env from the schedule and insert only where it
+// confirms the tick (live, unpaused, of the tick's partition, at its version, policy `allow`), reading the
+// covering index schedules_fire rather than the wide row; ON CONFLICT DO NOTHING, and RETURNING says which
+// went in (id and job; the job's tenant and memory are read once per batch). Only the ticks left over are
+// read, one schedule row each, and decided tick by tick, in order: stale, fenced, a duplicate, or their
+// overlap policy (sqlite-overlap-queries.ts). A schedule has one policy, so the two paths never share a
+// schedule in a batch.
 // A bulk-fired run stores no events: its `created` and `dispatched` are implied by the row (fired_late, see
 // migration 3 and impliedRunEvents). What a fired run costs is mostly the B-trees it is inserted into, so it
-// is inserted into few (migration 3 says which, and why).
+// is inserted into few (migrations 3 and 5 say which, and why).
 
 import type Database from 'better-sqlite3';
 import { byRunId, isSortedByRunId } from '../../core/schedule.js';
@@ -54,6 +56,16 @@ function isCurrent(schedule: FireSchedule | undefined, tick: TickFire): schedule
     schedule.version === tick.version &&
     schedule.partition === tick.partition
   );
+}
+
+/**
+ * The schedules this batch ended: a schedule ends with its last tick (nextFireAt null) unless a later tick of
+ * it was written too — the last tick written, in batch order, decides, as if each had moved it in turn.
+ */
+function endedSchedules(fires: readonly TickFire[], written: ReadonlySet<TickFire>): string[] {
+  const ended = new Map<string, boolean>();
+  for (const tick of fires) if (written.has(tick)) ended.set(tick.scheduleId, tick.nextFireAt === null);
+  return [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
 }
 
 /** Rows per bulk INSERT: 8 parameters each, far below SQLite's limit of 32,766. */
@@ -194,13 +206,12 @@ export function compileFireQueries(
         fires.filter((tick) => current.has(tick.partition)),
         now,
       );
-      // A schedule ends with its last tick (nextFireAt null), unless a later tick of it in the batch was
-      // written too: the last one written decides, as if each had moved the watermark in turn.
+      // Only the ticks of schedules that may end are tracked (see endedSchedules): most batches have none.
       const ending = new Set<string>();
       for (const tick of fires) if (tick.nextFireAt === null) ending.add(tick.scheduleId);
-      const acceptedOfEnding = new Set<TickFire>();
+      const writtenOfEnding = new Set<TickFire>();
       const accept = (tick: TickFire): void => {
-        if (ending.has(tick.scheduleId)) acceptedOfEnding.add(tick);
+        if (ending.has(tick.scheduleId)) writtenOfEnding.add(tick);
       };
       const jobs = new Map<string, JobOfRun>();
       const leftovers: TickFire[] = [];
@@ -217,14 +228,8 @@ export function compileFireQueries(
         accept(tick);
       }
       decideLeftovers(leftovers, current, fenced, now, result, jobs, accept);
-      if (ending.size > 0) {
-        const ended = new Map<string, boolean>();
-        for (const tick of fires) {
-          if (acceptedOfEnding.has(tick)) ended.set(tick.scheduleId, tick.nextFireAt === null);
-        }
-        const endedIds = [...ended].filter(([, isEnded]) => isEnded).map(([id]) => id);
-        if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
-      }
+      const endedIds = ending.size > 0 ? endedSchedules(fires, writtenOfEnding) : [];
+      if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
       if (through !== undefined) frontiers.record([...current], through);
       return result;
     },

@@ -108,7 +108,7 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   );
   const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
   const listFor = compileListQueries(db);
-  const jobOfScheduleStatement = db
+  const scheduleJob = db
     .prepare<[string, string], string>('SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?')
     .pluck();
   // Only at start, so it has no index of its own (every queued run and every claim would write it): the
@@ -331,7 +331,7 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
       if (scheduleId !== undefined) {
         // A schedule's runs are read through its job's index (see compileListQueries); deleted schedules
         // keep their row, so their runs are still listed.
-        const jobOfSchedule = jobOfScheduleStatement.get(scheduleId, tenantId);
+        const jobOfSchedule = scheduleJob.get(scheduleId, tenantId);
         if (jobOfSchedule === undefined || (jobId !== undefined && jobId !== jobOfSchedule)) {
           return { items: [], nextCursor: null };
         }
