@@ -53,6 +53,24 @@ describe('InProcessQueue', () => {
     });
   });
 
+  it("keeps its own copy: the publisher's object stays the publisher's, and a delivered one is read-only", async () => {
+    await withQueue(async (queue) => {
+      const published = message('r1');
+      await queue.publish([published]);
+      published.attempt = 9;
+      const [delivery] = await queue.pull(1, 0);
+      assert.equal(delivery?.message.attempt, 1);
+      assert.notEqual(delivery?.message, published);
+      assert.throws(() => {
+        (delivery?.message as QueueMessage).attempt = 2;
+      }, TypeError);
+      await delivery?.nak(0);
+      const [again] = await queue.pull(1, 100);
+      assert.equal(again?.message.attempt, 1);
+      await again?.ack();
+    });
+  });
+
   it('holds a delayed message until its time, then wakes a waiting puller', async () => {
     await withQueue(async (queue) => {
       const dueAt = Date.now() + 80;
