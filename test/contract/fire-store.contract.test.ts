@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/job.js';
-import { jitterOffsetMs, type OverlapPolicy, type Schedule } from '../../src/core/schedule.js';
+import { byRunId, jitterOffsetMs, type OverlapPolicy, type Schedule } from '../../src/core/schedule.js';
 import type { FiredThrough, PartitionLease, Store, TickFire } from '../../src/ports/store.js';
 import { STORE_FACTORIES } from '../support/store-factories.js';
 import { leaseAll, SECOND, seedSchedule, tickOf } from './schedule-fixtures.js';
@@ -74,11 +74,19 @@ for (const factory of STORE_FACTORIES) {
       // The engine vouches for everything due up to the last tick it fired.
       const through = { firedThrough: n + 6500, changeSeq: await w.store.latestScheduleChange() };
       const result = await fire(w, [t1, t2, t3], now, through);
-      assert.deepEqual(result.queued, [
-        { runId: t1.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
-        { runId: t2.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
-        { runId: t3.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
-      ]);
+      // In no particular order (the port's word): compared in run id order.
+      assert.deepEqual(
+        [...result.queued].sort(byRunId),
+        [t1, t2, t3]
+          .map(({ runId }) => ({
+            runId,
+            tenantId: w.job.tenantId,
+            attempt: 1,
+            memoryMb: 384,
+            availableAt: now,
+          }))
+          .sort(byRunId),
+      );
       assert.deepEqual([result.skipped, result.blocked, result.duplicates, result.stale], [[], [], [], []]);
 
       const run = await runOf(w, t1);

@@ -125,10 +125,10 @@ export function compileFireQueries(
 
   /**
    * Inserts every tick the schedule row confirms as a plain `allow` run, in run id order; returns the runs
-   * inserted, by id: their job.
+   * inserted: their id and job, in no particular order.
    */
-  function insertConfirmed(ticks: readonly TickFire[], now: number): Map<string, string> {
-    const inserted = new Map<string, string>();
+  function insertConfirmed(ticks: readonly TickFire[], now: number): [string, string][] {
+    const inserted: [string, string][] = [];
     // The engine sends its ticks in run id order already; anything else is sorted here.
     const sorted = isSortedByRunId(ticks) ? ticks : [...ticks].sort(byRunId);
     let at = 0;
@@ -148,7 +148,7 @@ export function compileFireQueries(
         params[i * 8 + 6] = t.dueAt;
         params[i * 8 + 7] = t.late ? 1 : 0;
       }
-      for (const [id, jobId] of bulkInsert(rows).all(...params)) inserted.set(id, jobId);
+      for (const row of bulkInsert(rows).all(...params)) inserted.push(row);
       at += rows;
     }
     return inserted;
@@ -214,20 +214,23 @@ export function compileFireQueries(
         if (ending.has(tick.scheduleId)) writtenOfEnding.add(tick);
       };
       const jobs = new Map<string, JobOfRun>();
-      const leftovers: TickFire[] = [];
-      for (const tick of fires) {
-        const jobId = inserted.get(tick.runId);
-        // The same tick twice in one batch: the first is inserted, the second is a leftover (a duplicate).
-        if (jobId === undefined) {
-          leftovers.push(tick);
-          continue;
-        }
-        inserted.delete(tick.runId);
+      for (const [runId, jobId] of inserted) {
         const { tenantId, memoryMb } = jobOf(jobId, jobs);
-        result.queued.push({ runId: tick.runId, tenantId, attempt: 1, memoryMb, availableAt: now });
-        accept(tick);
+        result.queued.push({ runId, tenantId, attempt: 1, memoryMb, availableAt: now });
       }
-      decideLeftovers(leftovers, current, fenced, now, result, jobs, accept);
+      if (inserted.length === fires.length) {
+        // Every tick went in (the common case): none is left to decide.
+        if (ending.size > 0) for (const tick of fires) accept(tick);
+      } else {
+        const insertedIds = new Set(inserted.map(([runId]) => runId));
+        const leftovers: TickFire[] = [];
+        for (const tick of fires) {
+          // The same tick twice in one batch: the first is inserted, the second is a leftover (a duplicate).
+          if (insertedIds.delete(tick.runId)) accept(tick);
+          else leftovers.push(tick);
+        }
+        decideLeftovers(leftovers, current, fenced, now, result, jobs, accept);
+      }
       const endedIds = ending.size > 0 ? endedSchedules(fires, writtenOfEnding) : [];
       if (endedIds.length > 0) markEnded.run(JSON.stringify(endedIds));
       if (through !== undefined) frontiers.record([...current], through);
