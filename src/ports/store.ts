@@ -146,7 +146,7 @@ export interface FiredThrough {
 export interface FireResult {
   /** Partitions whose lease is no longer this owner's at that epoch: nothing was written for their ticks. */
   fenced: number[];
-  /** Runs created `queued` and not blocked, in no particular order: to publish now (dispatchedAt is already set). */
+  /** Runs created `queued` and not blocked, in no particular order: to publish now (dispatchedAt is set). */
   queued: QueueMessage[];
   /** Ticks recorded as `skipped` runs by their overlap policy (run ids). */
   skipped: string[];
