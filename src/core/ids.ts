@@ -34,15 +34,18 @@ export function timeOfId(id: string): number {
   return ms;
 }
 
-/** The `count` lowest base-32 digits of a non-negative integer, least significant first. */
-export function encodeLowDigits(value: number, count: number): string {
+const ALPHABET_CODES = Array.from(ALPHABET, (char) => char.charCodeAt(0));
+
+/**
+ * Writes the `count` lowest base-32 digits of a non-negative integer, least significant first, as character
+ * codes into `codes` from `at`: a caller building an id from several numbers makes one string of them all.
+ */
+export function writeLowDigits(value: number, count: number, codes: number[], at: number): void {
   let rest = value;
-  let out = '';
   for (let i = 0; i < count; i++) {
-    out += ALPHABET[rest % 32];
+    codes[at + i] = ALPHABET_CODES[rest % 32] ?? 0;
     rest = Math.floor(rest / 32);
   }
-  return out;
 }
 
 export function encodeRandom(bytes: Uint8Array): string {

@@ -6,7 +6,7 @@
 // leases on partitions and fire only the schedules of the partitions they hold. A tick's run id is derived from
 // (schedule id, nominal time), so however often a tick is fired, it is one run.
 
-import { encodeLowDigits, encodeTime, ID_PREFIXES } from './ids.js';
+import { encodeTime, ID_PREFIXES, writeLowDigits } from './ids.js';
 import type { TimeSpec } from './schedule-time.js';
 
 /** Fixed for the life of a deployment: schedules are hashed to partitions with it. */
@@ -138,28 +138,43 @@ export function scheduledRunId(scheduleId: string, nominalTime: number): string 
   // Two independent 53-bit hashes of `${scheduleId}@${nominalTime}`: 80 of their bits fill the 16 characters.
   // Schedule ids are random and server-made, so only accidental collisions matter, and at 2^-80 per pair there
   // are none to expect.
-  const a = hash53(scheduleId, lastNominal.text, 0x9e3779b9);
-  const b = hash53(scheduleId, lastNominal.text, 0x85ebca6b);
-  return lastNominal.prefix + encodeLowDigits(a, 8) + encodeLowDigits(b, 8);
+  cyrb53Pair(scheduleId, lastNominal.text, 0x9e3779b9, 0x85ebca6b);
+  writeLowDigits(hashes[0] ?? 0, 8, digits, 0);
+  writeLowDigits(hashes[1] ?? 0, 8, digits, 8);
+  return lastNominal.prefix + String.fromCharCode(...digits);
 }
 
 /** The last nominal time's parts of an id (a pure memo: the same input always gives the same id). */
 let lastNominal = { time: NaN, text: '', prefix: '' };
+/** Scratch for scheduledRunId, which runs for every tick fired: the two hashes, then the id's 16 characters. */
+const hashes = new Float64Array(2);
+const digits: number[] = new Array<number>(16).fill(0);
 
-/** cyrb53 of the text `head + tail` (not cryptographic; none is needed here), without joining them. */
-function hash53(head: string, tail: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (const text of [head, tail]) {
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      h1 = Math.imul(h1 ^ ch, 2654435761);
-      h2 = Math.imul(h2 ^ ch, 1597334677);
-    }
+/**
+ * cyrb53 of the text `head + tail` (not cryptographic; none is needed here) under two seeds at once, into
+ * `hashes`: one pass over the characters, and the text is never joined.
+ */
+function cyrb53Pair(head: string, tail: string, seedA: number, seedB: number): void {
+  let a1 = 0xdeadbeef ^ seedA;
+  let a2 = 0x41c6ce57 ^ seedA;
+  let b1 = 0xdeadbeef ^ seedB;
+  let b2 = 0x41c6ce57 ^ seedB;
+  const length = head.length + tail.length;
+  for (let i = 0; i < length; i++) {
+    const ch = i < head.length ? head.charCodeAt(i) : tail.charCodeAt(i - head.length);
+    a1 = Math.imul(a1 ^ ch, 2654435761);
+    a2 = Math.imul(a2 ^ ch, 1597334677);
+    b1 = Math.imul(b1 ^ ch, 2654435761);
+    b2 = Math.imul(b2 ^ ch, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  hashes[0] = cyrb53Finish(a1, a2);
+  hashes[1] = cyrb53Finish(b1, b2);
+}
+
+function cyrb53Finish(h1: number, h2: number): number {
+  const f1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  const f2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(f1 ^ (f1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & f2) + (f1 >>> 0);
 }
 
 /** Fields a new schedule gets when the request leaves them out. */
