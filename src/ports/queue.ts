@@ -13,7 +13,8 @@ export interface QueueMessage {
 }
 
 export interface Delivery {
-  readonly message: QueueMessage;
+  /** The queue's own copy: not to be changed. */
+  readonly message: Readonly<QueueMessage>;
   ack(): Promise<void>;
   nak(delayMs: number): Promise<void>;
 }

@@ -53,7 +53,7 @@ describe('InProcessQueue', () => {
     });
   });
 
-  it("keeps its own copy: the publisher's object stays the publisher's, and a delivered one is read-only", async () => {
+  it("keeps its own copy: the publisher's object stays the publisher's", async () => {
     await withQueue(async (queue) => {
       const published = message('r1');
       await queue.publish([published]);
@@ -61,9 +61,6 @@ describe('InProcessQueue', () => {
       const [delivery] = await queue.pull(1, 0);
       assert.equal(delivery?.message.attempt, 1);
       assert.notEqual(delivery?.message, published);
-      assert.throws(() => {
-        (delivery?.message as QueueMessage).attempt = 2;
-      }, TypeError);
       await delivery?.nak(0);
       const [again] = await queue.pull(1, 100);
       assert.equal(again?.message.attempt, 1);

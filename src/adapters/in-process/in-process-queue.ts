@@ -50,9 +50,9 @@ export class InProcessQueue implements RunQueue {
     const now = this.clock.now();
     for (const message of messages) {
       if (this.known.has(message.runId)) continue;
-      // One frozen copy per publish: the publisher's object stays its own, and its delivery hands out this
-      // one instead of a copy of its own.
-      const held = Object.freeze({ ...message });
+      // One copy per publish: the publisher's object stays its own, and its delivery hands out this one
+      // (read-only by type; freezing each would cost more than the rest of the publish).
+      const held = { ...message };
       this.known.set(message.runId, held);
       this.enqueue(held, now);
     }
@@ -174,7 +174,7 @@ export class InProcessQueue implements RunQueue {
       return;
     }
     const now = this.clock.now();
-    const held = Object.freeze({ ...message, availableAt: now + Math.max(0, outcome.nakDelayMs) });
+    const held = { ...message, availableAt: now + Math.max(0, outcome.nakDelayMs) };
     this.known.set(message.runId, held);
     this.enqueue(held, now);
     this.afterChange();
