@@ -50,25 +50,39 @@ describe('TimingTable', () => {
     assert.equal(table.size, expected.size);
     assert.deepEqual(table.get(entry(1, 0).scheduleId)?.partition, 1);
 
-    // Taken in batches up to a moving horizon; half of what is taken comes back a day later.
+    // Moved on in batches up to a moving horizon: half of what is taken comes back a day later, half ends.
     const taken: number[] = [];
+    const back = new Map<string, number>(); // schedule id → the tick it was moved on to
     let horizon = 0;
     while (taken.length < expected.size) {
       horizon += 7_919;
-      for (const due of table.takeDue(horizon, 250).map((e) => e.nominal + e.jitterMs)) taken.push(due);
+      table.advanceDue(horizon, 250, (e) => {
+        taken.push(e.nominal + e.jitterMs);
+        if (taken.length % 2 === 1) return null;
+        back.set(e.scheduleId, 86_400_000 + e.nominal);
+        return 86_400_000 + e.nominal;
+      });
     }
     assert.deepEqual(
       taken,
       [...expected.values()].sort((a, b) => a - b),
     );
-    assert.equal(table.peekDue(), Infinity, 'all taken out of the heap');
-    const back = [...expected.keys()].filter((_, k) => k % 2 === 0);
-    for (const id of back) table.reschedule(id, 86_400_000 + (expected.get(id) ?? 0));
-    const again = table.takeDue(Infinity, 100_000).map((e) => e.nominal + e.jitterMs);
-    assert.equal(again.length, back.length);
+    assert.equal(table.size, back.size, 'the ended ones are gone');
+    const again: number[] = [];
+    const visited = table.advanceDue(Infinity, 100_000, (e) => {
+      assert.equal(e.nominal, back.get(e.scheduleId));
+      again.push(e.nominal + e.jitterMs);
+      return e.nominal + 1000;
+    });
+    assert.equal(visited, back.size);
     assert.deepEqual(
       again,
       [...again].sort((a, b) => a - b),
+    );
+    assert.equal(
+      table.peekDue(),
+      Math.min(...again) + 1000,
+      'each visited once, and put back at its next tick',
     );
   });
 

@@ -251,9 +251,16 @@ export class SchedulerEngine {
       // count every partition as lost and send the rest of the burst to the catch-up policy.
       if (fired > 0 && this.leases.roundDue()) return fired;
       const now = this.deps.clock.now();
-      const regular = this.table.takeDue(now + leadMs, batchSize * SORT_WINDOW);
-      const late = this.catchups.take(Math.max(0, batchSize - regular.length));
-      if (regular.length === 0 && late.length === 0) return fired;
+      const regularFires: TickFire[] = [];
+      let earliest = Infinity;
+      this.table.advanceDue(now + leadMs, batchSize * SORT_WINDOW, (entry) => {
+        const fire = this.fireOf(entry);
+        earliest = Math.min(earliest, fire.dueAt);
+        regularFires.push(fire);
+        return fire.nextFireAt;
+      });
+      const late = this.catchups.take(Math.max(0, batchSize - regularFires.length));
+      if (regularFires.length === 0 && late.length === 0) return fired;
       // Late ticks first: older ticks of a schedule must meet its overlap policy before newer ones.
       const fires: TickFire[] = late.map((tick) => ({
         scheduleId: tick.scheduleId,
@@ -267,12 +274,6 @@ export class SchedulerEngine {
         runId: scheduledRunId(tick.scheduleId, tick.nominal),
         late: true,
       }));
-      let earliest = Infinity;
-      const regularFires = regular.map((entry) => {
-        const fire = this.advance(entry);
-        earliest = Math.min(earliest, fire.dueAt);
-        return fire;
-      });
       // A loop, not push(...spread): a burst takes tens of thousands at once.
       for (const fire of regularFires.sort(byRunId)) fires.push(fire);
       if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - leadMs));
@@ -330,12 +331,10 @@ export class SchedulerEngine {
     if (this.wake.signal.aborted) this.wake = new AbortController();
   }
 
-  /** The tick to fire for a due entry, and the entry moved on to its next tick (or removed at its end). */
-  private advance(entry: TimingEntry): TickFire {
+  /** The tick to fire for a due entry; its nextFireAt is the schedule's following tick, null at its end. */
+  private fireOf(entry: Readonly<TimingEntry>): TickFire {
     const following = this.specs.next(entry.spec, entry.nominal);
     const next = following !== null && following <= entry.endAt ? following : null;
-    if (next === null) this.table.remove(entry.scheduleId);
-    else this.table.reschedule(entry.scheduleId, next);
     return {
       scheduleId: entry.scheduleId,
       partition: entry.partition,

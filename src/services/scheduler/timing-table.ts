@@ -37,6 +37,16 @@ export class TimingTable {
   private heap = new Int32Array(0);
   private heapSize = 0;
   private freeSlots: number[] = [];
+  /** What advanceDue hands to its visitor, rewritten for each schedule. */
+  private readonly scratch: TimingEntry = {
+    scheduleId: '',
+    partition: 0,
+    version: 0,
+    spec: 0,
+    nominal: 0,
+    jitterMs: 0,
+    endAt: Infinity,
+  };
   private nextUnused = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
@@ -68,12 +78,7 @@ export class TimingTable {
 
   remove(scheduleId: string): void {
     const slot = this.slotById.get(scheduleId);
-    if (slot === undefined) return;
-    const position = this.heapPos[slot] ?? -1;
-    if (position >= 0) this.heapRemove(position);
-    this.slotById.delete(scheduleId);
-    this.ids[slot] = undefined;
-    this.freeSlots.push(slot);
+    if (slot !== undefined) this.removeSlot(slot);
   }
 
   /** Removes every schedule of the partitions (leases lost or given back); returns how many. */
@@ -97,27 +102,38 @@ export class TimingTable {
   }
 
   /**
-   * Takes out up to `max` entries due at or before `until`, earliest first. They leave the heap but keep their
-   * slots: the caller gives each back with `reschedule` (its next tick) or `remove`.
+   * Moves on up to `max` schedules due at or before `until`, earliest first: `visit` sees each one's entry and
+   * returns its following tick, or null when it has none (the schedule leaves the table). The entry is a
+   * scratch object, valid only during the call, and `visit` must not change the table: a burst visits a
+   * hundred thousand at once, and neither an object nor a lookup by id each is needed. They go back into the
+   * heap once all are taken, so each is visited at most once per call. Returns how many were visited.
    */
-  takeDue(until: number, max: number): TimingEntry[] {
-    const taken: TimingEntry[] = [];
-    while (this.heapSize > 0 && taken.length < max) {
+  advanceDue(until: number, max: number, visit: (entry: Readonly<TimingEntry>) => number | null): number {
+    const room = Math.max(0, Math.min(max, this.heapSize));
+    const taken = new Int32Array(room);
+    // NaN for none: a typed array keeps the ticks unboxed.
+    const following = new Float64Array(room);
+    let count = 0;
+    while (count < room) {
       const slot = this.heap[0] ?? 0;
       if ((this.due[slot] ?? Infinity) > until) break;
       this.heapRemove(0);
-      taken.push(this.read(slot));
+      taken[count] = slot;
+      following[count] = visit(this.readInto(slot, this.scratch)) ?? NaN;
+      count++;
     }
-    return taken;
-  }
-
-  /** Gives a taken entry its next tick and puts it back in the heap. */
-  reschedule(scheduleId: string, nominal: number): void {
-    const slot = this.slotById.get(scheduleId);
-    if (slot === undefined) return;
-    this.nominal[slot] = nominal;
-    this.due[slot] = nominal + (this.jitter[slot] ?? 0);
-    this.placeInHeap(slot);
+    for (let k = 0; k < count; k++) {
+      const slot = taken[k] ?? 0;
+      const next = following[k] ?? NaN;
+      if (Number.isNaN(next)) {
+        this.removeSlot(slot);
+      } else {
+        this.nominal[slot] = next;
+        this.due[slot] = next + (this.jitter[slot] ?? 0);
+        this.heapPush(slot);
+      }
+    }
+    return count;
   }
 
   private placeInHeap(slot: number): void {
@@ -141,16 +157,27 @@ export class TimingTable {
     this.partition[slot] = entry.partition;
   }
 
+  private removeSlot(slot: number): void {
+    const position = this.heapPos[slot] ?? -1;
+    if (position >= 0) this.heapRemove(position);
+    this.slotById.delete(this.ids[slot] ?? '');
+    this.ids[slot] = undefined;
+    this.freeSlots.push(slot);
+  }
+
   private read(slot: number): TimingEntry {
-    return {
-      scheduleId: this.ids[slot] ?? '',
-      partition: this.partition[slot] ?? 0,
-      version: this.version[slot] ?? 0,
-      spec: this.spec[slot] ?? 0,
-      nominal: this.nominal[slot] ?? 0,
-      jitterMs: this.jitter[slot] ?? 0,
-      endAt: this.endAt[slot] ?? Infinity,
-    };
+    return this.readInto(slot, { ...this.scratch });
+  }
+
+  private readInto(slot: number, entry: TimingEntry): TimingEntry {
+    entry.scheduleId = this.ids[slot] ?? '';
+    entry.partition = this.partition[slot] ?? 0;
+    entry.version = this.version[slot] ?? 0;
+    entry.spec = this.spec[slot] ?? 0;
+    entry.nominal = this.nominal[slot] ?? 0;
+    entry.jitterMs = this.jitter[slot] ?? 0;
+    entry.endAt = this.endAt[slot] ?? Infinity;
+    return entry;
   }
 
   private allocate(): number {
