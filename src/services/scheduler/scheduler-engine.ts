@@ -13,7 +13,6 @@
 // monotonic clock), and drops its partitions once they have: another node may own them by then.
 
 import {
-  byRunId,
   jitterOffsetMs,
   PARTITION_COUNT,
   partitionOf,
@@ -35,6 +34,7 @@ import type { Logger } from '../logger.js';
 import { planResume, type ResumePlan } from './catch-up.js';
 import { CatchupQueue } from './catch-up-queue.js';
 import { PartitionLeases } from './partition-leases.js';
+import { sortByRunId } from './run-id-sort.js';
 import { SpecTable } from './spec-table.js';
 import { TimingTable, type TimingEntry } from './timing-table.js';
 
@@ -275,7 +275,7 @@ export class SchedulerEngine {
         late: true,
       }));
       // A loop, not push(...spread): a burst takes tens of thousands at once.
-      for (const fire of regularFires.sort(byRunId)) fires.push(fire);
+      for (const fire of sortByRunId(regularFires)) fires.push(fire);
       if (earliest !== Infinity) this.deps.metrics?.fireDelay(now - (earliest - leadMs));
       await this.persistInBatches(fires);
       fired += fires.length;
