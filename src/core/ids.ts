@@ -1,7 +1,10 @@
 // Ids are a type prefix and 26 Crockford base32 characters: 10 of creation time (ms) and 16 random.
 // Sorting ids sorts by creation time, which is what cursor pagination of runs relies on.
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** Crockford's base 32, in ASCII order: ids compare as strings the way their digits compare as numbers. */
+export const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** Characters of the creation time at the start of an id's body. */
+export const ID_TIME_DIGITS = 10;
 
 export const ID_PREFIXES = {
   tenant: 'ten',
@@ -19,8 +22,8 @@ const ID_BODY = /^[0-9a-hjkmnp-tv-z]{26}$/;
 export function encodeTime(ms: number): string {
   let out = '';
   let rest = Math.max(0, Math.floor(ms));
-  for (let i = 0; i < 10; i++) {
-    out = ALPHABET[rest % 32] + out;
+  for (let i = 0; i < ID_TIME_DIGITS; i++) {
+    out = ID_ALPHABET[rest % 32] + out;
     rest = Math.floor(rest / 32);
   }
   return out;
@@ -28,13 +31,13 @@ export function encodeTime(ms: number): string {
 
 /** The creation time an id carries (for a scheduled run: its tick's nominal time). */
 export function timeOfId(id: string): number {
-  const body = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+  const body = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 1 + ID_TIME_DIGITS);
   let ms = 0;
-  for (const char of body) ms = ms * 32 + ALPHABET.indexOf(char);
+  for (const char of body) ms = ms * 32 + ID_ALPHABET.indexOf(char);
   return ms;
 }
 
-const ALPHABET_CODES = Array.from(ALPHABET, (char) => char.charCodeAt(0));
+const ALPHABET_CODES = Array.from(ID_ALPHABET, (char) => char.charCodeAt(0));
 
 /**
  * Writes the `count` lowest base-32 digits of a non-negative integer, least significant first, as character
@@ -50,7 +53,7 @@ export function writeLowDigits(value: number, count: number, codes: number[], at
 
 export function encodeRandom(bytes: Uint8Array): string {
   let out = '';
-  for (const byte of bytes) out += ALPHABET[byte % 32];
+  for (const byte of bytes) out += ID_ALPHABET[byte % 32];
   return out;
 }
 

@@ -5,19 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { byRunId, scheduledRunId } from '../../src/core/schedule.js';
 import { sortByRunId } from '../../src/services/scheduler/run-id-sort.js';
+import { seededRandom as random } from '../support/seeded-random.js';
 
 type Tick = { runId: string; nominalTime: number };
-
-/** A deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ticksOf(count: number, nominals: number[], next: () => number): Tick[] {
   return Array.from({ length: count }, (_, i) => {

@@ -8,19 +8,21 @@
 // share the six digits (a few in a window of 80,000) come out in position order; one insertion pass with the
 // comparator then puts them right, and makes the result exact whatever the ids are.
 
+import { ID_ALPHABET, ID_PREFIXES, ID_TIME_DIGITS } from '../../core/ids.js';
 import { byRunId } from '../../core/schedule.js';
 
-const POSITION_BITS = 2 ** 17;
-const DIGITS_BITS = 2 ** 30;
+/** How many positions, hash-digit values and nominal times a key has room for: 2^17 × 2^30 × 2^6 = 2^53. */
+const POSITIONS = 2 ** 17;
+const DIGIT_VALUES = 2 ** 30;
 const MAX_NOMINALS = 64;
-/** Where a scheduled run id's hash digits start: "run_" and the 10 characters of the nominal time. */
-const HASH_AT = 14;
+/** Where a scheduled run id's hash digits start: "run_" and the nominal time. */
+const HASH_AT = `${ID_PREFIXES.run}_`.length + ID_TIME_DIGITS;
 const HASH_DIGITS = 6;
 
-/** Base-32 digit value of each id character (Crockford's alphabet, in ASCII order), −1 for anything else. */
+/** Base-32 digit value of each id character, −1 for anything else. */
 const DIGIT_OF = (() => {
   const table = new Int8Array(128).fill(-1);
-  [...'0123456789abcdefghjkmnpqrstvwxyz'].forEach((char, value) => (table[char.charCodeAt(0)] = value));
+  [...ID_ALPHABET].forEach((char, value) => (table[char.charCodeAt(0)] = value));
   return table;
 })();
 
@@ -36,17 +38,17 @@ export function sortByRunId<T extends { runId: string; nominalTime: number }>(ti
   const count = ticks.length;
   const rankOf = new Map<number, number>();
   for (let i = 0; i < count && rankOf.size <= MAX_NOMINALS; i++) rankOf.set((ticks[i] as T).nominalTime, 0);
-  if (count > POSITION_BITS || rankOf.size > MAX_NOMINALS) return ticks.sort(byRunId);
+  if (count > POSITIONS || rankOf.size > MAX_NOMINALS) return ticks.sort(byRunId);
   [...rankOf.keys()].sort((a, b) => a - b).forEach((nominal, rank) => rankOf.set(nominal, rank));
   const keys = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const tick = ticks[i] as T;
     const rank = rankOf.get(tick.nominalTime) ?? 0;
-    keys[i] = (rank * DIGITS_BITS + hashDigits(tick.runId)) * POSITION_BITS + i;
+    keys[i] = (rank * DIGIT_VALUES + hashDigits(tick.runId)) * POSITIONS + i;
   }
   keys.sort();
   const before = ticks.slice();
-  for (let i = 0; i < count; i++) ticks[i] = before[(keys[i] ?? 0) % POSITION_BITS] as T;
+  for (let i = 0; i < count; i++) ticks[i] = before[(keys[i] ?? 0) % POSITIONS] as T;
   // Exact order: only ticks that shared their key's digits move, and only past one another.
   for (let i = 1; i < count; i++) {
     const tick = ticks[i] as T;
