@@ -12,12 +12,7 @@
 // While running, a node whose lease round fails stops firing before its leases can expire (judged on the
 // monotonic clock), and drops its partitions once they have: another node may own them by then.
 
-import {
-  jitterOffsetMs,
-  PARTITION_COUNT,
-  partitionOf,
-  scheduledRunId,
-} from '../../core/schedule.js';
+import { jitterOffsetMs, PARTITION_COUNT, partitionOf, scheduledRunId } from '../../core/schedule.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
