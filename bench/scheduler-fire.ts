@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import type { Job } from '../src/core/job.js';
 import { REPO_ROOT } from '../test/support/server-process.js';
 import { median, round } from './stats.js';
 
@@ -78,19 +79,25 @@ async function openBuild(checkout: string) {
     limits: { ...m.tenant.DEFAULT_PLAN_LIMITS },
     createdAt: START,
   });
-  const jobId = m.ids.newId('job', START, randomBytes);
-  await store.insertJob(
-    {
-      ...{ id: jobId, tenantId, name: 'tick', image: null, command: ['true'], args: [], env: {} },
-      ...{ resources: { memoryMb: 16 }, timeoutSeconds: 60, retry: { maxAttempts: 1, backoffSeconds: 0 } },
-      ...{ createdAt: START, updatedAt: START },
-    },
-    Number.MAX_SAFE_INTEGER,
-  );
+  const job: Job = {
+    id: m.ids.newId('job', START, randomBytes),
+    tenantId,
+    name: 'tick',
+    image: null,
+    command: ['true'],
+    args: [],
+    env: {},
+    resources: { memoryMb: 16 },
+    timeoutSeconds: 60,
+    retry: { maxAttempts: 1, backoffSeconds: 0 },
+    createdAt: START,
+    updatedAt: START,
+  };
+  await store.insertJob(job, Number.MAX_SAFE_INTEGER);
   const firstTick = m.world.bulkInsertSchedules(
     dbPath,
     tenantId,
-    jobId,
+    job.id,
     N,
     '0 * * * * *',
     () => START + 1000,
