@@ -12,15 +12,14 @@
 // separate runs. --compare loads a second build (another checkout, built) into the same process, each with
 // its own store and engine, and alternates their bursts (A B, B A, …): both see the same machine.
 
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import type { Job } from '../src/core/job.js';
 import { REPO_ROOT } from '../test/support/server-process.js';
+import { seedTenantAndJob } from './scheduler/engine-world.js';
 import { median, round } from './stats.js';
 
 const { values } = parseArgs({
@@ -47,8 +46,6 @@ type Modules = {
   engine: typeof import('../src/services/scheduler/scheduler-engine.js');
   world: typeof import('./scheduler/engine-world.js');
   clock: typeof import('../test/support/manual-clock.js');
-  ids: typeof import('../src/core/ids.js');
-  tenant: typeof import('../src/core/tenant.js');
 };
 
 /** The modules of a build: this one's, or another checkout's `dist/` (same layout). */
@@ -62,8 +59,6 @@ async function modulesOf(checkout: string): Promise<Modules> {
     engine: await load('src/services/scheduler/scheduler-engine.js'),
     world: await load('bench/scheduler/engine-world.js'),
     clock: await load('test/support/manual-clock.js'),
-    ids: await load('src/core/ids.js'),
-    tenant: await load('src/core/tenant.js'),
   };
 }
 
@@ -72,31 +67,11 @@ async function openBuild(checkout: string) {
   const dir = mkdtempSync(join(tmpdir(), 'hourglass-bench-fire-'));
   const dbPath = join(dir, 'hourglass.db');
   const store = m.store.SqliteStore.open(dbPath);
-  const tenantId = m.ids.newId('tenant', START, randomBytes);
-  await store.createTenant({
-    id: tenantId,
-    name: 'bench',
-    limits: { ...m.tenant.DEFAULT_PLAN_LIMITS },
-    createdAt: START,
-  });
-  const job: Job = {
-    id: m.ids.newId('job', START, randomBytes),
-    tenantId,
-    name: 'tick',
-    image: null,
-    command: ['true'],
-    args: [],
-    env: {},
-    resources: { memoryMb: 16 },
-    timeoutSeconds: 60,
-    retry: { maxAttempts: 1, backoffSeconds: 0 },
-    createdAt: START,
-    updatedAt: START,
-  };
-  await store.insertJob(job, Number.MAX_SAFE_INTEGER);
+  // This build's seeding, into either build's store: the store port is the same.
+  const { tenant, job } = await seedTenantAndJob(store, START);
   const firstTick = m.world.bulkInsertSchedules(
     dbPath,
-    tenantId,
+    tenant.id,
     job.id,
     N,
     '0 * * * * *',

@@ -20,6 +20,7 @@ import { nextFireAfter } from '../../src/core/schedule-time.js';
 import { newScheduleBase, partitionOf, timeSpecOf, type Schedule } from '../../src/core/schedule.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
+import type { Store } from '../../src/ports/store.js';
 import { applyScheduleInput } from '../../src/services/schedule-input.js';
 import { SchedulerEngine } from '../../src/services/scheduler/scheduler-engine.js';
 
@@ -98,18 +99,11 @@ export function bulkInsertSchedules(
   return first;
 }
 
-export async function openEngineWorld(options: {
-  schedules: number;
-  cron: string;
-  /** The schedules' first tick is the cron's first after what this returns, asked once they are written. */
-  firstAfter?: () => number;
-  /** Instead of recording each message taken, hand it to this (the peers bench claims and times it). */
-  consume?: (message: QueueMessage, store: SqliteStore) => Promise<void> | void;
-}): Promise<EngineWorld> {
-  const dir = mkdtempSync(join(tmpdir(), 'hourglass-bench-scheduler-'));
-  const dbPath = join(dir, 'hourglass.db');
-  const store = SqliteStore.open(dbPath);
-  const now = Date.now();
+/** A tenant with the default limits and one job of `true`, in the store: what the benches' schedules run. */
+export async function seedTenantAndJob(
+  store: Pick<Store, 'createTenant' | 'insertJob'>,
+  now: number,
+): Promise<{ tenant: Tenant; job: Job }> {
   const tenant: Tenant = {
     id: newId('tenant', now, randomBytes),
     name: 'bench',
@@ -132,6 +126,22 @@ export async function openEngineWorld(options: {
     updatedAt: now,
   };
   await store.insertJob(job, Number.MAX_SAFE_INTEGER);
+  return { tenant, job };
+}
+
+export async function openEngineWorld(options: {
+  schedules: number;
+  cron: string;
+  /** The schedules' first tick is the cron's first after what this returns, asked once they are written. */
+  firstAfter?: () => number;
+  /** Instead of recording each message taken, hand it to this (the peers bench claims and times it). */
+  consume?: (message: QueueMessage, store: SqliteStore) => Promise<void> | void;
+}): Promise<EngineWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'hourglass-bench-scheduler-'));
+  const dbPath = join(dir, 'hourglass.db');
+  const store = SqliteStore.open(dbPath);
+  const now = Date.now();
+  const { tenant, job } = await seedTenantAndJob(store, now);
   const firstTick = bulkInsertSchedules(
     ...([dbPath, tenant.id, job.id, options.schedules, options.cron, options.firstAfter] as const),
   );
