@@ -17,9 +17,17 @@ import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
+import { findUnsafeText } from './input-text.js';
 import { LogFollowers } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
-import { errorHandler, problem, sendProblem } from './problem.js';
+import {
+  answerClientError,
+  answerExpectation,
+  checkRequestHead,
+  MAX_URL_CHARS,
+  RouteMethods,
+} from './http-edge.js';
+import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerRunRoutes } from './routes/runs.js';
@@ -80,8 +88,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     // Closing is answered by the onRequest hook below, as problem+json like every other error.
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A long path parameter is the schema's to refuse (400 naming it), not the router's (a bare 414).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_URL_CHARS },
+    // Errors raised outside routing (parser, bad URL) leave as problem+json too: see http-edge.ts.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
+    http: { requireHostHeader: false },
   });
+  app.server.on('checkExpectation', answerExpectation);
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
   const bodyAjv = makeAjv(false);
   const queryAjv = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
@@ -90,11 +106,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   // JSON only: a text/plain body is a mistake to report (415), not a string to validate.
   app.removeContentTypeParser('text/plain');
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    if (allowed.length === 0) {
+      return sendProblem(reply, problem('not_found', `no route for ${request.method} ${path}`));
+    }
+    reply.header('allow', allowed.join(', '));
+    return sendProblem(
+      reply,
+      problem('method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`),
+    );
+  });
   app.decorateRequest<Principal | null>('principal', null);
   app.addHook('onRequest', async (request) => {
+    checkRequestHead(request.url, request.raw.httpVersion, request.headers.host);
     // The route the router matched, not the raw URL: `/%761/jobs` is routed to /v1/jobs, and must be
     // authenticated like it. An unmatched request has no route and goes to the not-found handler.
     const route = request.routeOptions.url ?? '';
@@ -104,9 +130,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (!route.startsWith('/v1/') || PUBLIC_PATHS.has(route)) return;
     request.principal = await authenticate(deps.store, request.headers.authorization);
   });
-  // A POST with no body (say, `curl -X POST …/runs`) means an empty JSON object.
+  // A POST with no body (say, `curl -X POST …/runs`) means an empty JSON object. No string of any request
+  // may hold a NUL or a lone surrogate (input-text.ts).
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
+    const unsafe =
+      findUnsafeText(request.params, 'path') ??
+      findUnsafeText(request.query, 'query') ??
+      findUnsafeText(request.body, 'body');
+    if (unsafe !== null) throw unsafe;
   });
 
   const openapi = collectOpenApi(app, deps.version);

@@ -30,11 +30,15 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  417: 'Expectation Failed',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -129,6 +133,10 @@ export function toProblem(error: FastifyError | HourglassError | Error): Problem
   if (fastifyError.validation)
     return fromValidation(fastifyError.validation, fastifyError.validationContext ?? 'body');
   switch (fastifyError.code) {
+    case 'FST_ERR_BAD_URL':
+      return problem('bad_request', 'the URL is malformed (bad percent-encoding or characters)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problem('uri_too_long', 'a path segment is too long');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return problem('payload_too_large', 'body: is larger than the limit of 256 KiB', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -141,9 +149,34 @@ export function toProblem(error: FastifyError | HourglassError | Error): Problem
       return problem('bad_request', 'the Content-Length header does not match the body');
   }
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
-    return problem('bad_request', error.message);
+    return problem(CODE_OF_STATUS[fastifyError.statusCode] ?? 'bad_request', error.message);
   }
   return problem('internal', 'an internal error occurred; it has been logged');
+}
+
+/** A client error Fastify or Node raise by status alone, to the code that says the same. */
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  417: 'expectation_failed',
+  431: 'headers_too_large',
+};
+
+/** The whole HTTP/1.1 response, for errors answered on the socket before any request object exists. */
+export function rawProblemResponse(body: ProblemBody): string {
+  const json = JSON.stringify(body);
+  return [
+    `HTTP/1.1 ${body.status} ${body.title}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    'Connection: close',
+    '',
+    json,
+  ].join('\r\n');
 }
 
 export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {

@@ -159,11 +159,17 @@ export function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * The failure as a run's reason will show it. Node's argument errors (ERR_INVALID_ARG_VALUE for a NUL byte,
+ * say) quote the offending value, which may be a secret from the job's env: they are reported by code alone.
+ * System errors (ENOENT, E2BIG) name only the syscall and the command.
+ */
 function describeError(error: unknown): { code: string | undefined; message: string } {
-  return {
-    code: (error as NodeJS.ErrnoException | null)?.code,
-    message: error instanceof Error ? error.message : String(error),
-  };
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code?.startsWith('ERR_')) {
+    return { code, message: `${code}: an argument or environment variable is invalid (a NUL byte?)` };
+  }
+  return { code, message: error instanceof Error ? error.message : String(error) };
 }
 
 /** Resolves once the child's stdio has closed, or after a bounded wait (then the pipes are destroyed). */
