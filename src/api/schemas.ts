@@ -206,8 +206,13 @@ export const RunWithTimeline = Type.Composite([Run, Type.Object({ timeline: Type
 
 export const ListRunsQuery = Type.Object(
   {
-    jobId: Type.Optional(Type.String({ maxLength: 64 })),
-    scheduleId: Type.Optional(Type.String({ maxLength: 64 })),
+    jobId: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'A job id (a deleted job’s too) or a job name; 404 if none',
+      }),
+    ),
+    scheduleId: Type.Optional(Type.String({ maxLength: 64, description: 'A schedule id; 404 if none' })),
     status: Type.Optional(RunStatus),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),

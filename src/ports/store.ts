@@ -207,6 +207,10 @@ export interface Store {
     key: string,
   ): Promise<{ run: Run; requestHash: string | null } | null>;
   getRunEvents(runId: string): Promise<RunEvent[]>;
+  /**
+   * Newest first. A `jobId` or `scheduleId` the tenant does not have (another tenant's, or none) throws
+   * not_found naming it; the cost never depends on another tenant's runs.
+   */
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
   /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
   listQueuedRuns(): Promise<Run[]>;

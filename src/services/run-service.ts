@@ -132,11 +132,22 @@ export class RunService {
     return { run, timeline: await this.store.getRunEvents(run.id) };
   }
 
-  listRuns(tenantId: string, input: ListRunsInput): Promise<Page<Run>> {
+  /**
+   * The tenant's runs, newest first. `jobId` is a job's id (a deleted job's too) or a live job's name, as on
+   * the job routes; a job or schedule the tenant does not have answers 404, never an empty page.
+   */
+  async listRuns(tenantId: string, input: ListRunsInput): Promise<Page<Run>> {
     if (input.cursor !== undefined && !isId('run', input.cursor)) {
       throw invalid('cursor', 'is not a cursor returned by this endpoint');
     }
-    return this.store.listRuns(tenantId, input);
+    let { jobId } = input;
+    if (jobId !== undefined && !isId('job', jobId)) {
+      // A name: job names never look like ids (job-service.ts), so the two cannot be confused.
+      const job = await this.store.findJob(tenantId, jobId);
+      if (job === null) throw notFound('job', jobId, 'jobId');
+      jobId = job.id;
+    }
+    return this.store.listRuns(tenantId, { ...input, jobId });
   }
 
   async cancelRun(tenantId: string, runId: string): Promise<Run> {

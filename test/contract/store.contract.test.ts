@@ -27,6 +27,7 @@ import {
   held,
   isNameTaken,
 } from './store-fixtures.js';
+import { seedSchedule } from './schedule-fixtures.js';
 
 for (const factory of STORE_FACTORIES) {
   const test = (name: string, body: (store: Store) => Promise<void>) =>
@@ -295,6 +296,35 @@ for (const factory of STORE_FACTORIES) {
       const p2 = await store.listRuns(jobA.tenantId, { limit: 3, cursor: p1.nextCursor ?? undefined });
       assert.deepEqual(p2, { items: [a1], nextCursor: null });
       assert.equal((await store.listRuns(jobA.tenantId, { limit: 4 })).nextCursor, null);
+    });
+
+    test('listRuns by a job or schedule the tenant does not have is not_found, naming it', async (store) => {
+      const job = await seedJob(store);
+      const run = await seedRun(store, job);
+      const schedule = await seedSchedule(store, job);
+      const other = makeTenant();
+      await store.createTenant(other);
+      const notFoundIn = async (tenantId: string, filter: Parameters<Store['listRuns']>[1], field: string) =>
+        assert.rejects(store.listRuns(tenantId, filter), (error: unknown) => {
+          assert.ok(error instanceof HourglassError);
+          assert.deepEqual([error.code, error.context.field], ['not_found', field]);
+          return true;
+        });
+      await notFoundIn(other.id, { limit: 10, jobId: job.id }, 'jobId');
+      await notFoundIn(other.id, { limit: 10, scheduleId: schedule.id }, 'scheduleId');
+      await notFoundIn(job.tenantId, { limit: 10, jobId: 'job_00000000000000000000000000' }, 'jobId');
+      await notFoundIn(
+        job.tenantId,
+        { limit: 10, scheduleId: 'sch_00000000000000000000000000' },
+        'scheduleId',
+      );
+      // A deleted job's runs stay listed by its id.
+      await store.deleteJob(job.tenantId, job.id, tick());
+      const listed = await store.listRuns(job.tenantId, { limit: 10, jobId: job.id });
+      assert.deepEqual(
+        listed.items.map((r) => r.id),
+        [run.id],
+      );
     });
 
     test('listRuns unfiltered pages through runs of every status, newest first', async (store) => {

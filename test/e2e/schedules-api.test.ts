@@ -393,8 +393,8 @@ describe('schedules API', () => {
     assert.equal(now.body.dueAt, now.body.nominalTime);
     assert.equal(now.body.nominalTime, now.body.createdAt);
     const filtered = await req('GET', '/v1/runs?scheduleId=sch_00000000000000000000000000');
-    assert.equal(filtered.status, 200, filtered.text);
-    assert.deepEqual(filtered.body.items, []);
+    assert.equal(filtered.status, 404, filtered.text);
+    assert.equal(filtered.body.field, 'scheduleId');
     const skipped = await req('GET', '/v1/runs?status=skipped');
     assert.equal(skipped.status, 200, skipped.text);
   });

@@ -45,7 +45,8 @@ describe('tenant isolation', () => {
       assert.equal(res.body.code, 'not_found');
     }
     const list = await server.request('GET', `/v1/runs?jobId=${job.id}`, { key: bob.key });
-    assert.deepEqual(list.body.items, []);
+    assert.equal(list.status, 404, list.text);
+    assert.equal(list.body.field, 'jobId');
     assert.deepEqual((await server.request('GET', '/v1/jobs', { key: bob.key })).body.items, []);
     // Nothing of alice's changed.
     const still = await server.request('GET', `/v1/runs/${run.id}`, { key: alice.key });

@@ -105,9 +105,11 @@ describe('NUL bytes and lone surrogates are refused everywhere', () => {
       );
       assert.ok(!res.text.includes('\\u0000') && !/\\ud800/i.test(res.text), `${what}: echoes the bad text`);
     }
-    // A surrogate's UTF-8-like encoding is a malformed URL in a path.
+    // A surrogate's UTF-8-like encoding is a malformed URL in a path, and stays undecoded text in a query.
     const inPath = await server.request('GET', '/v1/jobs/a%ED%A0%80b', { key: tenant.key });
     assert.deepEqual([inPath.status, inPath.body.code], [400, 'bad_request'], inPath.text);
+    const inQuery = await server.request('GET', '/v1/runs?jobId=a%ED%A0%80b', { key: tenant.key });
+    assert.deepEqual([inQuery.status, inQuery.body.field], [404, 'jobId'], inQuery.text);
     assert.equal(await state(), before, 'a refused request changed something');
     // The run and the schedule are untouched too.
     const run = await server.request('GET', `/v1/runs/${runId}`, { key: tenant.key });

@@ -111,6 +111,10 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   const scheduleJob = db
     .prepare<[string, string], string>('SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?')
     .pluck();
+  // Deleted jobs too: their runs stay listable by the job's id.
+  const tenantHasJob = db
+    .prepare<[string, string], number>('SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?')
+    .pluck();
   // Only at start, so it has no index of its own (every queued run and every claim would write it): the
   // tenants are walked with one index seek each (a skip-scan; the tenants table is not needed, nor trusted
   // to name every run's tenant), their queued runs read through runs_tenant_status, and the whole sorted.
@@ -328,13 +332,18 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
     listRuns(tenantId: string, filter: RunFilter): Page<Run> {
       const { scheduleId, status, limit } = filter;
       let { jobId } = filter;
+      // The job or schedule is found in the tenant first. runs_job is not tenant-scoped (migration 3): given
+      // another tenant's job, the list would walk all of that job's runs to filter them out by tenant, and
+      // take time in proportion to someone else's data. A job's runs are all its tenant's.
+      if (jobId !== undefined && tenantHasJob.get(jobId, tenantId) === undefined) {
+        throw notFound('job', jobId, 'jobId');
+      }
       if (scheduleId !== undefined) {
         // A schedule's runs are read through its job's index (see compileListQueries); deleted schedules
         // keep their row, so their runs are still listed.
         const jobOfSchedule = scheduleJob.get(scheduleId, tenantId);
-        if (jobOfSchedule === undefined || (jobId !== undefined && jobId !== jobOfSchedule)) {
-          return { items: [], nextCursor: null };
-        }
+        if (jobOfSchedule === undefined) throw notFound('schedule', scheduleId, 'scheduleId');
+        if (jobId !== undefined && jobId !== jobOfSchedule) return { items: [], nextCursor: null };
         jobId = jobOfSchedule;
       }
       const params = {
