@@ -1,0 +1,204 @@
+// Broken object-level authorization, route by route: tenant B's key with tenant A's ids (jobs by id and by
+// name, runs, schedules, keys, the tenant itself) on every route of the API answers 404 (403 on admin routes),
+// shows nothing of A's, and changes nothing of A's. The route list is read from the served OpenAPI document,
+// and the matrix below must name every route in it: a route added without a row here fails this test.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ServerProcess } from '../support/server-process.js';
+
+/** What B's request must get. `list`: 200, with none of A's objects in it. `own`: B acting in its own tenant. */
+type Expect = 404 | 403 | 'list' | 'public' | 'own';
+
+interface Probe {
+  expect: Expect;
+  query?: string;
+  body?: unknown;
+}
+
+// One row per route of the OpenAPI document. Path parameters are filled with each of A's values for them
+// (a job by id and by name), so every probe runs once per value.
+const MATRIX: Record<string, Probe[]> = {
+  'GET /healthz': [{ expect: 'public' }],
+  'GET /readyz': [{ expect: 'public' }],
+  'POST /v1/tenants': [{ expect: 403, body: { name: 'intruder' } }],
+  'GET /v1/tenants': [{ expect: 403 }],
+  'POST /v1/tenants/{tenantId}/keys': [{ expect: 403, body: {} }],
+  'DELETE /v1/keys/{keyId}': [{ expect: 403 }],
+  'POST /v1/jobs': [{ expect: 'own', body: { name: 'bobs-own', command: ['true'] } }],
+  'GET /v1/jobs': [{ expect: 'list' }],
+  'GET /v1/jobs/{job}': [{ expect: 404 }],
+  'PATCH /v1/jobs/{job}': [
+    { expect: 404, body: { timeoutSeconds: 5 } },
+    { expect: 404, body: { env: { STOLEN: '1' } } },
+  ],
+  'DELETE /v1/jobs/{job}': [{ expect: 404 }],
+  'POST /v1/jobs/{job}/runs': [
+    { expect: 404, body: {} },
+    { expect: 404, body: { args: ['x'] } },
+  ],
+  'POST /v1/jobs/{job}/schedules': [{ expect: 404, body: { every: '1h' } }],
+  'GET /v1/runs': [
+    { expect: 'list' },
+    { expect: 'list', query: 'status=queued' },
+    { expect: 404, query: 'jobId={job}' },
+    { expect: 404, query: 'jobId={job}&status=queued' },
+    { expect: 404, query: 'scheduleId={scheduleId}' },
+    { expect: 404, query: 'jobId={job}&scheduleId={scheduleId}' },
+  ],
+  'GET /v1/runs/{runId}': [{ expect: 404 }],
+  'POST /v1/runs/{runId}/cancel': [{ expect: 404, body: {} }],
+  'GET /v1/runs/{runId}/logs': [{ expect: 404 }, { expect: 404, query: 'follow=true' }],
+  'GET /v1/schedules': [{ expect: 'list' }, { expect: 'list', query: 'jobId={job}' }],
+  'GET /v1/schedules/{scheduleId}': [{ expect: 404 }],
+  'PATCH /v1/schedules/{scheduleId}': [
+    { expect: 404, body: { every: '1m' } },
+    { expect: 404, body: { paused: true } },
+  ],
+  'DELETE /v1/schedules/{scheduleId}': [{ expect: 404 }],
+  'POST /v1/schedules/{scheduleId}/pause': [{ expect: 404, body: {} }],
+  'POST /v1/schedules/{scheduleId}/resume': [{ expect: 404, body: {} }],
+  'GET /v1/schedules/{scheduleId}/preview': [{ expect: 404 }, { expect: 404, query: 'count=5' }],
+};
+
+describe('BOLA matrix: every route with another tenant’s ids', () => {
+  const secret = `alice-secret-${randomBytes(8).toString('hex')}`;
+  let server: ServerProcess;
+  let alice: { id: string; key: string; keyId: string };
+  let bob: { id: string; key: string; keyId: string };
+  /** A's values for each path parameter name. */
+  let values: Record<string, string[]>;
+  /** Every id of A's objects: none may show up in what B gets. */
+  let aliceIds: string[];
+
+  before(async () => {
+    server = await ServerProcess.start({ args: ['--roles', 'api'] });
+    alice = await server.createTenant('alice');
+    bob = await server.createTenant('bob');
+    const key = alice.key;
+    const job = await server.request('POST', '/v1/jobs', {
+      key,
+      body: { name: 'payroll', command: ['true'], env: { SECRET: secret } },
+    });
+    assert.equal(job.status, 201, job.text);
+    const schedule = await server.request('POST', '/v1/jobs/payroll/schedules', {
+      key,
+      body: { every: '1h', env: { SECRET: secret } },
+    });
+    assert.equal(schedule.status, 201, schedule.text);
+    const run = await server.request('POST', '/v1/jobs/payroll/runs', {
+      key,
+      body: { env: { SECRET: secret } },
+    });
+    assert.equal(run.status, 201, run.text);
+    values = {
+      job: [job.body.id, 'payroll'],
+      runId: [run.body.id],
+      scheduleId: [schedule.body.id],
+      tenantId: [alice.id],
+      keyId: [alice.keyId],
+    };
+    aliceIds = [alice.id, alice.keyId, job.body.id, run.body.id, schedule.body.id];
+  });
+  after(() => server.stop());
+
+  /** Everything of A's that a route could change, read with A's key (and the admin's, for the tenant). */
+  async function aliceState(): Promise<string> {
+    const key = alice.key;
+    const reads = [
+      '/v1/jobs',
+      '/v1/jobs/payroll',
+      '/v1/runs',
+      `/v1/runs/${values['runId']?.[0]}`,
+      `/v1/runs/${values['runId']?.[0]}/logs`,
+      '/v1/schedules',
+      `/v1/schedules/${values['scheduleId']?.[0]}`,
+    ];
+    const answers = await Promise.all(reads.map((path) => server.request('GET', path, { key })));
+    for (const [i, res] of answers.entries()) assert.equal(res.status, 200, `${reads[i]}: ${res.text}`);
+    const tenants = await server.request('GET', '/v1/tenants', { key: server.adminKey });
+    const mine = tenants.body.items.filter((t: { id: string }) => t.id === alice.id);
+    return JSON.stringify([...answers.map((a) => a.text), mine]);
+  }
+
+  /** Each path (and query) with its parameters filled by every combination of A's values. */
+  function expand(template: string): string[] {
+    const names = [...template.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1] ?? '');
+    let paths = [template];
+    for (const name of new Set(names)) {
+      const options = values[name];
+      assert.ok(options !== undefined, `no value of tenant A for the parameter {${name}} of ${template}`);
+      paths = paths.flatMap((path) =>
+        options.map((value) => path.replaceAll(`{${name}}`, encodeURIComponent(value))),
+      );
+    }
+    return paths;
+  }
+
+  it('covers every route of the OpenAPI document, and only those', async () => {
+    const doc = await server.request('GET', '/v1/openapi.json');
+    assert.equal(doc.status, 200);
+    const routes = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const missing = routes.filter((route) => !(route in MATRIX));
+    assert.deepEqual(missing, [], `routes with no row in the BOLA matrix: ${missing.join(', ')}`);
+    const stale = Object.keys(MATRIX).filter((route) => !routes.includes(route));
+    assert.deepEqual(stale, [], `rows for routes that no longer exist: ${stale.join(', ')}`);
+  });
+
+  it('answers 404 (403 on admin routes) with tenant A’s ids, shows nothing of A’s and changes nothing', async () => {
+    const before = await aliceState();
+    let probes = 0;
+    for (const [route, list] of Object.entries(MATRIX)) {
+      const [method = '', template = ''] = route.split(' ');
+      for (const probe of list) {
+        const target = probe.query === undefined ? template : `${template}?${probe.query}`;
+        for (const path of expand(target)) {
+          const what = `${method} ${path} ${JSON.stringify(probe.body ?? null)}`;
+          const res = await server.request(method, path, { key: bob.key, body: probe.body });
+          probes++;
+          assert.ok(!res.text.includes(secret), `${what}: shows A's secret`);
+          if (probe.expect === 404 || probe.expect === 403) {
+            assert.equal(res.status, probe.expect, `${what}: ${res.text}`);
+            assert.equal(res.body.code, probe.expect === 404 ? 'not_found' : 'forbidden', what);
+            assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, what);
+          } else if (probe.expect === 'list') {
+            assert.equal(res.status, 200, `${what}: ${res.text}`);
+            assert.ok(Array.isArray(res.body.items), what);
+            for (const id of aliceIds) assert.ok(!res.text.includes(id), `${what}: lists A's ${id}`);
+          } else if (probe.expect === 'own') {
+            assert.ok(res.status >= 200 && res.status < 300, `${what}: ${res.text}`);
+            for (const id of aliceIds) assert.ok(!res.text.includes(id), `${what}: shows A's ${id}`);
+          } else {
+            assert.equal(res.status, 200, `${what}: ${res.text}`);
+          }
+        }
+      }
+    }
+    assert.ok(probes >= 40, `only ${probes} probes ran`);
+    assert.equal(await aliceState(), before, 'a request with B’s key changed something of A’s');
+    // A's key still works, and A's run is still queued, uncancelled.
+    const run = await server.request('GET', `/v1/runs/${values['runId']?.[0]}`, { key: alice.key });
+    assert.deepEqual([run.status, run.body.status], [200, 'queued']);
+  });
+
+  it('lets A list its own runs by job id, by job name and by schedule', async () => {
+    const key = alice.key;
+    const byId = await server.request('GET', `/v1/runs?jobId=${values['job']?.[0]}`, { key });
+    const byName = await server.request('GET', '/v1/runs?jobId=payroll', { key });
+    assert.equal(byId.status, 200, byId.text);
+    assert.equal(byName.text, byId.text);
+    assert.deepEqual(
+      byId.body.items.map((r: { id: string }) => r.id),
+      values['runId'],
+    );
+    const bySchedule = await server.request('GET', `/v1/runs?scheduleId=${values['scheduleId']?.[0]}`, {
+      key,
+    });
+    assert.deepEqual([bySchedule.status, bySchedule.body.items], [200, []]);
+    const unknown = await server.request('GET', '/v1/runs?jobId=no-such-job', { key });
+    assert.deepEqual([unknown.status, unknown.body.code, unknown.body.field], [404, 'not_found', 'jobId']);
+  });
+});
