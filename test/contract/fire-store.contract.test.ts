@@ -175,7 +175,7 @@ for (const factory of STORE_FACTORIES) {
       } while (cursor !== undefined);
       assert.deepEqual(pages, [newestFirst.slice(0, 2), newestFirst.slice(2, 4), newestFirst.slice(4)]);
 
-      // Another job's id with the schedule, another tenant, an unknown schedule: nothing.
+      // Another job's id with the schedule: nothing. Another tenant, an unknown schedule: not found.
       const otherJob = makeJob(tenantId);
       await w.store.insertJob(otherJob, Number.MAX_SAFE_INTEGER);
       await seedRun(w.store, otherJob, {});
@@ -185,8 +185,9 @@ for (const factory of STORE_FACTORIES) {
         none,
       );
       const stranger = await seedJob(w.store);
-      assert.deepEqual(await w.store.listRuns(stranger.tenantId, { limit: 10, scheduleId: mine.id }), none);
-      assert.deepEqual(await w.store.listRuns(tenantId, { limit: 10, scheduleId: 'sch_unknown' }), none);
+      const notFound = { code: 'not_found', context: { field: 'scheduleId' } };
+      await assert.rejects(w.store.listRuns(stranger.tenantId, { limit: 10, scheduleId: mine.id }), notFound);
+      await assert.rejects(w.store.listRuns(tenantId, { limit: 10, scheduleId: 'sch_unknown' }), notFound);
 
       assert.ok(await w.store.deleteSchedule(tenantId, mine.id, tick()));
       const afterDelete = await w.store.listRuns(tenantId, { limit: 10, scheduleId: mine.id });
