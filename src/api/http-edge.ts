@@ -52,7 +52,10 @@ export function clientErrorProblem(error: ParserError): ProblemBody | null {
 /** Fastify's `clientErrorHandler`: the answer is written on the socket, which is then closed. */
 export function answerClientError(error: Error, socket: Duplex): void {
   const body = socket.destroyed ? null : clientErrorProblem(error as ParserError);
-  if (body === null || !socket.writable) {
+  // As Node does: a response already under way on this connection (a followed log, say) must not get our
+  // bytes in its middle; the connection is only closed.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (body === null || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }

@@ -162,7 +162,7 @@ export interface CreateRunOptions {
 }
 
 export interface ListRunsOptions extends PageOptions {
-  /** A job id (not a name). */
+  /** A job id (a deleted job's too) or a live job's name; one the tenant does not have is a 404. */
   jobId?: string;
   scheduleId?: string;
   status?: RunStatus;
