@@ -164,6 +164,11 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
             assert.equal(res.status, probe.expect, `${what}: ${res.text}`);
             assert.equal(res.body.code, probe.expect === 404 ? 'not_found' : 'forbidden', what);
             assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, what);
+            if (method === 'GET') {
+              // Fastify answers HEAD on every GET route, outside the OpenAPI document.
+              const head = await server.request('HEAD', path, { key: bob.key });
+              assert.equal(head.status, probe.expect, `HEAD ${path}`);
+            }
           } else if (probe.expect === 'list') {
             assert.equal(res.status, 200, `${what}: ${res.text}`);
             assert.ok(Array.isArray(res.body.items), what);

@@ -234,6 +234,12 @@ describe('every error is problem+json', () => {
         'bad_request',
       ],
       [
+        'both Content-Length and chunked (a smuggling shape)',
+        `POST /v1/jobs HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        400,
+        'bad_request',
+      ],
+      [
         'malformed percent-encoding',
         `GET /v1/jobs/%ZZ HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
         400,
