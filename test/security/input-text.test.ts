@@ -148,6 +148,17 @@ describe('env values never appear in reasons, answers or logs', () => {
     return run.body.id as string;
   }
 
+  async function waitForFirstRun(scheduleId: string): Promise<string> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const page = await server.request('GET', `/v1/runs?scheduleId=${scheduleId}`, { key });
+      const first = page.body.items[0] as { id: string } | undefined;
+      if (first !== undefined) return first.id;
+      if (Date.now() > deadline) throw new Error(`schedule ${scheduleId} fired nothing in 20 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   it('fails runs in every way with a secret in their env, and shows it nowhere', async () => {
     const withSecretOverride = { env: { OTHER: secret } };
     const runs = [
@@ -163,6 +174,19 @@ describe('env values never appear in reasons, answers or logs', () => {
     await server.waitForRun(key, cancelled, ['running']);
     assert.equal((await server.request('POST', `/v1/runs/${cancelled}/cancel`, { key })).status, 202);
     runs.push(cancelled);
+
+    // A scheduled run, its env from the schedule: the scheduler's path, fired and failed.
+    const scheduled = await server.request('POST', '/v1/jobs/exits/schedules', {
+      key,
+      body: { every: '1s', env: { FROM_SCHEDULE: secret } },
+    });
+    assert.equal(scheduled.status, 201, scheduled.text);
+    const fired = await waitForFirstRun(scheduled.body.id);
+    assert.equal(
+      (await server.request('POST', `/v1/schedules/${scheduled.body.id}/pause`, { key, body: {} })).status,
+      200,
+    );
+    runs.push(fired);
 
     const seen: string[] = [];
     for (const id of runs) {
