@@ -17,6 +17,11 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** Give the admin key in a key file (mode 0600, next to the data dir) instead of HOURGLASS_ADMIN_KEY. */
   adminKeyFile?: boolean;
+  /**
+   * Start as a new user does, with no operator key: the server generates one and a `default` tenant, and
+   * `adminKey` is the generated key, read from what the server prints.
+   */
+  generatedAdminKey?: boolean;
 }
 
 /**
@@ -46,10 +51,11 @@ export class ServerProcess {
     const adminKey = newAdminKey();
     const keyFile = `${dataDir}.admin-key`;
     if (options.adminKeyFile === true) writeFileSync(keyFile, `${adminKey}\n`, { mode: 0o600 });
-    const keyEnv: Record<string, string> =
+    let keyEnv: Record<string, string> =
       options.adminKeyFile === true
         ? { HOURGLASS_ADMIN_KEY_FILE: keyFile }
         : { HOURGLASS_ADMIN_KEY: adminKey };
+    if (options.generatedAdminKey === true) keyEnv = { HOURGLASS_ADMIN_KEY: '' };
     const child = spawn(
       process.execPath,
       [
@@ -73,12 +79,14 @@ export class ServerProcess {
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL'); // never leave a half-started server behind
-        reject(new Error(`server did not start: ${output.stderr}`));
+        reject(new Error(`server did not start: ${output.stderr}${output.stdout}`));
       }, 15_000);
       child.stdout?.on('data', (d: Buffer) => {
         output.stdout += d.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(output.stdout);
-        if (match?.[1]) {
+        const match = /listening on (http:\/\/\S+)\s/.exec(output.stdout);
+        // The banner may come in more than one piece: a generated key is waited for.
+        const complete = options.generatedAdminKey !== true || /admin key: hg_\S+\s/.test(output.stdout);
+        if (match?.[1] && complete) {
           clearTimeout(timer);
           resolveUrl(match[1]);
         }
@@ -88,7 +96,9 @@ export class ServerProcess {
         reject(new Error(`server exited with ${code}: ${output.stderr}`));
       });
     });
-    return new ServerProcess(url, adminKey, dataDir, child, ownsDataDir, output);
+    const printed = /admin key: (hg_\S+)/.exec(output.stdout)?.[1] ?? '';
+    const key = options.generatedAdminKey === true ? printed : adminKey;
+    return new ServerProcess(url, key, dataDir, child, ownsDataDir, output);
   }
 
   get pid(): number {
