@@ -45,7 +45,7 @@ export const VERSION = (
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'hourglass' } }, pino.destination(2));
-  prepareDataDir(config.dataDir); // 0700 before anything in it is opened
+  const dataDirWasLoose = prepareDataDir(config.dataDir); // 0700 before anything in it is opened
   const clock = systemClock;
   const store = SqliteStore.open(join(config.dataDir, DATABASE_FILE));
   const queue = new InProcessQueue({ clock });
@@ -55,7 +55,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     root: join(config.dataDir, LOGS_DIR),
     maxBytes: config.worker.logMaxBytes,
   });
-  const tightened = tightenDataFiles(config.dataDir);
+  const tightened = tightenDataFiles(config.dataDir, dataDirWasLoose);
   const metrics = createMetrics();
   metrics.setQueueDepthSource(() => queue.depth());
 

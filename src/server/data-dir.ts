@@ -31,17 +31,22 @@ function tighten(path: string, stat: Stats | null, mode: number): boolean {
   return true;
 }
 
-/** Creates the data directory (0700) or makes an existing one 0700, before anything is opened in it. */
-export function prepareDataDir(dataDir: string): void {
+/**
+ * Creates the data directory (0700) or makes an existing one 0700, before anything is opened in it; true when
+ * it had looser permissions (a copy, a restore, an older Hourglass).
+ */
+export function prepareDataDir(dataDir: string): boolean {
   mkdirSync(dataDir, { recursive: true, mode: DIR_MODE });
-  tighten(dataDir, statOrNull(dataDir), DIR_MODE);
+  return tighten(dataDir, statOrNull(dataDir), DIR_MODE);
 }
 
 /**
  * Takes group and other permissions off the files Hourglass keeps in the data directory; returns how many
- * it changed. The logs directory is walked one level (a run's log is `logs/<runId>.log`).
+ * it changed. The run logs (`logs/<runId>.log`, possibly millions) are walked only when the data directory or
+ * the logs directory was loose: with both at 0700 no other user can reach a log whatever its own mode, and
+ * every log this version writes is 0600 already. A walk costs 12–25 µs a file (docs/benchmarks.md).
  */
-export function tightenDataFiles(dataDir: string): number {
+export function tightenDataFiles(dataDir: string, dataDirWasLoose: boolean): number {
   let changed = 0;
   const db = join(dataDir, DATABASE_FILE);
   for (const path of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`, join(dataDir, CREDENTIALS_FILE)]) {
@@ -50,7 +55,9 @@ export function tightenDataFiles(dataDir: string): number {
   const logs = join(dataDir, LOGS_DIR);
   const logsStat = statOrNull(logs);
   if (logsStat === null || !logsStat.isDirectory()) return changed;
-  if (tighten(logs, logsStat, DIR_MODE)) changed++;
+  const logsWereLoose = tighten(logs, logsStat, DIR_MODE);
+  if (logsWereLoose) changed++;
+  if (!logsWereLoose && !dataDirWasLoose) return changed;
   for (const entry of readdirSync(logs, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(logs, entry.name);
