@@ -3,7 +3,7 @@
 // nothing, and printed at every start until the operator removes the file. It is written whole to a
 // temporary name, synced and renamed, so it is either absent or complete.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface FirstStartCredentials {
@@ -30,7 +30,9 @@ export function writeCredentialsFile(path: string, credentials: FirstStartCreden
     '',
   ].join('\n');
   const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
+  // A leftover temporary file (a crash here before) would keep its own mode if opened again: start afresh.
+  rmSync(temporary, { force: true });
+  const fd = openSync(temporary, 'wx', 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
