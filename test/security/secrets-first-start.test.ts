@@ -87,4 +87,19 @@ describe('first start', () => {
       }
     });
   }
+
+  it('prints no key from a credentials file once an operator key is given, and revokes its admin key', async () => {
+    const first = await ServerProcess.start({ generatedAdminKey: true });
+    const generated = first.adminKey;
+    await first.stop({ cleanup: false });
+    const operated = await ServerProcess.start({ dataDir: first.dataDir });
+    try {
+      assert.doesNotMatch(operated.output.stdout, /hg_/);
+      assert.match(operated.output.stdout, /holds first-start credentials: store the tenant key elsewhere/);
+      assert.equal((await operated.request('GET', '/v1/tenants', { key: generated })).status, 401);
+      assert.equal((await operated.request('GET', '/v1/tenants', { key: operated.adminKey })).status, 200);
+    } finally {
+      await operated.stop({ cleanup: true });
+    }
+  });
 });
