@@ -128,7 +128,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       throw new HourglassError('unavailable', 'the server is starting or shutting down; try again shortly');
     }
     if (!route.startsWith('/v1/') || PUBLIC_PATHS.has(route)) return;
-    request.principal = await authenticate(deps.store, request.headers.authorization);
+    request.principal = await authenticate(deps.store, request.headers.authorization, deps.clock.now());
   });
   // A POST with no body (say, `curl -X POST …/runs`) means an empty JSON object. No string of any request
   // may hold a NUL or a lone surrogate (input-text.ts).

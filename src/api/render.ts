@@ -4,7 +4,7 @@ import type { Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
 import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
-import { withPlanDefaults, type Tenant } from '../core/tenant.js';
+import { withPlanDefaults, type ApiKey, type Tenant } from '../core/tenant.js';
 import type { PreviewFire } from '../services/schedule-service.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -12,6 +12,19 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 
 export function renderTenant(t: Tenant) {
   return { id: t.id, name: t.name, limits: withPlanDefaults(t.limits), createdAt: iso(t.createdAt) };
+}
+
+/** What an admin may see of a key: never its secret, its hash or its prefix (a piece of the secret). */
+export function renderApiKey(k: ApiKey) {
+  return {
+    id: k.id,
+    name: k.name,
+    scope: k.scope,
+    tenantId: k.tenantId,
+    createdAt: iso(k.createdAt),
+    lastUsedAt: isoOrNull(k.lastUsedAt),
+    revokedAt: isoOrNull(k.revokedAt),
+  };
 }
 
 export function renderJob(j: Job) {

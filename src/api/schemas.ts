@@ -82,6 +82,21 @@ export const CreatedKey = Type.Object({
   createdAt: Timestamp,
 });
 
+export const ApiKeyInfo = Type.Object({
+  id: Type.String(),
+  name: Nullable(Type.String()),
+  scope: Type.Union([Type.Literal('admin'), Type.Literal('tenant')]),
+  tenantId: Nullable(Type.String({ description: 'Null for admin keys.' })),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable({ ...Timestamp, description: 'When it last authenticated a request, to the minute' }),
+  revokedAt: Nullable(Timestamp),
+});
+
+export const ListKeysQuery = Type.Object(
+  { tenantId: Type.Optional(Type.String({ minLength: 1, description: 'Only this tenant’s keys' })) },
+  strict,
+);
+
 // ── Jobs ──────────────────────────────────────────────────────────────────────────────────────────
 
 const jobFields = {
@@ -376,6 +391,7 @@ export const IdParam = (name: string, description: string) =>
 
 export type CreateTenantBody = Static<typeof CreateTenantBody>;
 export type CreateKeyBody = Static<typeof CreateKeyBody>;
+export type ListKeysQuery = Static<typeof ListKeysQuery>;
 export type CreateJobBody = Static<typeof CreateJobBody>;
 export type UpdateJobBody = Static<typeof UpdateJobBody>;
 export type CreateRunBody = Static<typeof CreateRunBody>;

@@ -52,6 +52,8 @@ export interface ApiKey {
   name: string | null;
   createdAt: number;
   revokedAt: number | null;
+  /** When the key last authenticated a request, to the minute (written at most once a minute per key). */
+  lastUsedAt: number | null;
 }
 
 /** Who is calling: resolved from the bearer key on every request. */

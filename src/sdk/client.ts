@@ -5,6 +5,7 @@ import { errorFromResponse, HourglassConnectionError } from './errors.js';
 import {
   isTerminalStatus,
   type ApiKey,
+  type ApiKeyInfo,
   type CreateJobInput,
   type CreateKeyInput,
   type CreateRunInput,
@@ -80,6 +81,14 @@ export class HourglassClient {
   /** Creates an API key for a tenant. The secret (`key`) is in this answer only. */
   createKey(tenantId: string, input: CreateKeyInput = {}): Promise<ApiKey> {
     return this.#json('POST', `/v1/tenants/${segment(tenantId)}/keys`, { body: input });
+  }
+
+  /** Lists API keys (every one, or a tenant's): ids, names, scopes, created and last used. Never secrets. */
+  async listKeys(filter: { tenantId?: string } = {}): Promise<ApiKeyInfo[]> {
+    const page = await this.#json<{ items: ApiKeyInfo[] }>('GET', '/v1/keys', {
+      query: { tenantId: filter.tenantId },
+    });
+    return page.items;
   }
 
   async revokeKey(keyId: string): Promise<void> {

@@ -78,6 +78,19 @@ export interface ApiKey {
   createdAt: string;
 }
 
+/** A key as an admin lists it: never its secret. */
+export interface ApiKeyInfo {
+  id: string;
+  name: string | null;
+  scope: 'admin' | 'tenant';
+  /** Null for admin keys. */
+  tenantId: string | null;
+  createdAt: string;
+  /** When it last authenticated a request, to the minute; null if never. */
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
 export interface CreateKeyInput {
   name?: string;
 }

@@ -4,7 +4,7 @@
 // process.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +31,7 @@ import { WorkerAgent } from '../services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
+import { CREDENTIALS_FILE, DATABASE_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
 
 export interface RunningServer {
   url: string;
@@ -44,13 +45,17 @@ export const VERSION = (
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'hourglass' } }, pino.destination(2));
-  mkdirSync(config.dataDir, { recursive: true });
+  const dataDirWasLoose = prepareDataDir(config.dataDir); // 0700 before anything in it is opened
   const clock = systemClock;
-  const store = SqliteStore.open(join(config.dataDir, 'hourglass.db'));
+  const store = SqliteStore.open(join(config.dataDir, DATABASE_FILE));
   const queue = new InProcessQueue({ clock });
   const signals = new InProcessRunSignals();
   const scheduleChanges = new InProcessScheduleChanges();
-  const logs = new FileLogStore({ root: join(config.dataDir, 'logs'), maxBytes: config.worker.logMaxBytes });
+  const logs = new FileLogStore({
+    root: join(config.dataDir, LOGS_DIR),
+    maxBytes: config.worker.logMaxBytes,
+  });
+  const tightened = tightenDataFiles(config.dataDir, dataDirWasLoose);
   const metrics = createMetrics();
   metrics.setQueueDepthSource(() => queue.depth());
 
@@ -60,7 +65,11 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     preDispatchLeadMs: config.scheduler.leadMs,
   });
   const schedules = new ScheduleService(store, jobs, scheduleChanges, clock);
-  const boot = await bootstrap(store, tenants, config.adminKey, clock.now());
+  const boot = await bootstrap(store, tenants, {
+    configuredAdminKey: config.adminKey,
+    credentialsPath: join(config.dataDir, CREDENTIALS_FILE),
+    now: clock.now(),
+  });
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
 
@@ -83,7 +92,15 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       version: VERSION,
       isReady: () => ready,
     });
-    url = await api.listen({ host: config.host, port: config.port });
+    try {
+      url = await api.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      // The port taken, say: nothing is left open, and the first-start credentials stay in their file.
+      await api.close();
+      await queue.close();
+      await store.close();
+      throw error;
+    }
   }
 
   const runMetrics: WorkerMetrics = {
@@ -167,6 +184,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   reaper.start();
   ready = true;
+  if (tightened > 0)
+    logger.warn({ dataDir: config.dataDir, files: tightened }, 'data files had loose modes: tightened');
   logger.info({ url, roles: config.roles, dataDir: config.dataDir, version: VERSION }, 'hourglass started');
 
   return {

@@ -3,6 +3,7 @@
 
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -12,8 +13,13 @@ export interface ServerConfig {
   port: number;
   dataDir: string;
   roles: readonly Role[];
-  /** When set, this is the admin key; otherwise one is generated on first start and printed once. */
+  /**
+   * The operator's admin key (from HOURGLASS_ADMIN_KEY or the key file): an operator's deployment, with no
+   * `default` tenant. When null, one is generated on first start and kept in the first-start credentials file.
+   */
   adminKey: string | null;
+  /** Where adminKey came from, for messages. */
+  adminKeySource: 'HOURGLASS_ADMIN_KEY' | 'admin key file' | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   bodyLimitBytes: number;
   worker: {
@@ -72,6 +78,39 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   return value;
 }
 
+/**
+ * The operator's admin key, from the environment or a key file (never both), checked for strength. A flag is
+ * refused: a command line is readable by every user of the host (ps, /proc/<pid>/cmdline).
+ */
+function resolveAdminKey(input: ConfigInput): Pick<ServerConfig, 'adminKey' | 'adminKeySource'> {
+  if (input.flags['admin-key'] !== undefined) {
+    throw new ConfigError(
+      '--admin-key is not accepted: every user of the host can read a command line (ps, /proc/<pid>/cmdline). ' +
+        'Use --admin-key-file PATH (mode 0600) or HOURGLASS_ADMIN_KEY',
+    );
+  }
+  const fromEnv = input.env['HOURGLASS_ADMIN_KEY'] === '' ? undefined : input.env['HOURGLASS_ADMIN_KEY'];
+  const file = pick(input, 'admin-key-file', 'HOURGLASS_ADMIN_KEY_FILE');
+  if (fromEnv !== undefined && file !== undefined) {
+    throw new ConfigError(
+      'set either HOURGLASS_ADMIN_KEY or --admin-key-file / HOURGLASS_ADMIN_KEY_FILE, not both',
+    );
+  }
+  try {
+    if (file !== undefined) {
+      const key = readAdminKeyFile(resolve(file));
+      checkAdminKey(key, `the admin key in ${file}`);
+      return { adminKey: key, adminKeySource: 'admin key file' };
+    }
+    if (fromEnv === undefined) return { adminKey: null, adminKeySource: null };
+    checkAdminKey(fromEnv, 'HOURGLASS_ADMIN_KEY');
+    return { adminKey: fromEnv, adminKeySource: 'HOURGLASS_ADMIN_KEY' };
+  } catch (error) {
+    if (error instanceof AdminKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
   const rolesRaw = pick(input, 'roles', 'HOURGLASS_ROLES') ?? ALL_ROLES.join(',');
   const roles = rolesRaw.split(',').map((r) => r.trim());
@@ -103,7 +142,7 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     port: integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
     dataDir: resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass'),
     roles: Object.freeze(roles as Role[]),
-    adminKey: pick(input, 'admin-key', 'HOURGLASS_ADMIN_KEY') ?? null,
+    ...resolveAdminKey(input),
     logLevel: logLevel as ServerConfig['logLevel'],
     bodyLimitBytes: 256 * 1024,
     worker: Object.freeze({
@@ -165,8 +204,5 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       ),
     }),
   };
-  if (config.adminKey !== null && config.adminKey.length < 24) {
-    throw new ConfigError('HOURGLASS_ADMIN_KEY must be at least 24 characters');
-  }
   return Object.freeze(config);
 }

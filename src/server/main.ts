@@ -1,5 +1,7 @@
-// `hourglass server`: parses flags, starts the configured roles, prints where to reach them (and, on first
-// start, the keys to use), and stops cleanly on SIGINT/SIGTERM (a second signal exits at once).
+// `hourglass server`: parses flags, starts the configured roles, prints where to reach them (and, until the
+// first-start credentials file is removed, the keys to use), and stops cleanly on SIGINT/SIGTERM (a second
+// signal exits at once). Before anything else it sets the umask to 077, and once the configuration is read
+// it deletes HOURGLASS_ADMIN_KEY from process.env, so that no child (the launcher, the runs) inherits it.
 
 import { parseArgs } from 'node:util';
 import { HourglassError } from '../core/errors.js';
@@ -11,7 +13,8 @@ const FLAGS = {
   host: { type: 'string' },
   'data-dir': { type: 'string' },
   roles: { type: 'string' },
-  'admin-key': { type: 'string' },
+  'admin-key': { type: 'string' }, // refused with its reason (config.ts)
+  'admin-key-file': { type: 'string' },
   'log-level': { type: 'string' },
   'worker-memory-mb': { type: 'string' },
   'worker-max-runs': { type: 'string' },
@@ -33,7 +36,11 @@ queue.
   --host ADDR           HOURGLASS_HOST         address to listen on (default 127.0.0.1)
   --data-dir DIR        HOURGLASS_DATA_DIR     store, logs and scratch space (default ./.hourglass)
   --roles LIST          HOURGLASS_ROLES        api plus any of worker, scheduler (default all three)
-  --admin-key KEY       HOURGLASS_ADMIN_KEY    the admin key (default: generated at first start, printed once)
+  --admin-key-file PATH HOURGLASS_ADMIN_KEY_FILE  a file (mode 0600, owner only) holding the admin key, at
+                        least 128 bits of entropy (openssl rand -hex 32 > key; chmod 600 key). Or give the key
+                        in HOURGLASS_ADMIN_KEY (read, then removed from what children inherit). With either,
+                        no default tenant is created. Without: an admin key and a default tenant are
+                        generated at first start and kept in DIR/first-start-credentials.txt (0600).
   --log-level L         HOURGLASS_LOG_LEVEL    debug|info|warn|error|silent (default info; JSON on stderr)
   --worker-memory-mb N  HOURGLASS_WORKER_MEMORY_MB  memory handed out to runs (default 80% of the host's)
   --worker-max-runs N   HOURGLASS_WORKER_MAX_RUNS   most runs at once (default 64)
@@ -48,22 +55,31 @@ queue.
 
 function printBanner(server: RunningServer): void {
   const lines = [`Hourglass is listening on ${server.url}`];
-  const { adminKey, firstTenant } = server.bootstrap;
-  if (adminKey !== null) lines.push(`  admin key (shown once, keep it): ${adminKey}`);
-  if (firstTenant !== null) {
-    lines.push(`  tenant "${firstTenant.name}" (${firstTenant.id}) key (shown once): ${firstTenant.key}`);
+  const { operatorKey, credentials, credentialsPath, credentialsProblem } = server.bootstrap;
+  if (credentialsProblem !== null)
+    lines.push(`  could not read the first-start credentials: ${credentialsProblem}`);
+  if (credentials !== null && operatorKey) {
+    // Its admin key was revoked by the operator's; its tenant key may still work. Not printed.
     lines.push(
+      `  ${credentialsPath} holds first-start credentials: store the tenant key elsewhere, then remove it`,
+    );
+  } else if (credentials !== null) {
+    lines.push(
+      `  First-start credentials (printed at every start until you remove ${credentialsPath}):`,
+      `  admin key: ${credentials.adminKey}`,
+      `  tenant "${credentials.tenantName}" (${credentials.tenantId}) key: ${credentials.tenantKey}`,
       '',
       '  Try it:',
-      `    export HOURGLASS_URL=${server.url} HOURGLASS_API_KEY=${firstTenant.key}`,
+      `    export HOURGLASS_URL=${server.url} HOURGLASS_API_KEY=${credentials.tenantKey}`,
+      '    ./bin/hourglass.js jobs create hello -- echo "hello from hourglass"',
+      '    ./bin/hourglass.js run hello --wait',
     );
-    lines.push('    ./bin/hourglass.js jobs create hello -- echo "hello from hourglass"');
-    lines.push('    ./bin/hourglass.js run hello --wait');
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
 export async function runServer(argv: string[]): Promise<void> {
+  process.umask(0o077); // before anything is created: the data directory and its files are the owner's
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
@@ -84,11 +100,23 @@ export async function runServer(argv: string[]): Promise<void> {
     process.stderr.write(`hourglass server: ${error.message}\n`);
     process.exitCode = 2;
     return;
+  } finally {
+    // Read once: gone from what the launcher and every run inherit. This process's own /proc/<pid>/environ
+    // is fixed at exec and still shows it (docs/security.md): the key file avoids that.
+    delete process.env['HOURGLASS_ADMIN_KEY'];
   }
   let server: RunningServer;
   try {
     server = await startServer(config);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `hourglass server: ${config.host}:${config.port} is already in use: stop what listens there, or ` +
+          'choose another port with --port N (0 picks a free one)\n',
+      );
+      process.exitCode = 1;
+      return;
+    }
     if (!(error instanceof HourglassError)) throw error;
     process.stderr.write(`hourglass server: ${error.message}\n`);
     process.exitCode = 1;

@@ -66,6 +66,14 @@ export class TenantService {
     return this.createKey('admin', null, name);
   }
 
+  /** Every key, or one tenant's (404 for an unknown tenant); callers render them without secret or hash. */
+  async listKeys(tenantId: string | null): Promise<ApiKey[]> {
+    if (tenantId !== null && (await this.store.getTenant(tenantId)) === null) {
+      throw notFound('tenant', tenantId, 'tenantId');
+    }
+    return this.store.listApiKeys(tenantId);
+  }
+
   async revokeKey(keyId: string): Promise<void> {
     const key = await this.store.getApiKey(keyId);
     if (key === null) throw notFound('API key', keyId, 'keyId');
@@ -101,6 +109,7 @@ export class TenantService {
       name,
       createdAt: now,
       revokedAt: null,
+      lastUsedAt: null,
     };
     await this.store.createApiKey(key);
     return { key, secret };

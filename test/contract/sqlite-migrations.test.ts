@@ -70,7 +70,7 @@ type V2Run = {
   events: RunEvent[];
 };
 
-describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
+describe('SQLite store: migrations 3 and later on a version 2 database', () => {
   it('keeps runs and their stored timelines, and fires with implied ones afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hourglass-migration-'));
     const path = join(dir, 'hourglass.db');
@@ -113,7 +113,11 @@ describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
 
       const store = SqliteStore.open(path);
       try {
-        assert.deepEqual(store.migrationsApplied, [3, 4, 5]);
+        // Every later one, whatever it is about (6: API keys' last use).
+        assert.deepEqual(
+          store.migrationsApplied,
+          MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version),
+        );
         assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, schedule.nextFireAt);
         assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
         assert.deepEqual(
@@ -177,6 +181,48 @@ describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
         check.close();
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite store: migration 6 on a version 5 database', () => {
+  it('reads keys stored before it as never used, and records their use from then on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hourglass-migrate-6-'));
+    const path = join(dir, 'hourglass.db');
+    const tenant = makeTenant();
+    const keyId = id('apiKey');
+    const db = new Database(path);
+    try {
+      db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+        applied_at INTEGER NOT NULL)`);
+      for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(
+          migration.version,
+          migration.name,
+          0,
+        );
+      }
+      const row = tenantToRow(tenant);
+      db.prepare(`INSERT INTO tenants ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
+      db.prepare(
+        `INSERT INTO api_keys (id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at)
+         VALUES (?, ?, 'tenant', 'hg_abcdef', ?, 'old', 5, NULL)`,
+      ).run(keyId, tenant.id, 'f'.repeat(64));
+    } finally {
+      db.close();
+    }
+    const store = SqliteStore.open(path);
+    try {
+      assert.ok(store.migrationsApplied.includes(6));
+      const [key] = await store.listApiKeys(tenant.id);
+      assert.equal(key?.id, keyId);
+      assert.equal(key?.lastUsedAt, null);
+      await store.recordApiKeyUse(keyId, 120_000, 60_000);
+      assert.equal((await store.findApiKeyByHash('f'.repeat(64)))?.lastUsedAt, 120_000);
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

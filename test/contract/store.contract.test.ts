@@ -67,6 +67,7 @@ for (const factory of STORE_FACTORIES) {
         name: 'ci',
         createdAt: tick(),
         revokedAt: null,
+        lastUsedAt: null,
       };
       const admin: ApiKey = {
         ...key,
@@ -101,6 +102,7 @@ for (const factory of STORE_FACTORIES) {
         name: null,
         createdAt: tick(),
         revokedAt: null,
+        lastUsedAt: null,
         ...overrides,
       });
       const kept = makeKey({});
@@ -121,6 +123,33 @@ for (const factory of STORE_FACTORIES) {
       // Keeping a key that does not exist revokes them all.
       assert.equal(await store.revokeOtherAdminKeys(id('apiKey'), at), 1);
       assert.equal((await store.getApiKey(kept.id))?.revokedAt, at);
+    });
+
+    test('listApiKeys lists every key or one tenant’s; recordApiKeyUse keeps the latest use', async (store) => {
+      const [a, b] = [makeTenant(), makeTenant()];
+      await store.createTenant(a);
+      await store.createTenant(b);
+      const base = { prefix: 'hg_abcd', name: null, createdAt: tick(), revokedAt: null, lastUsedAt: null };
+      const keys: ApiKey[] = [
+        { ...base, id: id('apiKey'), tenantId: null, scope: 'admin', secretHash: '1'.repeat(64) },
+        { ...base, id: id('apiKey'), tenantId: a.id, scope: 'tenant', secretHash: '2'.repeat(64) },
+        { ...base, id: id('apiKey'), tenantId: b.id, scope: 'tenant', secretHash: '3'.repeat(64) },
+        { ...base, id: id('apiKey'), tenantId: a.id, scope: 'tenant', secretHash: '4'.repeat(64) },
+      ];
+      for (const key of keys) await store.createApiKey(key);
+      const byId = (list: ApiKey[]) => list.map((k) => k.id);
+      assert.deepEqual(byId(await store.listApiKeys(null)), byId(keys).sort());
+      assert.deepEqual(byId(await store.listApiKeys(a.id)), [keys[1]!.id, keys[3]!.id].sort());
+      assert.deepEqual(await store.listApiKeys(makeTenant().id), []);
+
+      const key = keys[1]!;
+      await store.recordApiKeyUse(key.id, 10_000, 10_000 - 60_000);
+      assert.equal((await store.getApiKey(key.id))?.lastUsedAt, 10_000);
+      await store.recordApiKeyUse(key.id, 20_000, 20_000 - 60_000); // used at 10,000: after the bound
+      assert.equal((await store.getApiKey(key.id))?.lastUsedAt, 10_000);
+      await store.recordApiKeyUse(key.id, 70_000, 70_000 - 60_000);
+      assert.equal((await store.getApiKey(key.id))?.lastUsedAt, 70_000);
+      assert.equal((await store.getApiKey(keys[3]!.id))?.lastUsedAt, null, 'only that key');
     });
   });
 

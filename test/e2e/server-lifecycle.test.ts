@@ -1,7 +1,10 @@
 // The server as an operator sees it: graceful stop with a log follower attached, runs interrupted by a stop
-// running again after the restart, and rotation of the admin key.
+// running again after the restart, rotation of the admin key, and the first-start credentials of a server
+// started without one.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ServerProcess } from '../support/server-process.js';
 
@@ -58,38 +61,33 @@ describe('server lifecycle', () => {
     }
   });
 
-  it('generates and prints an admin key once when none is configured (the npm start default)', async () => {
-    const first = await ServerProcess.start({ env: { HOURGLASS_ADMIN_KEY: '' } });
-    const adminKey = /admin key \(shown once, keep it\): (hg_\S+)/.exec(first.output.stdout)?.[1];
-    assert.ok(adminKey, first.output.stdout);
+  it('generates an admin key and a default tenant when none is configured, printed until the file is removed', async () => {
+    const generated = { HOURGLASS_ADMIN_KEY: '' }; // the npm start default: no operator key
+    const first = await ServerProcess.start({ env: generated });
+    const adminKey = /admin key: (hg_\S+)/.exec(first.output.stdout)?.[1] ?? '';
+    const tenantKey = /tenant "default" \(ten_\w+\) key: (hg_\S+)/.exec(first.output.stdout)?.[1] ?? '';
+    assert.ok(adminKey !== '' && tenantKey !== '', first.output.stdout);
     assert.equal((await first.request('GET', '/v1/tenants', { key: adminKey })).status, 200);
-    await first.stop({ cleanup: false });
-    const second = await ServerProcess.start({ dataDir: first.dataDir, env: { HOURGLASS_ADMIN_KEY: '' } });
-    try {
-      assert.doesNotMatch(second.output.stdout, /shown once/);
-      assert.equal((await second.request('GET', '/v1/tenants', { key: adminKey })).status, 200);
-    } finally {
-      await second.stop({ cleanup: true });
-    }
-  });
-
-  it('prints its URL and a first tenant key on first start only', async () => {
-    const first = await ServerProcess.start();
-    assert.match(first.output.stdout, /tenant "default" \(ten_\w+\) key \(shown once\): hg_/);
-    assert.doesNotMatch(
-      first.output.stdout,
-      /admin key \(shown once/,
-      'a configured admin key is not printed',
-    );
-    const tenantKey = /key \(shown once\): (hg_\S+)/.exec(first.output.stdout)?.[1] ?? '';
     assert.equal((await first.request('GET', '/v1/jobs', { key: tenantKey })).status, 200);
     await first.stop({ cleanup: false });
-    const second = await ServerProcess.start({ dataDir: first.dataDir });
+
+    const second = await ServerProcess.start({ dataDir: first.dataDir, env: generated });
+    assert.match(
+      second.output.stdout,
+      new RegExp(`admin key: ${adminKey}`),
+      'printed again while the file is kept',
+    );
+    assert.match(second.output.stdout, new RegExp(`key: ${tenantKey}`));
+    await second.stop({ cleanup: false });
+
+    rmSync(join(first.dataDir, 'first-start-credentials.txt'));
+    const third = await ServerProcess.start({ dataDir: first.dataDir, env: generated });
     try {
-      assert.doesNotMatch(second.output.stdout, /shown once/);
-      assert.equal((await second.request('GET', '/v1/jobs', { key: tenantKey })).status, 200);
+      assert.doesNotMatch(third.output.stdout, /hg_/, 'no key printed once the file is gone');
+      assert.equal((await third.request('GET', '/v1/tenants', { key: adminKey })).status, 200);
+      assert.equal((await third.request('GET', '/v1/jobs', { key: tenantKey })).status, 200);
     } finally {
-      await second.stop({ cleanup: true });
+      await third.stop({ cleanup: true });
     }
   });
 });

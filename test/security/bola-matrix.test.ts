@@ -26,6 +26,7 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /v1/tenants': [{ expect: 403 }],
   'POST /v1/tenants/{tenantId}/keys': [{ expect: 403, body: {} }],
   'DELETE /v1/keys/{keyId}': [{ expect: 403 }],
+  'GET /v1/keys': [{ expect: 403 }, { expect: 403, query: 'tenantId={tenantId}' }],
   'POST /v1/jobs': [{ expect: 'own', body: { name: 'bobs-own', command: ['true'] } }],
   'GET /v1/jobs': [{ expect: 'list' }],
   'GET /v1/jobs/{job}': [{ expect: 404 }],

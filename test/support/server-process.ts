@@ -3,9 +3,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { estimateKeyBits, MIN_ADMIN_KEY_BITS } from '../../src/server/admin-key.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const CLI = join(REPO_ROOT, 'bin/hourglass.js');
@@ -14,6 +15,24 @@ export interface ServerOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Give the admin key in a key file (mode 0600, next to the data dir) instead of HOURGLASS_ADMIN_KEY. */
+  adminKeyFile?: boolean;
+  /**
+   * Start as a new user does, with no operator key: the server generates one and a `default` tenant, and
+   * `adminKey` is the generated key, read from what the server prints.
+   */
+  generatedAdminKey?: boolean;
+}
+
+/**
+ * A fresh operator admin key of 128 random bits. The server refuses about 3 in 100,000 of them as looking
+ * non-random (a run like `abcdef`); those are drawn again, so that no test start fails by chance.
+ */
+function newAdminKey(): string {
+  for (;;) {
+    const key = `hg_test_admin_${randomBytes(16).toString('hex')}`;
+    if (estimateKeyBits(key) >= MIN_ADMIN_KEY_BITS) return key;
+  }
 }
 
 export class ServerProcess {
@@ -29,7 +48,14 @@ export class ServerProcess {
   static async start(options: ServerOptions = {}): Promise<ServerProcess> {
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hourglass-test-'));
-    const adminKey = `hg_test_admin_${randomBytes(16).toString('hex')}`;
+    const adminKey = newAdminKey();
+    const keyFile = `${dataDir}.admin-key`;
+    if (options.adminKeyFile === true) writeFileSync(keyFile, `${adminKey}\n`, { mode: 0o600 });
+    let keyEnv: Record<string, string> =
+      options.adminKeyFile === true
+        ? { HOURGLASS_ADMIN_KEY_FILE: keyFile }
+        : { HOURGLASS_ADMIN_KEY: adminKey };
+    if (options.generatedAdminKey === true) keyEnv = { HOURGLASS_ADMIN_KEY: '' };
     const child = spawn(
       process.execPath,
       [
@@ -44,7 +70,7 @@ export class ServerProcess {
         ...(options.args ?? []),
       ],
       {
-        env: { ...process.env, HOURGLASS_ADMIN_KEY: adminKey, HOURGLASS_LOG_LEVEL: 'warn', ...options.env },
+        env: { ...process.env, ...keyEnv, HOURGLASS_LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -53,12 +79,14 @@ export class ServerProcess {
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL'); // never leave a half-started server behind
-        reject(new Error(`server did not start: ${output.stderr}`));
+        reject(new Error(`server did not start: ${output.stderr}${output.stdout}`));
       }, 15_000);
       child.stdout?.on('data', (d: Buffer) => {
         output.stdout += d.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(output.stdout);
-        if (match?.[1]) {
+        const match = /listening on (http:\/\/\S+)\s/.exec(output.stdout);
+        // The banner may come in more than one piece: a generated key is waited for.
+        const complete = options.generatedAdminKey !== true || /admin key: hg_\S+\s/.test(output.stdout);
+        if (match?.[1] && complete) {
           clearTimeout(timer);
           resolveUrl(match[1]);
         }
@@ -68,7 +96,9 @@ export class ServerProcess {
         reject(new Error(`server exited with ${code}: ${output.stderr}`));
       });
     });
-    return new ServerProcess(url, adminKey, dataDir, child, ownsDataDir, output);
+    const printed = /admin key: (hg_\S+)/.exec(output.stdout)?.[1] ?? '';
+    const key = options.generatedAdminKey === true ? printed : adminKey;
+    return new ServerProcess(url, key, dataDir, child, ownsDataDir, output);
   }
 
   get pid(): number {
@@ -82,7 +112,10 @@ export class ServerProcess {
       this.child.kill(options.kill ? 'SIGKILL' : 'SIGTERM');
       await exited;
     }
-    if (options.cleanup ?? this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (options.cleanup ?? this.ownsDataDir) {
+      rmSync(this.dataDir, { recursive: true, force: true });
+      rmSync(`${this.dataDir}.admin-key`, { force: true });
+    }
   }
 
   async request(

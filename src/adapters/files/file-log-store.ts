@@ -35,7 +35,7 @@ export class FileLogStore implements LogStore {
   constructor(options: FileLogStoreOptions) {
     this.root = options.root;
     this.maxBytes = options.maxBytes;
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: 0o700 }); // logs are their tenant's: owner only
   }
 
   open(runId: string): LogWriter {
@@ -86,7 +86,7 @@ class FileLogWriter implements LogWriter {
     path: string,
     private readonly maxBytes: number,
   ) {
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, 'a', 0o600);
     this.written = fstatSync(this.fd).size;
     this.truncated = this.written > maxBytes;
   }

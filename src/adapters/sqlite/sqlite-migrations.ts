@@ -246,6 +246,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         tenant_id, job_id, args_json, env_json);
     `,
   },
+  {
+    version: 6,
+    name: 'when each API key was last used',
+    // Written when a key authenticates, at most once a minute per key (services/auth.ts). NULL: not used
+    // since this version.
+    sql: `ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER NULL;`,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -23,6 +23,7 @@ export interface ApiKeyRow {
   name: string | null;
   created_at: number;
   revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface JobRow {
@@ -113,6 +114,7 @@ export function apiKeyToRow(key: ApiKey): ApiKeyRow {
     name: key.name,
     created_at: key.createdAt,
     revoked_at: key.revokedAt,
+    last_used_at: key.lastUsedAt,
   };
 }
 
@@ -126,6 +128,7 @@ export function rowToApiKey(row: ApiKeyRow): ApiKey {
     name: row.name,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 

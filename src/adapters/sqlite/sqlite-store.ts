@@ -58,7 +58,8 @@ import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-que
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
 
-const API_KEY_COLUMNS = 'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at';
+const API_KEY_COLUMNS =
+  'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at, last_used_at';
 
 function configure(db: Database.Database): void {
   // For a new file only (an existing one keeps its size): 8 KiB pages make the B-trees a fired batch inserts
@@ -99,11 +100,18 @@ function compileTenantQueries(db: Database.Database) {
       'SELECT id, name, limits_json, created_at FROM tenants ORDER BY id',
     ),
     insertApiKey: db.prepare<[ApiKeyRow]>(`INSERT INTO api_keys (${API_KEY_COLUMNS})
-      VALUES (@id, @tenant_id, @scope, @prefix, @secret_hash, @name, @created_at, @revoked_at)`),
+      VALUES (@id, @tenant_id, @scope, @prefix, @secret_hash, @name, @created_at, @revoked_at, @last_used_at)`),
     apiKeyByHash: db.prepare<[string], ApiKeyRow>(
       `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?`,
     ),
     apiKeyById: db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`),
+    allApiKeys: db.prepare<[], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY id`),
+    tenantApiKeys: db.prepare<[string], ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY id`,
+    ),
+    recordApiKeyUse: db.prepare<[number, string, number]>(
+      'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+    ),
     revokeApiKey: db.prepare<[number, string]>(
       'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
@@ -213,6 +221,16 @@ export class SqliteStore implements Store {
   async getApiKey(id: string): Promise<ApiKey | null> {
     const row = this.tenants.apiKeyById.get(id);
     return row ? rowToApiKey(row) : null;
+  }
+
+  async listApiKeys(tenantId: string | null): Promise<ApiKey[]> {
+    const rows = tenantId === null ? this.tenants.allApiKeys.all() : this.tenants.tenantApiKeys.all(tenantId);
+    return rows.map(rowToApiKey);
+  }
+
+  async recordApiKeyUse(id: string, at: number, unlessUsedAfter: number): Promise<void> {
+    // Bookkeeping like a heartbeat: losing the last minute of it to an OS crash costs nothing.
+    this.withoutFsync(() => this.tenants.recordApiKeyUse.run(at, id, unlessUsedAfter));
   }
 
   async revokeApiKey(id: string, at: number): Promise<void> {

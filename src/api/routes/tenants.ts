@@ -3,8 +3,16 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../../services/auth.js';
 import type { ApiDeps } from '../app.js';
-import { renderTenant } from '../render.js';
-import { CreatedKey, CreateKeyBody, CreateTenantBody, IdParam, Tenant } from '../schemas.js';
+import { renderApiKey, renderTenant } from '../render.js';
+import {
+  ApiKeyInfo,
+  CreatedKey,
+  CreateKeyBody,
+  CreateTenantBody,
+  IdParam,
+  ListKeysQuery,
+  Tenant,
+} from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 
 const tags = ['admin'];
@@ -63,6 +71,24 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
         name: key.name,
         createdAt: new Date(key.createdAt).toISOString(),
       });
+    },
+  );
+
+  app.get(
+    '/v1/keys',
+    {
+      schema: {
+        summary:
+          'List API keys, or one tenant’s: ids, names, scopes, when created and last used (no secrets)',
+        tags,
+        querystring: ListKeysQuery,
+        response: { 200: Type.Object({ items: Type.Array(ApiKeyInfo) }) },
+      },
+    },
+    async (request) => {
+      requireAdmin(request.principal);
+      const { tenantId } = request.query as ListKeysQuery;
+      return { items: (await tenants.listKeys(tenantId ?? null)).map(renderApiKey) };
     },
   );
 

@@ -1,9 +1,10 @@
-// `hourglass keys …` (admin): create a tenant's API key (its secret is shown once) and revoke keys.
+// `hourglass keys …` (admin): create a tenant's API key (its secret is shown once), list keys (never their
+// secrets) and revoke keys.
 
 import { UsageError } from '../args.js';
 import { defineCommand, type Group } from '../command.js';
 import { connect } from '../options.js';
-import { printErr, printJson, printOut } from '../output.js';
+import { formatTable, formatTime, printErr, printJson, printOut } from '../output.js';
 
 const create = defineCommand({
   usage: 'hourglass keys create --tenant <tenantId> [--name N] [--json]',
@@ -29,6 +30,35 @@ stdout gets the key alone, so this works:
   },
 });
 
+const list = defineCommand({
+  usage: 'hourglass keys list [--tenant <tenantId>] [--json]',
+  summary: 'List API keys (admin key): ids, names, scopes, tenants, created and last used. Never secrets.',
+  help: `  --tenant ID           Only this tenant's keys (admin keys are listed without it)
+  --json                Print {items: [{id, name, scope, tenantId, createdAt, lastUsedAt, revokedAt}]}
+
+"Last used" is recorded to the minute. Revoked keys are listed, with when.`,
+  options: { tenant: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }) {
+    const filter = values.tenant === undefined ? {} : { tenantId: values.tenant };
+    const keys = await connect(values, 'admin').listKeys(filter);
+    if (values.json === true) {
+      printJson({ items: keys });
+      return 0;
+    }
+    const rows = keys.map((k) => [
+      k.id,
+      k.name ?? '-',
+      k.scope,
+      k.tenantId ?? '-',
+      formatTime(k.createdAt),
+      formatTime(k.lastUsedAt),
+      formatTime(k.revokedAt),
+    ]);
+    printOut(formatTable(['ID', 'NAME', 'SCOPE', 'TENANT', 'CREATED', 'LAST USED', 'REVOKED'], rows));
+    return 0;
+  },
+});
+
 const revoke = defineCommand({
   usage: 'hourglass keys revoke <keyId>',
   summary: 'Revoke an API key (admin key); requests with it fail from now on.',
@@ -45,5 +75,5 @@ const revoke = defineCommand({
 export const keysGroup: Group = {
   name: 'keys',
   summary: 'API keys (admin): one or more per tenant, each shown once at creation.',
-  commands: { create, revoke },
+  commands: { create, list, revoke },
 };
