@@ -81,3 +81,16 @@ export function orDash(value: string | number | null | undefined): string {
 export function formatArgv(argv: readonly string[]): string {
   return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(' ');
 }
+
+/**
+ * The command that prints the next page, with the filters of this one: `more: hourglass runs list --job nightly
+ * --cursor c_…` (flags without a value are left out).
+ */
+export function formatMoreHint(
+  command: string,
+  flags: readonly (readonly [string, string | undefined])[],
+  cursor: string,
+): string {
+  const words = flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
+  return `more: hourglass ${command} ${formatArgv([...words, '--cursor', cursor])}`;
+}

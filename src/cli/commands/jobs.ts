@@ -8,6 +8,7 @@ import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
+  formatMoreHint,
   formatTable,
   formatTime,
   printErr,
@@ -88,7 +89,9 @@ const list = defineCommand({
     printOut(
       formatTable(['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'], rows),
     );
-    if (page.nextCursor !== null) printErr(`more: hourglass jobs list --cursor ${page.nextCursor}`);
+    if (page.nextCursor !== null) {
+      printErr(formatMoreHint('jobs list', [['--limit', values.limit]], page.nextCursor));
+    }
     return 0;
   },
 });
