@@ -53,6 +53,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const logs = new FileLogStore({ root: join(config.dataDir, 'logs'), maxBytes: config.worker.logMaxBytes });
   const metrics = createMetrics();
   metrics.setQueueDepthSource(() => queue.depth());
+  // A run that ends before its time (cancelled) leaves the queue at once, not when it comes due.
+  signals.on((signal) => {
+    if (signal.type === 'finished') void queue.discard([signal.runId]);
+  });
 
   const tenants = new TenantService(store, clock);
   const jobs = new JobService(store, signals, clock, scheduleChanges);

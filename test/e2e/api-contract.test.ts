@@ -325,6 +325,21 @@ describe('API contract: bad input', () => {
     assert.ok(createJob.responses['400']);
   });
 
+  it('takes a future run off hourglass_queue_depth when it is cancelled', async () => {
+    const depth = async () => {
+      const text = (await server.request('GET', '/metrics')).text;
+      return Number(/^hourglass_queue_depth (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await depth();
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const run = await server.request('POST', '/v1/jobs/base/runs', { key, body: { runAt } });
+    assert.equal(run.status, 201, run.text);
+    assert.equal(await depth(), before + 1);
+    const cancelled = await server.request('POST', `/v1/runs/${run.body.id}/cancel`, { key });
+    assert.equal(cancelled.body.status, 'cancelled', cancelled.text);
+    assert.equal(await depth(), before);
+  });
+
   it('answers health, readiness and metrics', async () => {
     assert.equal((await server.request('GET', '/healthz')).status, 200);
     assert.equal((await server.request('GET', '/readyz')).status, 200);
