@@ -30,7 +30,7 @@ const create = defineCommand({
 Examples:
   hourglass schedules create report --cron '30 1 * * *' --timezone America/New_York
   hourglass schedules create ping --every 30s --overlap skip
-  hourglass schedules create tick --cron '*/5 * * * * *' --end-at 2026-12-31T23:59:59Z
+  hourglass schedules create tick --cron '*/5 * * * * *' --end-at "$(date -u -d '+1 hour' -Iseconds)"
 
 ${SCHEDULE_SPEC_HELP}
 
