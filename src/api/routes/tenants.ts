@@ -12,7 +12,15 @@ const tags = ['admin'];
 export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps): void {
   app.post(
     '/v1/tenants',
-    { schema: { summary: 'Create a tenant', tags, body: CreateTenantBody, response: { 201: Tenant } } },
+    {
+      schema: {
+        operationId: 'createTenant',
+        summary: 'Create a tenant',
+        tags,
+        body: CreateTenantBody,
+        response: { 201: Tenant },
+      },
+    },
     async (request, reply) => {
       requireAdmin(request.principal);
       const body = request.body as CreateTenantBody;
@@ -25,6 +33,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/tenants',
     {
       schema: {
+        operationId: 'listTenants',
         summary: 'List tenants',
         tags,
         response: { 200: Type.Object({ items: Type.Array(Tenant) }) },
@@ -40,6 +49,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/tenants/:tenantId/keys',
     {
       schema: {
+        operationId: 'createKey',
         summary: 'Create an API key for a tenant (the secret is shown only in this response)',
         tags,
         params: IdParam('tenantId', 'Tenant id'),
@@ -70,6 +80,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/keys/:keyId',
     {
       schema: {
+        operationId: 'revokeKey',
         summary: 'Revoke an API key',
         tags,
         params: IdParam('keyId', 'API key id'),
