@@ -114,7 +114,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         logStore: logs,
         signals,
         clock,
-        logger: logger.child({ role: 'worker', workerId, host: hostname() }),
+        logger: logger.child({ role: 'worker', host: hostname() }), // the agent adds its workerId
         metrics: runMetrics,
       },
       {

@@ -89,8 +89,14 @@ export async function runServer(argv: string[]): Promise<void> {
   try {
     server = await startServer(config);
   } catch (error) {
-    if (!(error instanceof HourglassError)) throw error;
-    process.stderr.write(`hourglass server: ${error.message}\n`);
+    const portTaken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    if (!(error instanceof HourglassError) && !portTaken) throw error;
+    process.stderr.write(
+      portTaken
+        ? `hourglass server: port ${config.port} on ${config.host} is already in use (another Hourglass?); ` +
+            'choose another with --port N or HOURGLASS_PORT=N (0 picks a free one)\n'
+        : `hourglass server: ${(error as Error).message}\n`,
+    );
     process.exitCode = 1;
     return;
   }

@@ -9,5 +9,6 @@ export async function runServerCommand(argv: string[]): Promise<number> {
   const specifier = '../../server/main.js';
   const server = (await import(specifier)) as ServerModule;
   await server.runServer(argv);
-  return 0;
+  // A start that fails sets process.exitCode (2: bad flags, 1: it could not start); keep it.
+  return Number(process.exitCode ?? 0);
 }
