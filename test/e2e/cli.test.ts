@@ -55,6 +55,14 @@ describe('hourglass CLI', () => {
     assert.match(failed.stderr, /failed/);
     assert.match(failed.stderr, /7/);
     assert.equal(failed.stdout, 'broken\n');
+    // logs --follow only streams: 0 once the log ends, even for a failed run; 1 for an unknown run.
+    const list = await cli('runs', 'list', '--job', 'bad', '--json');
+    const failedRun = JSON.parse(list.stdout).items[0].id as string;
+    const followed = await cli('logs', failedRun, '--follow');
+    assert.deepEqual([followed.code, followed.stdout], [0, 'broken\n'], followed.stderr);
+    const unknown = await cli('logs', 'run_01m8trck0arb1g0aa8c3nw5f9x', '--follow');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /not_found, runId/);
 
     await cli('jobs', 'create', 'slow', '--timeout', '1', '--', 'sleep', '30');
     const slow = await cli('run', 'slow', '--wait');
