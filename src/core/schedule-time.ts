@@ -8,12 +8,12 @@
 //   they stay on the same grid across restarts: anchor + k × interval.
 //
 // The DST rule (cron specs; intervals are absolute and never notice DST), as in Vixie/ISC cron:
-// - Spring forward: a tick whose wall-clock time does not exist that day fires at the first instant after the
-//   gap (02:30 on 2026-03-08 in America/New_York fires at 03:00 EDT). Ticks that fall on the same instant
-//   fire once.
+// - Spring forward: a fixed-time tick whose wall-clock time does not exist that day fires at the first instant
+//   after the gap (02:30 on 2026-03-08 in America/New_York fires at 03:00 EDT). Ticks that fall on the same
+//   instant fire once. A periodic tick (a wildcard or step in second, minute or hour) in the gap is skipped.
 // - Fall back: a tick at a fixed wall-clock time fires once, at its first occurrence (01:30 EDT, not again at
-//   01:30 EST). A tick whose minute or hour is a wildcard or step fires at every instant that matches, in
-//   both occurrences of the repeated hour.
+//   01:30 EST). A tick whose second, minute or hour is a wildcard or step fires at every instant that matches,
+//   in both occurrences of the repeated hour. Lists and ranges (`30 1,13 * * *`) are fixed times.
 // Preview annotates such fires, so the rule is visible before it matters.
 
 import { Cron } from 'croner';
@@ -144,7 +144,14 @@ export function previewFires(spec: TimeSpec, afterMs: number, count: number, end
 function cronOf(expression: string, timezone: string, shown = expression): Cron {
   // domAndDow off (croner's OR, as crontab(5) when both day fields are restricted); toCronerPattern marks the
   // weekday for AND where crontab(5) has one field unrestricted, and turns Quartz's `a/n` into a range.
-  return new Cron(toCronerPattern(expression, shown), { timezone, paused: true, domAndDow: false });
+  // fixedTimeRule no-wildcard: the DST rule's fixed times include lists and ranges (`30 1,13 * * *`), as in
+  // Vixie cron; croner's default counts only single values, and fired such a tick twice at fall back.
+  return new Cron(toCronerPattern(expression, shown), {
+    timezone,
+    paused: true,
+    domAndDow: false,
+    fixedTimeRule: 'no-wildcard',
+  });
 }
 
 function dstNote(cron: Cron, timezone: string, at: number): DstNote | null {
