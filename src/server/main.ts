@@ -89,14 +89,16 @@ export async function runServer(argv: string[]): Promise<void> {
   try {
     server = await startServer(config);
   } catch (error) {
-    const portTaken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    if (!(error instanceof HourglassError) && !portTaken) throw error;
-    process.stderr.write(
-      portTaken
-        ? `hourglass server: port ${config.port} on ${config.host} is already in use (another Hourglass?); ` +
-            'choose another with --port N or HOURGLASS_PORT=N (0 picks a free one)\n'
-        : `hourglass server: ${(error as Error).message}\n`,
-    );
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `hourglass server: ${config.host}:${config.port} is already in use: stop what listens there, or ` +
+          'choose another port with --port N or HOURGLASS_PORT=N (0 picks a free one)\n',
+      );
+      process.exitCode = 1;
+      return;
+    }
+    if (!(error instanceof HourglassError)) throw error;
+    process.stderr.write(`hourglass server: ${error.message}\n`);
     process.exitCode = 1;
     return;
   }

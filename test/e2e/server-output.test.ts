@@ -21,7 +21,7 @@ describe('server output', () => {
     try {
       await assert.rejects(ServerProcess.start({ dataDir, args: ['--port', port] }), (error: Error) => {
         assert.match(error.message, /^server exited with 1: /);
-        assert.match(error.message, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+        assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
         assert.match(error.message, /--port N or HOURGLASS_PORT=N/);
         assert.doesNotMatch(error.message, /\n\s+at /, 'no stack trace');
         return true;

@@ -9,6 +9,6 @@ export async function runServerCommand(argv: string[]): Promise<number> {
   const specifier = '../../server/main.js';
   const server = (await import(specifier)) as ServerModule;
   await server.runServer(argv);
-  // A start that fails sets process.exitCode (2: bad flags, 1: it could not start); keep it.
+  // runServer sets the exit code of a start that failed (2: bad configuration, 1: could not start).
   return Number(process.exitCode ?? 0);
 }
