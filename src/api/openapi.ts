@@ -1,5 +1,7 @@
 // Builds the OpenAPI 3.1 document from the routes as they are registered, using the very schemas Fastify
-// validates with. Route schemas carry `summary`, `tags` and `security` for it; `hide: true` leaves a route out.
+// validates with. Route schemas carry `operationId`, `summary`, `tags` and `security` for it; `hide: true`
+// leaves a route out. A route without an operationId gets one from its method and path, so that every
+// operation has one (client generators name their methods after it).
 
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Problem } from './schemas.js';
@@ -24,7 +26,18 @@ function parametersOf(schema: JsonObject, location: 'path' | 'query'): JsonObjec
   }));
 }
 
-function operationOf(route: RouteOptions): JsonObject | null {
+/** `GET /v1/runs/:runId/logs` → `get_v1_runs_runId_logs`: unique per method and path, if not pretty. */
+function derivedOperationId(method: string, url: string): string {
+  return [
+    method.toLowerCase(),
+    ...url
+      .split('/')
+      .filter(Boolean)
+      .map((part) => part.replace(/^:/, '')),
+  ].join('_');
+}
+
+function operationOf(route: RouteOptions, method: string): JsonObject | null {
   const schema = (route.schema ?? {}) as JsonObject;
   if (schema['hide'] === true) return null;
   const responses: JsonObject = {};
@@ -50,6 +63,7 @@ function operationOf(route: RouteOptions): JsonObject | null {
     ...((schema['x-headers'] as JsonObject[] | undefined) ?? []),
   ];
   return {
+    operationId: (schema['operationId'] as string | undefined) ?? derivedOperationId(method, route.url),
     summary: schema['summary'],
     tags: schema['tags'],
     ...(schema['security'] ? { security: schema['security'] } : {}),
@@ -77,7 +91,7 @@ export function collectOpenApi(app: FastifyInstance, version: string): { documen
         const methods = Array.isArray(route.method) ? route.method : [route.method];
         for (const method of methods) {
           if (method === 'HEAD') continue;
-          const op = operationOf(route);
+          const op = operationOf(route, method);
           if (op === null) continue;
           const path = (paths[toOpenApiPath(route.url)] ??= {});
           path[method.toLowerCase()] = op;

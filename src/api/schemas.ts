@@ -2,6 +2,7 @@
 // make up the OpenAPI document at /v1/openapi.json, so the three cannot drift apart.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { JOB_MEMORY_MB } from '../core/job.js';
 import { RUN_STATUSES } from '../core/run-state.js';
 import {
   CATCHUP_BOUNDS,
@@ -110,7 +111,7 @@ const jobFields = {
   args: Argv,
   env: Env,
   resources: Type.Object(
-    { memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 1_048_576 })) },
+    { memoryMb: Type.Optional(Type.Integer({ minimum: JOB_MEMORY_MB.min, maximum: JOB_MEMORY_MB.max })) },
     strict,
   ),
   timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),

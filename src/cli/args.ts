@@ -83,11 +83,17 @@ export function parseArgvFlag(values: readonly string[], flag: string): string[]
   return parsed;
 }
 
-export function parseInteger(value: string | undefined, flag: string, min = 0): number | undefined {
+export function parseInteger(
+  value: string | undefined,
+  flag: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`${flag} expects a whole number ≥ ${min}, got '${value}'`);
   }
+  if (Number(value) > max) throw new UsageError(`${flag} expects a whole number ≤ ${max}, got '${value}'`);
   return Number(value);
 }
 

@@ -1,6 +1,7 @@
 // The flags that describe a job (shared by `jobs create` and `jobs update`) and their translation into the
 // API's job fields. Only the flags given become fields, so an update changes nothing else.
 
+import { JOB_MEMORY_MB } from '../core/job.js';
 import type { UpdateJobInput } from '../sdk/index.js';
 import { parseArgvFlag, parseInteger, parseKeyValues, parseSeconds, UsageError } from './args.js';
 
@@ -25,10 +26,11 @@ export const JOB_SPEC_HELP = `What to run (a command after '--' is the most conv
   --env KEY=VALUE       Environment variable (repeat)
 
 Limits and retries:
-  --memory-mb N         Memory limit in MB
+  --memory-mb N         Memory limit in MB (at least ${JOB_MEMORY_MB.min})
   --timeout DURATION    Stop the run after this long: seconds, or 30s, 5m, 2h, 1d
   --max-attempts N      Attempts in all (1 = no retry)
-  --backoff DURATION    Wait between attempts: seconds, or 30s, 5m, …`;
+  --backoff DURATION    Wait before the first retry, doubled for each later one (at most 1h):
+                        seconds, or 30s, 5m, …`;
 
 export interface JobSpecFlags {
   image?: string | undefined;
@@ -50,7 +52,7 @@ export function buildJobFields(flags: JobSpecFlags, afterDash: string[] | null):
   if (flags.image !== undefined) fields.image = flags.image;
   if (flags.arg !== undefined) fields.args = flags.arg;
   if (flags.env !== undefined) fields.env = parseKeyValues(flags.env, '--env');
-  const memoryMb = parseInteger(flags['memory-mb'], '--memory-mb', 1);
+  const memoryMb = parseInteger(flags['memory-mb'], '--memory-mb', JOB_MEMORY_MB.min, JOB_MEMORY_MB.max);
   if (memoryMb !== undefined) fields.resources = { memoryMb };
   const timeoutSeconds = parseSeconds(flags.timeout, '--timeout', 1);
   if (timeoutSeconds !== undefined) fields.timeoutSeconds = timeoutSeconds;

@@ -35,7 +35,7 @@ Commands:
   jobs create|list|get|update|delete
                                   Define jobs: hourglass jobs create hello -- echo hello
   run <job> [--wait|--follow]     Start a run now: hourglass run hello --follow
-                                  or later: hourglass run hello --at 2026-03-01T09:00:00Z
+                                  or later: hourglass run hello --at "$(date -d '+1 hour' -Is)"
   runs list|get|cancel            Look at runs, their outcome and timeline; cancel one
   schedules create|list|get|update|pause|resume|delete|preview
                                   Run a job on a schedule:

@@ -1,6 +1,7 @@
 // What the CLI prints: aligned tables and field lists for people, JSON for scripts (`--json`), and the small
 // formatters they share. Results go to stdout; progress, status lines and errors go to stderr.
 
+import { retryDelaySeconds } from '../core/run-state.js';
 import type { Run } from '../sdk/index.js';
 
 export function printOut(text: string): void {
@@ -80,4 +81,37 @@ export function orDash(value: string | number | null | undefined): string {
 /** A command line as one would type it, quoting only the words that need it. */
 export function formatArgv(argv: readonly string[]): string {
   return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(' ');
+}
+
+/**
+ * The command that prints the next page, with the filters of this one: `more: hourglass runs list --job nightly
+ * --cursor c_…` (flags without a value are left out).
+ */
+export function formatMoreHint(
+  command: string,
+  flags: readonly (readonly [string, string | undefined])[],
+  cursor: string,
+): string {
+  const words = flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
+  return `more: hourglass ${command} ${formatArgv([...words, '--cursor', cursor])}`;
+}
+
+/**
+ * A retry policy as it plays out: `1 attempt, no retry`; `3 attempts: retried after 1 s, then 2 s`; past four
+ * retries, the first three and where the doubling stops.
+ */
+export function formatRetry(retry: { maxAttempts: number; backoffSeconds: number }): string {
+  const retries = retry.maxAttempts - 1;
+  const attempts = `${retry.maxAttempts} attempt${retry.maxAttempts === 1 ? '' : 's'}`;
+  if (retries < 1) return `${attempts}, no retry`;
+  if (retry.backoffSeconds === 0) return `${attempts}: retried at once`;
+  const first = retryDelaySeconds(retry, 1);
+  if (retries > 1 && first === retryDelaySeconds(retry, retries))
+    return `${attempts}: retried after ${first} s each`;
+  const delays = Array.from({ length: retries }, (_, i) => `${retryDelaySeconds(retry, i + 1)} s`);
+  if (delays.length === 1) return `${attempts}: retried after ${delays[0]}`;
+  if (delays.length <= 4)
+    return `${attempts}: retried after ${delays.slice(0, -1).join(', ')}, then ${delays.at(-1)}`;
+  const last = retryDelaySeconds(retry, retries);
+  return `${attempts}: retried after ${delays.slice(0, 3).join(', ')}, … doubling up to ${last} s`;
 }

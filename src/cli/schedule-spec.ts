@@ -25,14 +25,15 @@ export const SCHEDULE_SPEC_OPTIONS = {
 } as const;
 
 export const SCHEDULE_SPEC_HELP = `When (give --cron or --every):
-  --cron EXPR           Cron with seconds ('*/10 * * * * *') or the classic 5 fields ('30 1 * * *')
+  --cron EXPR           Cron with seconds ('*/10 * * * * *') or the classic 5 fields ('30 1 * * *');
+                        day of month and weekday as in crontab(5); Quartz steps ('0/15') work too
   --timezone TZ         IANA zone of --cron (Europe/Berlin); default UTC
   --every DURATION      A fixed interval: 30s, 5m, 1h, 1h30m, 1d
-  --start-at ISO        No tick before this time (2026-03-01T00:00:00Z)
+  --start-at ISO        No tick before this time (ISO 8601 with Z or an offset)
   --end-at ISO          No tick after this time
 
 Policies:
-  --paused              Create it paused
+  --paused              Paused: no ticks until it is resumed
   --overlap P           A tick while an earlier run still runs: allow (default), skip, buffer_one, replace
   --catchup MODE        Ticks missed while no scheduler ran: latest (default), all, skip
   --catchup-window-seconds N

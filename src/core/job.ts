@@ -23,6 +23,9 @@ export interface Job {
   updatedAt: number;
 }
 
+/** The memory a job may ask for, in MB: the API's schema and the CLI's `--memory-mb` both check it. */
+export const JOB_MEMORY_MB = Object.freeze({ min: 16, max: 1_048_576 });
+
 export const JOB_DEFAULTS = Object.freeze({
   memoryMb: 1024,
   timeoutSeconds: 3600,

@@ -59,6 +59,13 @@ export function decideAfterAttempt(
   nowMs: number,
 ): { retry: false } | { retry: true; retryAtMs: number } {
   if (!RETRYABLE.includes(outcome) || attempt >= policy.maxAttempts) return { retry: false };
-  const delaySeconds = Math.min(policy.backoffSeconds * 2 ** (attempt - 1), 3600);
-  return { retry: true, retryAtMs: nowMs + delaySeconds * 1000 };
+  return { retry: true, retryAtMs: nowMs + retryDelaySeconds(policy, attempt) * 1000 };
+}
+
+/** The longest wait before a retry, however many attempts came before. */
+export const MAX_RETRY_DELAY_SECONDS = 3600;
+
+/** How long after attempt `attempt` (1, 2, …) fails its retry is due: backoffSeconds × 2^(attempt − 1), capped. */
+export function retryDelaySeconds(policy: Pick<RetryPolicy, 'backoffSeconds'>, attempt: number): number {
+  return Math.min(policy.backoffSeconds * 2 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS);
 }

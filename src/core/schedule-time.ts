@@ -3,20 +3,22 @@
 //
 // Specs:
 // - cron: 6 fields with seconds (`*/5 * * * * *`), or the classic 5 fields (seconds = 0), in an IANA time zone.
+//   Day of month and weekday follow crontab(5), and Quartz's `0/15` is a step; see cron-pattern.ts.
 // - every: a fixed interval (`30s`, `5m`, `1h`, `1h30m`; at least 1 s), its ticks anchored at an instant, so
 //   they stay on the same grid across restarts: anchor + k × interval.
 //
 // The DST rule (cron specs; intervals are absolute and never notice DST), as in Vixie/ISC cron:
-// - Spring forward: a tick whose wall-clock time does not exist that day fires at the first instant after the
-//   gap (02:30 on 2026-03-08 in America/New_York fires at 03:00 EDT). Ticks that fall on the same instant
-//   fire once.
+// - Spring forward: a fixed-time tick whose wall-clock time does not exist that day fires at the first instant
+//   after the gap (02:30 on 2026-03-08 in America/New_York fires at 03:00 EDT). Ticks that fall on the same
+//   instant fire once. A periodic tick (a wildcard or step in second, minute or hour) in the gap is skipped.
 // - Fall back: a tick at a fixed wall-clock time fires once, at its first occurrence (01:30 EDT, not again at
-//   01:30 EST). A tick whose minute or hour is a wildcard or step fires at every instant that matches, in
-//   both occurrences of the repeated hour.
+//   01:30 EST). A tick whose second, minute or hour is a wildcard or step fires at every instant that matches,
+//   in both occurrences of the repeated hour. Lists and ranges (`30 1,13 * * *`) are fixed times.
 // Preview annotates such fires, so the rule is visible before it matters.
 
 import { Cron } from 'croner';
-import { invalid } from './errors.js';
+import { toCronerPattern } from './cron-pattern.js';
+import { HourglassError, invalid } from './errors.js';
 
 export type TimeSpec =
   | { kind: 'cron'; expression: string; timezone: string }
@@ -56,8 +58,9 @@ export function parseCron(expression: string, timezone = 'UTC'): TimeSpec {
   }
   const normalized = (fields.length === 5 ? ['0', ...fields] : fields).join(' ');
   try {
-    cronOf(normalized, timezone);
+    cronOf(normalized, timezone, expression);
   } catch (error) {
+    if (error instanceof HourglassError) throw error;
     throw invalid(
       'cron',
       `${JSON.stringify(expression)} is not a valid cron expression: ${(error as Error).message}`,
@@ -138,9 +141,17 @@ export function previewFires(spec: TimeSpec, afterMs: number, count: number, end
   return fires;
 }
 
-function cronOf(expression: string, timezone: string): Cron {
-  // legacyMode off: day-of-month and weekday must both match when both are given (AND), as croner documents.
-  return new Cron(expression, { timezone, paused: true });
+function cronOf(expression: string, timezone: string, shown = expression): Cron {
+  // domAndDow off (croner's OR, as crontab(5) when both day fields are restricted); toCronerPattern marks the
+  // weekday for AND where crontab(5) has one field unrestricted, and turns Quartz's `a/n` into a range.
+  // fixedTimeRule no-wildcard: the DST rule's fixed times include lists and ranges (`30 1,13 * * *`), as in
+  // Vixie cron; croner's default counts only single values, and fired such a tick twice at fall back.
+  return new Cron(toCronerPattern(expression, shown), {
+    timezone,
+    paused: true,
+    domAndDow: false,
+    fixedTimeRule: 'no-wildcard',
+  });
 }
 
 function dstNote(cron: Cron, timezone: string, at: number): DstNote | null {

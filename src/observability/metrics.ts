@@ -23,7 +23,8 @@ const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hourglass_process_' });
+  // Node's own metrics under our prefix: hourglass_process_cpu_seconds_total, hourglass_nodejs_heap_size_used_bytes…
+  collectDefaultMetrics({ register: registry, prefix: 'hourglass_' });
   let readDepth: () => Promise<number> = async () => 0;
   new Gauge({
     name: 'hourglass_queue_depth',

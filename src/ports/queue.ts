@@ -25,5 +25,11 @@ export interface RunQueue {
   pull(max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]>;
   /** Messages waiting (ready or delayed), for metrics. */
   depth(): Promise<number>;
+  /**
+   * Drops the messages of runs that can no longer start (cancelled, their job deleted) while they wait for
+   * their time, so neither memory nor `depth` keeps them until then. Optional: a message left behind is refused
+   * by the worker's claim and acked, as one that is ready or in flight already is.
+   */
+  discard?(runIds: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

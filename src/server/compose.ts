@@ -58,6 +58,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const tightened = tightenDataFiles(config.dataDir, dataDirWasLoose);
   const metrics = createMetrics();
   metrics.setQueueDepthSource(() => queue.depth());
+  // A run that ends before its time (cancelled) leaves the queue at once, not when it comes due.
+  signals.on((signal) => {
+    if (signal.type === 'finished') void queue.discard([signal.runId]);
+  });
 
   const tenants = new TenantService(store, clock);
   const jobs = new JobService(store, signals, clock, scheduleChanges);
@@ -127,7 +131,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         logStore: logs,
         signals,
         clock,
-        logger: logger.child({ role: 'worker', workerId, host: hostname() }),
+        logger: logger.child({ role: 'worker', host: hostname() }), // the agent adds its workerId
         metrics: runMetrics,
       },
       {

@@ -112,7 +112,7 @@ export async function runServer(argv: string[]): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(
         `hourglass server: ${config.host}:${config.port} is already in use: stop what listens there, or ` +
-          'choose another port with --port N (0 picks a free one)\n',
+          'choose another port with --port N or HOURGLASS_PORT=N (0 picks a free one)\n',
       );
       process.exitCode = 1;
       return;

@@ -194,8 +194,9 @@ function checkRunAt(text: string, now: number): number {
 /**
  * Equal for equal requests: env keys are sorted, since their order means nothing, and `runAt` is compared as
  * an instant. A request without `runAt` hashes as it did before `runAt` existed, so stored keys still match.
+ * Stored with each keyed run: changing what it covers or how breaks every stored key (a unit test pins it).
  */
-function hashRequest(jobId: string, input: RunInput, runAt: number | null): string {
+export function hashRequest(jobId: string, input: RunInput, runAt: number | null): string {
   const env = input.env === undefined ? null : Object.entries(input.env).sort(([a], [b]) => (a < b ? -1 : 1));
   const fields: unknown[] = [jobId, input.args ?? null, env];
   if (runAt !== null) fields.push(runAt);

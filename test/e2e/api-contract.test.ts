@@ -325,6 +325,54 @@ describe('API contract: bad input', () => {
     assert.ok(createJob.responses['400']);
   });
 
+  it('names every operation (operationId, unique) and documents /healthz and /readyz', async () => {
+    const doc = (await server.request('GET', '/v1/openapi.json')).body;
+    const ids = new Map<string, string>();
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        assert.match(op.operationId ?? '', /^\w+$/, `${method} ${path} has no operationId`);
+        assert.ok(!ids.has(op.operationId), `${op.operationId} twice: ${ids.get(op.operationId)}, ${path}`);
+        ids.set(op.operationId, `${method} ${path}`);
+      }
+    }
+    const named: [string, string][] = [
+      ['createJob', 'post /v1/jobs'],
+      ['getJob', 'get /v1/jobs/{job}'],
+      ['createRun', 'post /v1/jobs/{job}/runs'],
+      ['listRuns', 'get /v1/runs'],
+      ['cancelRun', 'post /v1/runs/{runId}/cancel'],
+      ['getRunLogs', 'get /v1/runs/{runId}/logs'],
+      ['createSchedule', 'post /v1/jobs/{job}/schedules'],
+      ['previewSchedule', 'get /v1/schedules/{scheduleId}/preview'],
+      ['createKey', 'post /v1/tenants/{tenantId}/keys'],
+      ['getHealth', 'get /healthz'],
+      ['getReadiness', 'get /readyz'],
+    ];
+    for (const [id, route] of named) assert.equal(ids.get(id), route, id);
+    const health = doc.paths['/healthz'].get.responses['200'].content['application/json'].schema;
+    assert.deepEqual(health.properties.status.const, 'ok');
+    const ready = doc.paths['/readyz'].get.responses;
+    assert.equal(ready['200'].content['application/json'].schema.properties.status.const, 'ready');
+    assert.ok(ready['503'].content['application/problem+json'], 'readiness answers 503 as a problem');
+    assert.deepEqual((await server.request('GET', '/healthz')).body, { status: 'ok' });
+    assert.equal((await server.request('GET', '/readyz')).body.status, 'ready');
+  });
+
+  it('takes a future run off hourglass_queue_depth when it is cancelled', async () => {
+    const depth = async () => {
+      const text = (await server.request('GET', '/metrics')).text;
+      return Number(/^hourglass_queue_depth (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await depth();
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const run = await server.request('POST', '/v1/jobs/base/runs', { key, body: { runAt } });
+    assert.equal(run.status, 201, run.text);
+    assert.equal(await depth(), before + 1);
+    const cancelled = await server.request('POST', `/v1/runs/${run.body.id}/cancel`, { key });
+    assert.equal(cancelled.body.status, 'cancelled', cancelled.text);
+    assert.equal(await depth(), before);
+  });
+
   it('answers health, readiness and metrics', async () => {
     assert.equal((await server.request('GET', '/healthz')).status, 200);
     assert.equal((await server.request('GET', '/readyz')).status, 200);

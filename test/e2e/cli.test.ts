@@ -55,6 +55,14 @@ describe('hourglass CLI', () => {
     assert.match(failed.stderr, /failed/);
     assert.match(failed.stderr, /7/);
     assert.equal(failed.stdout, 'broken\n');
+    // logs --follow only streams: 0 once the log ends, even for a failed run; 1 for an unknown run.
+    const list = await cli('runs', 'list', '--job', 'bad', '--json');
+    const failedRun = JSON.parse(list.stdout).items[0].id as string;
+    const followed = await cli('logs', failedRun, '--follow');
+    assert.deepEqual([followed.code, followed.stdout], [0, 'broken\n'], followed.stderr);
+    const unknown = await cli('logs', 'run_01m8trck0arb1g0aa8c3nw5f9x', '--follow');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /not_found, runId/);
 
     await cli('jobs', 'create', 'slow', '--timeout', '1', '--', 'sleep', '30');
     const slow = await cli('run', 'slow', '--wait');
@@ -87,6 +95,28 @@ describe('hourglass CLI', () => {
     assert.equal(cancel.code, 0, cancel.stderr);
     const final = await server.waitForRun(env['HOURGLASS_API_KEY'] ?? '', runId);
     assert.equal(final.status, 'cancelled');
+  });
+
+  it('lists runs by job name, and its more: hint keeps the filters', async () => {
+    assert.equal((await cli('run', 'hello', '--wait')).code, 0);
+    const first = await cli('runs', 'list', '--job', 'hello', '--status', 'succeeded', '--limit', '1');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^ID\s+JOB\s+STATUS/);
+    assert.match(first.stdout, /\nrun_\S+\s+hello\s+succeeded/);
+    const hint = /^more: hourglass (runs list --job hello --status succeeded --limit 1 --cursor \S+)$/m.exec(
+      first.stderr,
+    );
+    assert.ok(hint?.[1] !== undefined, first.stderr);
+    const next = await cli(...hint[1].split(' '));
+    assert.equal(next.code, 0, next.stderr);
+    const ids = [first, next].map((page) => /\n(run_\S+)\s+hello\s+succeeded/.exec(page.stdout)?.[1]);
+    assert.ok(ids[1] !== undefined && ids[1] !== ids[0], next.stdout);
+
+    // Without --job, names come from the jobs list.
+    const unfiltered = await cli('runs', 'list', '--limit', '50');
+    assert.equal(unfiltered.code, 0, unfiltered.stderr);
+    assert.match(unfiltered.stdout, /\nrun_\S+\s+hello\s+/);
+    assert.doesNotMatch(unfiltered.stdout, /\sjob_/);
   });
 
   it('reports API errors without a stack trace, and bad usage with exit code 2', async () => {
@@ -140,7 +170,7 @@ describe('hourglass CLI', () => {
     assert.match(list.stdout, /^ID\s+JOB\s+WHEN\s+STATE\s+NEXT\s+OVERLAP/);
     assert.match(
       list.stdout,
-      new RegExp(`${schedule.id}.*0 30 1 \\* \\* \\* \\(America/New_York\\)\\s+active`),
+      new RegExp(`${schedule.id}\\s+nightly\\s+0 30 1 \\* \\* \\* \\(America/New_York\\)\\s+active`),
     );
 
     const preview = await cli('schedules', 'preview', schedule.id, '--count', '4');

@@ -150,6 +150,19 @@ describe('run lifecycle (process runtime)', () => {
     const list = await server.request('GET', `/v1/runs?jobId=${first.body.jobId}`, { key });
     assert.equal(list.body.items.length, 1);
   });
+
+  it('answers 409 for the same Idempotency-Key with the same env names but other values', async () => {
+    await createJob({ name: 'idem-env', command: ['true'] });
+    const headers = { 'idempotency-key': 'deploy-7' };
+    const path = '/v1/jobs/idem-env/runs';
+    const first = await server.request('POST', path, { key, body: { env: { TARGET: 'staging' } }, headers });
+    assert.equal(first.status, 201, first.text);
+    const other = await server.request('POST', path, { key, body: { env: { TARGET: 'prod' } }, headers });
+    assert.equal(other.status, 409, other.text);
+    assert.equal(other.body.code, 'idempotency_key_reused');
+    const same = await server.request('POST', path, { key, body: { env: { TARGET: 'staging' } }, headers });
+    assert.deepEqual([same.status, same.body.id], [200, first.body.id]);
+  });
 });
 
 describe('a restarted server', () => {

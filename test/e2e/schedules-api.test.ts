@@ -195,10 +195,22 @@ describe('schedules API', () => {
     await deleteAll();
   });
 
+  it('takes a Quartz step from a number (0/15) as written, and ticks on it', async () => {
+    const created = await req('POST', '/v1/jobs/tick/schedules', { cron: '0/15 * * * *' });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.cron, '0 0/15 * * * *');
+    assert.equal(new Date(created.body.nextFireAt).getUTCMinutes() % 15, 0);
+    const preview = await req('GET', `/v1/schedules/${created.body.id}/preview?count=2`);
+    assert.equal(Date.parse(preview.body.items[1].at) - Date.parse(preview.body.items[0].at), 900_000);
+    await deleteAll();
+  });
+
   const longAgo = '2020-01-01T00:00:00Z';
   const badSchedules: [string, unknown, number, string, string][] = [
     ['an invalid cron', { cron: '61 * * * *' }, 400, 'validation_failed', 'cron'],
     ['a cron of 7 fields', { cron: '* * * * * * *' }, 400, 'validation_failed', 'cron'],
+    ['a Quartz step of 0', { cron: '0/0 * * * *' }, 400, 'validation_failed', 'cron'],
+    ['a Quartz step starting past 59', { cron: '70/5 * * * *' }, 400, 'validation_failed', 'cron'],
     [
       'an unknown time zone',
       { cron: '0 * * * *', timezone: 'Mars/Olympus' },

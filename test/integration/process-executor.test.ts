@@ -37,7 +37,7 @@ function assertGroupGone(pgid: number): void {
 async function executeGroup(
   executor: ProcessExecutor,
   s: ExecutionSpec,
-  onReady: () => void = () => undefined,
+  onReady: (pgid: number) => void = () => undefined,
   signal?: AbortSignal,
 ): Promise<CapturedExecution & { pgid: number; membersAtReady: number[]; readyAt: number }> {
   let pgid = 0;
@@ -49,7 +49,7 @@ async function executeGroup(
     pgid = /^\d+$/.test(line) ? Number(line) : 0;
     readyAt = Date.now();
     if (pgid > 1) membersAtReady = liveGroupMembers(pgid);
-    onReady();
+    onReady(pgid);
   });
   assert.ok(pgid > 1, `the script printed no pid first: ${JSON.stringify(run.stdout)}`);
   assert.ok(membersAtReady.includes(pgid), `the shell ${pgid} did not lead a live group: ${membersAtReady}`);
@@ -121,8 +121,19 @@ describe('ProcessExecutor', () => {
     const timeoutMs = 700;
     const script = 'trap "" TERM; sleep 30 & echo $$; sleep 30';
     const started = Date.now();
-    const run = await executeGroup(executor, spec(['sh', '-c', script], { timeoutMs }));
+    // Bounded above, too: without the SIGKILL the sleeps would hold the run for 30 s and it would still end
+    // timed_out. Well after the SIGKILL is due, the test kills the group itself and fails.
+    let overdue = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const run = await executeGroup(executor, spec(['sh', '-c', script], { timeoutMs }), (pgid) => {
+      deadline = setTimeout(() => {
+        overdue = true;
+        process.kill(-pgid, 'SIGKILL');
+      }, 5000);
+    });
+    clearTimeout(deadline);
     const elapsed = Date.now() - started;
+    assert.equal(overdue, false, `no SIGKILL ended the run: the test killed it after ${elapsed} ms`);
     assert.ok(run.readyAt - started < timeoutMs, 'the shell set its trap only after the timeout');
     assert.deepEqual(run.result, {
       outcome: 'timed_out',

@@ -46,6 +46,23 @@ describe('DST through the engine', () => {
     ]);
   });
 
+  it('America/New_York fall back in steps shorter than the lease TTL: the in-memory next tick fires once', async () => {
+    // Steps of 5 s under a 10 s lease TTL: the engine keeps its leases and chains each schedule's next tick
+    // itself (compileNextFire) instead of reloading it from the store, as the 10-minute steps above do.
+    world = await SchedulerWorld.open('2026-11-01T04:50:00Z');
+    world.node('n1', { leaseTtlMs: 10_000 });
+    const fixed = await world.addSchedule({ cron: '30 1 * * *', timezone: 'America/New_York' });
+    const stepped = await world.addSchedule({ cron: '0 */30 1 * * *', timezone: 'America/New_York' });
+    await world.runFor(2.5 * 3_600_000, 5000);
+    assert.deepEqual(await world.ticksOf(fixed.id), ['2026-11-01T05:30:00.000Z']);
+    assert.deepEqual(await world.ticksOf(stepped.id), [
+      '2026-11-01T05:00:00.000Z',
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-01T06:00:00.000Z',
+      '2026-11-01T06:30:00.000Z',
+    ]);
+  });
+
   it('Australia/Lord_Howe: a tick in the 30-minute gap of 2026-10-04 fires at the end of the gap', async () => {
     assert.deepEqual(
       await ticks('2026-10-03T00:00:00Z', { cron: '15 2 * * *', timezone: 'Australia/Lord_Howe' }, 1),

@@ -92,6 +92,44 @@ describe('catch-up after downtime', () => {
     ]);
   });
 
+  it('all: a tick exactly windowSeconds old is in the window; one a millisecond older is not', async () => {
+    // Back at 12:05:03 with a 23 s window: the window starts at 12:04:40, a tick.
+    const { id, next } = await downtime(
+      { mode: 'all', windowSeconds: 23, maxRuns: 100 },
+      '2026-06-01T12:05:03.000Z',
+    );
+    await next();
+    assert.deepEqual((await world.ticksOf(id)).slice(2), [
+      '2026-06-01T12:04:40.000Z',
+      '2026-06-01T12:04:50.000Z',
+      '2026-06-01T12:05:00.000Z',
+    ]);
+  });
+
+  it('all: a millisecond later, the tick at the window’s start has left it', async () => {
+    const { id, next } = await downtime(
+      { mode: 'all', windowSeconds: 23, maxRuns: 100 },
+      '2026-06-01T12:05:03.001Z',
+    );
+    await next();
+    assert.deepEqual((await world.ticksOf(id)).slice(2), [
+      '2026-06-01T12:04:50.000Z',
+      '2026-06-01T12:05:00.000Z',
+    ]);
+  });
+
+  it('latest: the missed tick exactly windowSeconds old runs', async () => {
+    const { id, next } = await downtime({ mode: 'latest', windowSeconds: 3 }, '2026-06-01T12:05:03.000Z');
+    await next();
+    assert.deepEqual((await world.ticksOf(id)).slice(2), ['2026-06-01T12:05:00.000Z']);
+  });
+
+  it('latest: a millisecond older than windowSeconds, it does not', async () => {
+    const { id, next } = await downtime({ mode: 'latest', windowSeconds: 3 }, '2026-06-01T12:05:03.001Z');
+    await next();
+    assert.deepEqual((await world.ticksOf(id)).slice(2), []);
+  });
+
   it('all: only within the window', async () => {
     const { id, next } = await downtime(
       { mode: 'all', windowSeconds: 25, maxRuns: 100 },

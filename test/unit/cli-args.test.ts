@@ -17,7 +17,7 @@ import {
 } from '../../src/cli/args.js';
 import { buildJobFields } from '../../src/cli/job-spec.js';
 import { DEFAULT_URL, resolveConnection } from '../../src/cli/options.js';
-import { formatArgv, formatMs, formatRunOutcome, formatTable } from '../../src/cli/output.js';
+import { formatArgv, formatMs, formatRetry, formatRunOutcome, formatTable } from '../../src/cli/output.js';
 import type { Run } from '../../src/sdk/index.js';
 
 function tokensOf(args: string[]): ArgToken[] {
@@ -129,6 +129,15 @@ describe('buildJobFields', () => {
     assert.deepEqual(buildJobFields({ command: ['ls', '-l'] }, null), { command: ['ls', '-l'] });
   });
 
+  it("refuses --memory-mb outside the API's bounds (16 MB to 1 TiB) before asking the server", () => {
+    assert.deepEqual(buildJobFields({ 'memory-mb': '16' }, null), { resources: { memoryMb: 16 } });
+    assert.throws(
+      () => buildJobFields({ 'memory-mb': '15' }, null),
+      /--memory-mb expects a whole number ≥ 16/,
+    );
+    assert.throws(() => buildJobFields({ 'memory-mb': '1048577' }, null), /≤ 1048576/);
+  });
+
   it('rejects two sources of the command, or an empty tail', () => {
     assert.throws(() => buildJobFields({ cmd: ['ls'] }, ['ls']), /not both/);
     assert.throws(() => buildJobFields({ cmd: ['ls'], command: ['ls'] }, null), /not both/);
@@ -179,6 +188,27 @@ describe('exit codes and formatting', () => {
     assert.equal(formatMs(245_000), '4m05s');
     assert.equal(formatTable(['A', 'BB'], [['xyz', '1']]), 'A    BB\nxyz  1');
     assert.equal(formatArgv(['sh', '-c', 'echo a b']), 'sh -c "echo a b"');
+  });
+
+  it('says how retries are spaced: the backoff doubles', () => {
+    assert.equal(formatRetry({ maxAttempts: 1, backoffSeconds: 10 }), '1 attempt, no retry');
+    assert.equal(
+      formatRetry({ maxAttempts: 3, backoffSeconds: 1 }),
+      '3 attempts: retried after 1 s, then 2 s',
+    );
+    assert.equal(
+      formatRetry({ maxAttempts: 5, backoffSeconds: 10 }),
+      '5 attempts: retried after 10 s, 20 s, 40 s, then 80 s',
+    );
+    assert.equal(
+      formatRetry({ maxAttempts: 20, backoffSeconds: 10 }),
+      '20 attempts: retried after 10 s, 20 s, 40 s, … doubling up to 3600 s',
+    );
+    assert.equal(
+      formatRetry({ maxAttempts: 4, backoffSeconds: 3600 }),
+      '4 attempts: retried after 3600 s each',
+    );
+    assert.equal(formatRetry({ maxAttempts: 2, backoffSeconds: 0 }), '2 attempts: retried at once');
   });
 
   it('writes the status line of a finished run', () => {

@@ -53,6 +53,33 @@ describe('InProcessQueue', () => {
     });
   });
 
+  it('discards a delayed message at once, and leaves ready and in-flight ones to the worker', async () => {
+    await withQueue(async (queue) => {
+      const later = Date.now() + 3_600_000;
+      await queue.publish([
+        message('r1', later),
+        message('r2', later),
+        message('r3', later + 1),
+        message('r4'),
+      ]);
+      await queue.discard([message('r2').runId, 'unknown']);
+      assert.equal(await queue.depth(), 3);
+      await queue.discard(['r3', 'r4']);
+      assert.equal(await queue.depth(), 2, 'r4 is ready: it stays');
+      const [ready] = await queue.pull(10, 0);
+      assert.equal(ready?.message.runId, 'r4');
+      await queue.discard(['r4']);
+      assert.equal(await queue.depth(), 2, 'in flight: it stays until acked');
+      await ready?.ack();
+      await queue.discard(['r1']);
+      assert.equal(await queue.depth(), 0);
+      await queue.publish([message('r2')]);
+      const [again] = await queue.pull(10, 0);
+      assert.equal(again?.message.runId, 'r2', 'a discarded run id can be published again');
+      await again?.ack();
+    });
+  });
+
   it("keeps its own copy: the publisher's object stays the publisher's", async () => {
     await withQueue(async (queue) => {
       const published = message('r1');

@@ -121,6 +121,32 @@ describe('DST rule: fall back', () => {
     ]);
   });
 
+  it('counts lists and ranges as fixed times: once at fall back, moved out of the gap in spring', () => {
+    // 01:30 EDT (05:30Z) fires; 01:30 EST (06:30Z) does not; 13:30 EST (18:30Z) does.
+    assert.deepEqual(preview('0 30 1,13 * * *', 'America/New_York', '2026-11-01T04:00:00Z', 3), [
+      ['2026-11-01T05:30:00.000Z', 'repeated_time_first'],
+      ['2026-11-01T18:30:00.000Z', null],
+      ['2026-11-02T06:30:00.000Z', null],
+    ]);
+    assert.deepEqual(preview('0 30 1-2 * * *', 'America/New_York', '2026-11-01T04:00:00Z', 2), [
+      ['2026-11-01T05:30:00.000Z', 'repeated_time_first'],
+      ['2026-11-01T07:30:00.000Z', null],
+    ]);
+    // 02:30 does not exist on 2026-03-08: it fires at 03:00 EDT (07:00Z), as a single value would.
+    assert.deepEqual(preview('0 30 2,14 * * *', 'America/New_York', '2026-03-08T04:00:00Z', 2), [
+      ['2026-03-08T07:00:00.000Z', 'moved_out_of_gap'],
+      ['2026-03-08T18:30:00.000Z', null],
+    ]);
+  });
+
+  it('skips a periodic tick in the spring gap (15 past every hour)', () => {
+    // 02:15 EST does not exist: 01:15 EST (06:15Z), then 03:15 EDT (07:15Z).
+    assert.deepEqual(preview('15 * * * *', 'America/New_York', '2026-03-08T06:00:00Z', 2), [
+      ['2026-03-08T06:15:00.000Z', null],
+      ['2026-03-08T07:15:00.000Z', null],
+    ]);
+  });
+
   it('reads zone offsets, including half hours', () => {
     assert.equal(offsetMinutes('America/New_York', Date.parse('2026-01-15T12:00:00Z')), -300);
     assert.equal(offsetMinutes('America/New_York', Date.parse('2026-07-15T12:00:00Z')), -240);

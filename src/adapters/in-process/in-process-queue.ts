@@ -11,6 +11,8 @@
 //                                                     gone (its run id may be published again)
 //
 // A run id that is delayed, ready or in flight is "known": publishing it again is ignored (dedup by run id).
+// Discarding a run (cancelled before its time) removes it while delayed; ready or in flight, it stays, and the
+// worker's claim refuses it.
 // One timer is armed on the earliest delayed message; pullers waiting on an empty queue are woken in order.
 
 import type { Clock } from '../../ports/clock.js';
@@ -82,6 +84,18 @@ export class InProcessQueue implements RunQueue {
     return this.known.size;
   }
 
+  async discard(runIds: readonly string[]): Promise<void> {
+    for (const runId of runIds) {
+      const held = this.known.get(runId);
+      if (held === undefined) continue;
+      const index = this.delayedIndexOf(held);
+      if (index < 0) continue;
+      this.delayed.splice(index, 1);
+      this.known.delete(runId);
+    }
+    this.arm();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.disarm();
@@ -102,6 +116,23 @@ export class InProcessQueue implements RunQueue {
       else hi = mid;
     }
     this.delayed.splice(lo, 0, message);
+  }
+
+  /** Where `message` itself is in the delayed list, or -1: a binary search to its time, then a scan of its ties. */
+  private delayedIndexOf(message: QueueMessage): number {
+    let lo = 0;
+    let hi = this.delayed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.delayed[mid] as QueueMessage).availableAt < message.availableAt) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.delayed.length; i++) {
+      const entry = this.delayed[i] as QueueMessage;
+      if (entry === message) return i;
+      if (entry.availableAt !== message.availableAt) break;
+    }
+    return -1;
   }
 
   /** Moves every delayed message whose time has come to the ready list. */

@@ -43,7 +43,15 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post(
     '/v1/jobs',
-    { schema: { summary: 'Create a job', tags, body: CreateJobBody, response: { 201: Job } } },
+    {
+      schema: {
+        operationId: 'createJob',
+        summary: 'Create a job',
+        tags,
+        body: CreateJobBody,
+        response: { 201: Job },
+      },
+    },
     async (request, reply) => {
       const tenant = await tenantOf(request, deps);
       const job = await jobs.createJob(tenant, request.body as CreateJobBody);
@@ -53,7 +61,15 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/v1/jobs',
-    { schema: { summary: 'List jobs', tags, querystring: ListJobsQuery, response: { 200: Page(Job) } } },
+    {
+      schema: {
+        operationId: 'listJobs',
+        summary: 'List jobs',
+        tags,
+        querystring: ListJobsQuery,
+        response: { 200: Page(Job) },
+      },
+    },
     async (request) => {
       const tenantId = requireTenant(request.principal);
       const query = request.query as ListJobsQueryT;
@@ -64,7 +80,15 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/v1/jobs/:job',
-    { schema: { summary: 'Get a job by id or name', tags, params: JobParam, response: { 200: Job } } },
+    {
+      schema: {
+        operationId: 'getJob',
+        summary: 'Get a job by id or name',
+        tags,
+        params: JobParam,
+        response: { 200: Job },
+      },
+    },
     async (request) => {
       const tenantId = requireTenant(request.principal);
       return renderJob(await jobs.getJob(tenantId, (request.params as { job: string }).job));
@@ -75,6 +99,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/jobs/:job',
     {
       schema: {
+        operationId: 'updateJob',
         summary: 'Update a job',
         tags,
         params: JobParam,
@@ -97,6 +122,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/jobs/:job',
     {
       schema: {
+        operationId: 'deleteJob',
         summary: 'Delete a job (its runs stay readable; queued runs are cancelled, running ones stopped)',
         tags,
         params: JobParam,
@@ -114,6 +140,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/jobs/:job/runs',
     {
       schema: {
+        operationId: 'createRun',
         summary: 'Run a job now, or at `runAt`',
         tags: ['runs'],
         params: JobParam,

@@ -28,6 +28,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
     '/v1/runs',
     {
       schema: {
+        operationId: 'listRuns',
         summary: 'List runs, newest first',
         tags,
         querystring: ListRunsQuery,
@@ -46,6 +47,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
     '/v1/runs/:runId',
     {
       schema: {
+        operationId: 'getRun',
         summary: 'Get a run with its timeline',
         tags,
         params: RunParam,
@@ -63,6 +65,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
     '/v1/runs/:runId/cancel',
     {
       schema: {
+        operationId: 'cancelRun',
         summary: 'Cancel a run (a queued run is cancelled at once; a running one is stopped by its worker)',
         tags,
         params: RunParam,
@@ -81,6 +84,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
     '/v1/runs/:runId/logs',
     {
       schema: {
+        operationId: 'getRunLogs',
         summary: 'The run’s combined stdout and stderr; with follow=true, streamed until the run ends',
         tags,
         params: RunParam,

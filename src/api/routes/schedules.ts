@@ -33,6 +33,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/jobs/:job/schedules',
     {
       schema: {
+        operationId: 'createSchedule',
         summary: 'Create a schedule of a job: a cron expression in a time zone, or a fixed interval',
         tags,
         params: IdParam('job', 'Job id or name'),
@@ -52,6 +53,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules',
     {
       schema: {
+        operationId: 'listSchedules',
         summary: 'List schedules, oldest first',
         tags,
         querystring: ListSchedulesQuery,
@@ -68,7 +70,15 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.get(
     '/v1/schedules/:scheduleId',
-    { schema: { summary: 'Get a schedule', tags, params: ScheduleParam, response: { 200: Schedule } } },
+    {
+      schema: {
+        operationId: 'getSchedule',
+        summary: 'Get a schedule',
+        tags,
+        params: ScheduleParam,
+        response: { 200: Schedule },
+      },
+    },
     async (request) => {
       const tenantId = requireTenant(request.principal);
       return renderSchedule(await schedules.get(tenantId, (request.params as Params).scheduleId));
@@ -79,6 +89,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules/:scheduleId',
     {
       schema: {
+        operationId: 'updateSchedule',
         summary: 'Change a schedule (a change of timing takes effect from now)',
         tags,
         params: ScheduleParam,
@@ -97,6 +108,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules/:scheduleId',
     {
       schema: {
+        operationId: 'deleteSchedule',
         summary: 'Delete a schedule (its runs stay readable)',
         tags,
         params: ScheduleParam,
@@ -114,6 +126,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules/:scheduleId/pause',
     {
       schema: {
+        operationId: 'pauseSchedule',
         summary: 'Pause a schedule: no ticks until it is resumed',
         tags,
         params: ScheduleParam,
@@ -131,6 +144,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules/:scheduleId/resume',
     {
       schema: {
+        operationId: 'resumeSchedule',
         summary: 'Resume a schedule from now on (ticks missed while paused are not caught up)',
         tags,
         params: ScheduleParam,
@@ -148,6 +162,7 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/schedules/:scheduleId/preview',
     {
       schema: {
+        operationId: 'previewSchedule',
         summary: 'The next ticks of a schedule, with daylight-saving effects noted',
         tags,
         params: ScheduleParam,

@@ -20,7 +20,15 @@ const tags = ['admin'];
 export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps): void {
   app.post(
     '/v1/tenants',
-    { schema: { summary: 'Create a tenant', tags, body: CreateTenantBody, response: { 201: Tenant } } },
+    {
+      schema: {
+        operationId: 'createTenant',
+        summary: 'Create a tenant',
+        tags,
+        body: CreateTenantBody,
+        response: { 201: Tenant },
+      },
+    },
     async (request, reply) => {
       requireAdmin(request.principal);
       const body = request.body as CreateTenantBody;
@@ -33,6 +41,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/tenants',
     {
       schema: {
+        operationId: 'listTenants',
         summary: 'List tenants',
         tags,
         response: { 200: Type.Object({ items: Type.Array(Tenant) }) },
@@ -48,6 +57,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/tenants/:tenantId/keys',
     {
       schema: {
+        operationId: 'createKey',
         summary: 'Create an API key for a tenant (the secret is shown only in this response)',
         tags,
         params: IdParam('tenantId', 'Tenant id'),
@@ -78,6 +88,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/keys',
     {
       schema: {
+        operationId: 'listKeys',
         summary:
           'List API keys, or one tenant’s: ids, names, scopes, when created and last used (no secrets)',
         tags,
@@ -96,6 +107,7 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     '/v1/keys/:keyId',
     {
       schema: {
+        operationId: 'revokeKey',
         summary: 'Revoke an API key',
         tags,
         params: IdParam('keyId', 'API key id'),

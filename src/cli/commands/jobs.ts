@@ -8,6 +8,8 @@ import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
+  formatMoreHint,
+  formatRetry,
   formatTable,
   formatTime,
   printErr,
@@ -88,7 +90,9 @@ const list = defineCommand({
     printOut(
       formatTable(['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'], rows),
     );
-    if (page.nextCursor !== null) printErr(`more: hourglass jobs list --cursor ${page.nextCursor}`);
+    if (page.nextCursor !== null) {
+      printErr(formatMoreHint('jobs list', [['--limit', values.limit]], page.nextCursor));
+    }
     return 0;
   },
 });
@@ -140,7 +144,7 @@ function printJob(job: Job, json: boolean): void {
       ['Env', env.length === 0 ? '-' : formatArgv(env)],
       ['Memory', `${job.resources.memoryMb} MB`],
       ['Timeout', `${job.timeoutSeconds} s`],
-      ['Retry', `${job.retry.maxAttempts} attempt(s), ${job.retry.backoffSeconds} s apart`],
+      ['Retry', formatRetry(job.retry)],
       ['Created', formatTime(job.createdAt)],
       ['Updated', formatTime(job.updatedAt)],
     ]),

@@ -22,8 +22,8 @@ export const runCommand = defineCommand({
   --arg ARG             Argument for this run, replacing the job's (repeat)
   -- ARG...             Arguments for this run, taken literally (after any --arg)
   --env KEY=VALUE       Environment variable for this run (repeat)
-  --at ISO              Run at this time instead of now (2026-03-01T09:00:00Z, or with an offset:
-                        2026-03-01T10:00:00+01:00); at most 366 days ahead
+  --at ISO              Run at this time instead of now: ISO 8601 with Z or an offset, at most 366 days
+                        ahead; in an hour: --at "$(date -d '+1 hour' -Is)"
   --idempotency-key K   Retrying with the same key returns the same run instead of starting another
   --wait                Wait for the run to end, then print its output on stdout and its status line
                         on stderr

@@ -3,10 +3,12 @@
 import type { Run, RunDetail } from '../../sdk/index.js';
 import { parseInteger, parseRunStatus } from '../args.js';
 import { defineCommand, type Group } from '../command.js';
+import { jobNamesOf } from '../job-names.js';
 import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
+  formatMoreHint,
   formatMs,
   formatTable,
   formatTime,
@@ -40,16 +42,24 @@ const list = defineCommand({
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
     // The API filters by job id; --job also takes a name, so look the job up first.
-    const jobId = values.job === undefined ? undefined : (await client.getJob(values.job)).id;
+    const job = values.job === undefined ? undefined : await client.getJob(values.job);
+    const jobId = job?.id;
     const scheduleId = values.schedule;
     const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
     if (values.json === true) {
       printJson(page);
       return 0;
     }
+    const names =
+      job === undefined
+        ? await jobNamesOf(
+            client,
+            page.items.map((run) => run.jobId),
+          )
+        : new Map([[job.id, job.name]]);
     const rows = page.items.map((run) => [
       run.id,
-      run.jobId,
+      names.get(run.jobId) ?? run.jobId,
       run.status,
       String(run.attempt),
       orDash(run.exitCode),
@@ -59,7 +69,15 @@ const list = defineCommand({
       formatTime(run.dueAt),
     ]);
     printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows));
-    if (page.nextCursor !== null) printErr(`more: hourglass runs list --cursor ${page.nextCursor}`);
+    if (page.nextCursor !== null) {
+      const filters = [
+        ['--job', values.job],
+        ['--schedule', values.schedule],
+        ['--status', values.status],
+        ['--limit', values.limit],
+      ] as const;
+      printErr(formatMoreHint('runs list', filters, page.nextCursor));
+    }
     return 0;
   },
 });

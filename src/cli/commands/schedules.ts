@@ -4,11 +4,13 @@
 import type { PreviewFire, Schedule } from '../../sdk/index.js';
 import { parseInteger, UsageError } from '../args.js';
 import { defineCommand, type Group } from '../command.js';
+import { jobNamesOf } from '../job-names.js';
 import { connect } from '../options.js';
 import { buildScheduleFields, SCHEDULE_SPEC_HELP, SCHEDULE_SPEC_OPTIONS } from '../schedule-spec.js';
 import {
   formatArgv,
   formatFields,
+  formatMoreHint,
   formatTable,
   formatTime,
   orDash,
@@ -28,7 +30,7 @@ const create = defineCommand({
 Examples:
   hourglass schedules create report --cron '30 1 * * *' --timezone America/New_York
   hourglass schedules create ping --every 30s --overlap skip
-  hourglass schedules create tick --cron '*/5 * * * * *' --end-at 2026-12-31T23:59:59Z
+  hourglass schedules create tick --cron '*/5 * * * * *' --end-at "$(date -u -d '+1 hour' -Iseconds)"
 
 ${SCHEDULE_SPEC_HELP}
 
@@ -79,22 +81,36 @@ const list = defineCommand({
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
     // The API filters by job id; --job also takes a name, so look the job up first.
-    const jobId = values.job === undefined ? undefined : (await client.getJob(values.job)).id;
+    const job = values.job === undefined ? undefined : await client.getJob(values.job);
+    const jobId = job?.id;
     const page = await client.listSchedules({ jobId, limit, cursor: values.cursor });
     if (values.json === true) {
       printJson(page);
       return 0;
     }
+    const names =
+      job === undefined
+        ? await jobNamesOf(
+            client,
+            page.items.map((s) => s.jobId),
+          )
+        : new Map([[job.id, job.name]]);
     const rows = page.items.map((s) => [
       s.id,
-      s.jobId,
+      names.get(s.jobId) ?? s.jobId,
       formatWhen(s),
       s.paused ? 'paused' : s.nextFireAt === null ? 'ended' : 'active',
       formatTime(s.nextFireAt),
       s.overlapPolicy,
     ]);
     printOut(formatTable(['ID', 'JOB', 'WHEN', 'STATE', 'NEXT', 'OVERLAP'], rows));
-    if (page.nextCursor !== null) printErr(`more: hourglass schedules list --cursor ${page.nextCursor}`);
+    if (page.nextCursor !== null) {
+      const filters = [
+        ['--job', values.job],
+        ['--limit', values.limit],
+      ] as const;
+      printErr(formatMoreHint('schedules list', filters, page.nextCursor));
+    }
     return 0;
   },
 });
