@@ -53,6 +53,11 @@ export const PlanLimits = Type.Object({
     maximum: 86_400,
     description: 'Shortest time between two ticks of a schedule',
   }),
+  allowHostCommands: Type.Boolean({
+    description:
+      'Whether the tenant may create and run host commands (jobs without an image). Set only by an admin; ' +
+      'off by default, on for the first-start `default` tenant.',
+  }),
 });
 
 export const Tenant = Type.Object({
@@ -68,6 +73,11 @@ export const CreateTenantBody = Type.Object(
     limits: Type.Optional(Type.Partial(PlanLimits, strict)),
   },
   strict,
+);
+
+export const UpdateTenantBody = Type.Object(
+  { limits: Type.Partial(PlanLimits, strict) },
+  { ...strict, description: 'The limits to change; the others keep their values.' },
 );
 
 export const CreateKeyBody = Type.Object({ name: Type.Optional(Type.String({ maxLength: 100 })) }, strict);
@@ -370,6 +380,7 @@ export const IdParam = (name: string, description: string) =>
   Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 128, description }) }, strict);
 
 export type CreateTenantBody = Static<typeof CreateTenantBody>;
+export type UpdateTenantBody = Static<typeof UpdateTenantBody>;
 export type CreateKeyBody = Static<typeof CreateKeyBody>;
 export type CreateJobBody = Static<typeof CreateJobBody>;
 export type UpdateJobBody = Static<typeof UpdateJobBody>;

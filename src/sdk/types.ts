@@ -53,6 +53,8 @@ export interface TenantLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule. */
   minIntervalSeconds: number;
+  /** May the tenant create and run host commands (jobs without an image)? Only an admin sets it. */
+  allowHostCommands: boolean;
 }
 
 export interface Tenant {
@@ -65,6 +67,11 @@ export interface Tenant {
 export interface CreateTenantInput {
   name: string;
   limits?: Partial<TenantLimits>;
+}
+
+export interface UpdateTenantInput {
+  /** The limits to change; the others keep their values. */
+  limits: Partial<TenantLimits>;
 }
 
 export interface ApiKey {

@@ -24,7 +24,8 @@ export async function bootstrap(
   if ((await store.getMeta(MARK)) !== null) return { adminKey: null, firstTenant: null };
 
   const admin = configuredAdminKey === null ? await tenants.createAdminKey('generated at first start') : null;
-  const tenant = await tenants.createTenant('default');
+  // Host commands are a privilege; the first tenant has it so that the quick start's host command runs.
+  const tenant = await tenants.createTenant('default', { allowHostCommands: true });
   const { secret } = await tenants.createTenantKey(tenant.id, 'generated at first start');
   await store.setMeta(MARK, new Date(now).toISOString());
   return { adminKey: admin?.secret ?? null, firstTenant: { id: tenant.id, name: tenant.name, key: secret } };

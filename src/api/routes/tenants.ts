@@ -4,7 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../../services/auth.js';
 import type { ApiDeps } from '../app.js';
 import { renderTenant } from '../render.js';
-import { CreatedKey, CreateKeyBody, CreateTenantBody, IdParam, Tenant } from '../schemas.js';
+import {
+  CreatedKey,
+  CreateKeyBody,
+  CreateTenantBody,
+  IdParam,
+  Tenant,
+  UpdateTenantBody,
+} from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 
 const tags = ['admin'];
@@ -33,6 +40,25 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     async (request) => {
       requireAdmin(request.principal);
       return { items: (await tenants.listTenants()).map(renderTenant) };
+    },
+  );
+
+  app.patch(
+    '/v1/tenants/:tenantId',
+    {
+      schema: {
+        summary: "Change a tenant's limits (admin only: a tenant cannot change its own plan)",
+        tags,
+        params: IdParam('tenantId', 'Tenant id'),
+        body: UpdateTenantBody,
+        response: { 200: Tenant },
+      },
+    },
+    async (request) => {
+      requireAdmin(request.principal);
+      const { tenantId } = request.params as { tenantId: string };
+      const tenant = await tenants.updateTenantLimits(tenantId, (request.body as UpdateTenantBody).limits);
+      return renderTenant(tenant);
     },
   );
 
