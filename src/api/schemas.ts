@@ -154,6 +154,15 @@ export const Job = Type.Object({
   args: Type.Array(Type.String()),
   env: Type.Record(Type.String(), Type.String()),
   resources: Type.Object({ memoryMb: Type.Integer() }),
+  memoryLimit: Nullable(
+    Type.Union([Type.Literal('cgroup'), Type.Literal('address-space'), Type.Literal('none')], {
+      description:
+        'How this server enforces resources.memoryMb for this host command: cgroup (over it, the run is ' +
+        'killed: oom_killed), address-space (an RLIMIT_AS: allocations past it fail, the run fails as its ' +
+        'program reports it), none; null when it cannot say (a job with an image, or no worker here). ' +
+        'See /readyz and docs/security.md.',
+    }),
+  ),
   timeoutSeconds: Type.Integer(),
   retry: Type.Object({ maxAttempts: Type.Integer(), backoffSeconds: Type.Integer() }),
   createdAt: Timestamp,

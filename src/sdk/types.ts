@@ -98,6 +98,11 @@ export interface Job {
   args: string[];
   env: Record<string, string>;
   resources: { memoryMb: number };
+  /**
+   * How the server enforces `resources.memoryMb` for this host command: `cgroup` (over it the run ends
+   * `oom_killed`), `address-space` (an RLIMIT_AS: allocations past it fail), `none`; null when it cannot say.
+   */
+  memoryLimit: 'cgroup' | 'address-space' | 'none' | null;
   timeoutSeconds: number;
   retry: { maxAttempts: number; backoffSeconds: number };
   createdAt: string;

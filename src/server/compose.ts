@@ -4,7 +4,7 @@
 // process.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
+import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
@@ -45,6 +46,8 @@ export const VERSION = (
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'hourglass' } }, pino.destination(2));
   mkdirSync(config.dataDir, { recursive: true });
+  // Host commands (other uids, when root) must not read the store, the logs or the key material in it.
+  chmodSync(config.dataDir, 0o700);
   const clock = systemClock;
   const store = SqliteStore.open(join(config.dataDir, 'hourglass.db'));
   const queue = new InProcessQueue({ clock });
@@ -61,6 +64,15 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   const schedules = new ScheduleService(store, jobs, scheduleChanges, clock);
   const boot = await bootstrap(store, tenants, config.adminKey, clock.now());
+  // The process runtime in a launcher process: forks and start times off this event loop. Made before the API
+  // so that /readyz and job responses can say what it confines.
+  const processExecutor = config.roles.includes('worker')
+    ? new LauncherExecutor({
+        scratchRoot: join(config.dataDir, 'scratch'),
+        killGraceMs: config.worker.killGraceMs,
+        sandbox: probeProcessSandbox({ runUidBase: config.worker.runUidBase }),
+      })
+    : null;
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
 
@@ -82,6 +94,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       bodyLimitBytes: config.bodyLimitBytes,
       version: VERSION,
       isReady: () => ready,
+      processIsolation: processExecutor?.isolation ?? null,
     });
     url = await api.listen({ host: config.host, port: config.port });
   }
@@ -94,13 +107,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     },
   };
   let worker: WorkerAgent | null = null;
-  let processExecutor: LauncherExecutor | null = null;
-  if (config.roles.includes('worker')) {
-    // The process runtime in a launcher process: forks and start times off this event loop.
-    processExecutor = new LauncherExecutor({
-      scratchRoot: join(config.dataDir, 'scratch'),
-      killGraceMs: config.worker.killGraceMs,
-    });
+  if (processExecutor !== null) {
     const workerId = newId('worker', clock.now(), randomBytes);
     worker = new WorkerAgent(
       {

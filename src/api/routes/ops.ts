@@ -1,7 +1,9 @@
-// Operations endpoints, unauthenticated: liveness, readiness and Prometheus metrics.
+// Operations endpoints, unauthenticated: liveness, readiness (with what the process runtime isolates) and
+// Prometheus metrics.
 
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
+import type { ProcessIsolation } from '../../ports/executor.js';
 import { problem, sendProblem } from '../problem.js';
 
 export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -11,11 +13,20 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: the store answers', tags: ['operations'], security: [] } },
+    {
+      schema: {
+        summary: 'Readiness: the store answers; and what the process runtime isolates',
+        tags: ['operations'],
+        security: [],
+      },
+    },
     async (_r, reply) => {
       if (!deps.isReady()) return sendProblem(reply, problem('unavailable', 'starting or shutting down'));
       await deps.store.getMeta('schema');
-      return { status: 'ready' };
+      return {
+        status: 'ready',
+        isolation: { processRuntime: describeProcessRuntime(deps.processIsolation) },
+      };
     },
   );
 
@@ -24,3 +35,31 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return deps.metrics.render();
   });
 }
+
+/**
+ * What a host command is confined by on this server, in words as well as flags, so that an operator (or a
+ * tenant) never takes the process runtime for a sandbox. Null when this server runs no worker.
+ */
+function describeProcessRuntime(isolation: ProcessIsolation | null | undefined) {
+  if (isolation === null || isolation === undefined) return null;
+  return {
+    separateUsers: isolation.separateUsers,
+    memoryLimit: isolation.memoryLimit,
+    filesystemIsolated: false,
+    networkIsolated: false,
+    summary: [
+      isolation.separateUsers
+        ? 'each run has a uid of its own: it cannot read the data directory, signal the server or another run, or read their /proc entries'
+        : "runs run as the server's own user: they can read what the server can, its data directory and /proc entries included",
+      MEMORY_LIMIT_WORDS[isolation.memoryLimit],
+      'not a sandbox: no filesystem or network isolation (a run reads what its uid may, and reaches the network as the host does)',
+    ].join('; '),
+  };
+}
+
+const MEMORY_LIMIT_WORDS: Record<ProcessIsolation['memoryLimit'], string> = {
+  cgroup: 'memory limit enforced by a cgroup per run, swap included (over it: oom_killed)',
+  'address-space':
+    'memory limit enforced only as an address-space rlimit (RLIMIT_AS): allocations past it fail, and programs that reserve much address space may not start',
+  none: 'memory limit not enforced',
+};
