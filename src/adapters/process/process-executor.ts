@@ -145,7 +145,9 @@ export class ProcessExecutor implements Executor {
         if (memory.kind === 'cgroup') {
           const name = `${safeName(spec.runId)}.${spec.attempt}`;
           try {
-            confinement.cgroup = MemoryCgroup.create(memory.root, name, spec.memoryMb);
+            confinement.cgroup = gated
+              ? await MemoryCgroup.create(memory.root, name, spec.memoryMb)
+              : MemoryCgroup.createSync(memory.root, name, spec.memoryMb);
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             return {
