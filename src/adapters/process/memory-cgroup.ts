@@ -3,14 +3,13 @@
 // service itself was given. Its limit is the job's `resources.memoryMb`, swap included (memsw, when swap
 // accounting is on), so a run over it is killed by the kernel's OOM killer and reported `oom_killed`.
 //
-// The run's first process is put in it before it runs its command (it waits at its gate meanwhile); every
-// process it forks is born in it and cannot leave it (the other cgroups' files are root's). At the end every
+// The run's wrapper shell moves itself in before it runs the command; every process it forks is born in it
+// and cannot leave it (the other cgroups' files are root's). At the end every
 // process still in it (one that left the process group included) is killed, and the cgroup removed.
 //
-//   created ──pid written──▶ holding the run ──run ended: kill what is left, rmdir──▶ removed
+//   created ──the run's shell entered──▶ holding the run ──run ended: kill what is left, rmdir──▶ removed
 
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import * as fs from 'node:fs/promises';
+import { chownSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MIB = 1024 * 1024;
@@ -48,41 +47,35 @@ export class MemoryCgroup {
     readonly path: string,
   ) {}
 
-  /**
-   * Makes the cgroup with its limit, synchronously (a start now: a few hundred µs, but up to ~10 ms at the
-   * 99th percentile on a loaded VM); throws if it cannot, and the run must then not start.
-   */
-  static createSync(root: string, name: string, memoryMb: number): MemoryCgroup {
+  /** Makes the cgroup with its limit; throws if it cannot (the run must then not start). */
+  static create(root: string, name: string, memoryMb: number): MemoryCgroup {
     const path = join(root, name);
     mkdirSync(path);
+    const cgroup = new MemoryCgroup(path);
     try {
+      const bytes = String(memoryMb * MIB);
       // memory first: memsw may never be below it.
-      writeFileSync(join(path, 'memory.limit_in_bytes'), limitOf(memoryMb));
-      writeIfPresentSync(join(path, 'memory.memsw.limit_in_bytes'), limitOf(memoryMb));
+      writeFileSync(join(path, 'memory.limit_in_bytes'), bytes);
+      writeIfPresent(join(path, 'memory.memsw.limit_in_bytes'), bytes);
     } catch (error) {
-      tryRmdirSync(path);
+      tryRmdir(path);
       throw error;
     }
-    return new MemoryCgroup(path);
+    return cgroup;
   }
 
-  /** The same off the event loop (a deferred start has time for the thread pool's round trip). */
-  static async create(root: string, name: string, memoryMb: number): Promise<MemoryCgroup> {
-    const path = join(root, name);
-    await fs.mkdir(path);
-    try {
-      await fs.writeFile(join(path, 'memory.limit_in_bytes'), limitOf(memoryMb));
-      await fs.writeFile(join(path, 'memory.memsw.limit_in_bytes'), limitOf(memoryMb)).catch(ignoreMissing);
-    } catch (error) {
-      await fs.rmdir(path).catch(() => undefined);
-      throw error;
-    }
-    return new MemoryCgroup(path);
+  /** The file a process writes its pid to, to enter the cgroup. */
+  get procsFile(): string {
+    return join(this.path, 'cgroup.procs');
   }
 
-  /** Puts a process (the run's, still at its gate) in the cgroup; its children are born in it. */
-  enter(pid: number): void {
-    writeFileSync(join(this.path, 'cgroup.procs'), String(pid));
+  /**
+   * Lets `uid` move its own processes in (the run's wrapper shell enters by itself). It can move no one
+   * else's (the kernel wants the same uid) and nothing out (every other cgroup's files are root's), and the
+   * limits stay root's.
+   */
+  delegateTo(uid: number): void {
+    chownSync(this.procsFile, uid, uid);
   }
 
   /** Whether the kernel's OOM killer killed a process of this cgroup. */
@@ -99,58 +92,53 @@ export class MemoryCgroup {
   }
 
   /**
-   * Kills every process still in the cgroup, then removes it; false if it could not be removed in time.
-   * Off the event loop: a cgroup's rmdir can take milliseconds.
+   * Kills every process still in the cgroup, then removes it; false if it could not be removed in time. Its
+   * reads and rmdir are synchronous: tens of µs each on the cgroup filesystem (the thread pool's round trips
+   * cost far more under load); only the wait between tries yields.
    */
   async destroy(): Promise<boolean> {
     const deadline = Date.now() + DESTROY_WAIT_MS;
     for (;;) {
-      for (const pid of await this.processes()) {
+      for (const pid of this.processes()) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
           // ESRCH: gone already.
         }
       }
-      const removed = await fs.rmdir(this.path).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
-      );
-      if (removed) return true;
+      if (tryRmdir(this.path)) return true;
       if (Date.now() > deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, DESTROY_STEP_MS));
     }
   }
 
-  private async processes(): Promise<number[]> {
-    const listed = await fs.readFile(join(this.path, 'cgroup.procs'), 'utf8').catch(() => '');
-    return listed
-      .split('\n')
-      .filter((line) => line !== '')
-      .map(Number);
+  private processes(): number[] {
+    try {
+      return readFileSync(join(this.path, 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map(Number);
+    } catch {
+      return [];
+    }
   }
 }
 
-const limitOf = (memoryMb: number): string => String(memoryMb * MIB);
-
-/** No swap accounting (swapaccount=0): memory alone is limited. */
-function ignoreMissing(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'ENOENT') throw error;
-}
-
-function writeIfPresentSync(path: string, value: string): void {
+function writeIfPresent(path: string, value: string): void {
   try {
     writeFileSync(path, value);
   } catch (error) {
-    ignoreMissing(error as NodeJS.ErrnoException);
+    // No swap accounting (swapaccount=0): memory alone is limited.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
-function tryRmdirSync(path: string): void {
+function tryRmdir(path: string): boolean {
   try {
     rmdirSync(path);
-  } catch {
-    // Left behind, empty: harmless.
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 

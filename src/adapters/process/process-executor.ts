@@ -34,7 +34,7 @@
 // gate-opener.ts; the decisions (timeout, cancel, outcome) are here.
 
 import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../ports/clock.js';
 import type {
@@ -49,7 +49,13 @@ import { GateOpener } from './gate-opener.js';
 import { LaunchPacer, type CancelEntry } from './launch-pacer.js';
 import { MemoryCgroup } from './memory-cgroup.js';
 import { describeSandbox, NO_SANDBOX, type ProcessSandbox } from './process-sandbox.js';
-import { killGroup, launchProcess, type Launch, type LaunchEvents } from './process-launch.js';
+import {
+  killGroup,
+  launchProcess,
+  type Launch,
+  type LaunchEvents,
+  type LaunchRequest,
+} from './process-launch.js';
 import { RunUsers } from './run-users.js';
 
 export interface ProcessExecutorOptions {
@@ -67,6 +73,15 @@ interface Confinement {
   user?: number;
   cgroup?: MemoryCgroup;
   addressSpaceKb?: number;
+}
+
+/** What the launch is told of the confinement. */
+function launchConfinement({ user, cgroup, addressSpaceKb }: Confinement): Partial<LaunchRequest> {
+  return {
+    ...(user === undefined ? {} : { user }),
+    ...(cgroup === undefined ? {} : { cgroupProcs: cgroup.procsFile }),
+    ...(addressSpaceKb === undefined ? {} : { addressSpaceKb }),
+  };
 }
 
 type StopCause = 'timed_out' | 'cancelled';
@@ -137,17 +152,16 @@ export class ProcessExecutor implements Executor {
       const gated = isGated(spec, this.options.clock.now());
       const scratch = gated ? await mkdtemp(prefix) : mkdtempSync(prefix);
       try {
-        if (user !== undefined) {
-          if (gated) await chown(scratch, user, user);
-          else chownSync(scratch, user, user);
-        }
+        // Synchronous, as the cgroup's files below: a syscall or three of microseconds each, where a round
+        // trip through the thread pool was measured at 4-7 ms at the median on this loaded VM, 100-200 ms at
+        // the 99th percentile, enough to make a pre-dispatched start late (docs/benchmarks.md).
+        if (user !== undefined) chownSync(scratch, user, user);
         const memory = this.sandbox.memory;
         if (memory.kind === 'cgroup') {
           const name = `${safeName(spec.runId)}.${spec.attempt}`;
           try {
-            confinement.cgroup = gated
-              ? await MemoryCgroup.create(memory.root, name, spec.memoryMb)
-              : MemoryCgroup.createSync(memory.root, name, spec.memoryMb);
+            confinement.cgroup = MemoryCgroup.create(memory.root, name, spec.memoryMb);
+            if (user !== undefined) confinement.cgroup.delegateTo(user);
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             return {
@@ -256,7 +270,7 @@ export class ProcessExecutor implements Executor {
           env: { ...spec.env },
           cwd,
           gated,
-          ...confinement,
+          ...launchConfinement(confinement),
         };
         launch = launchProcess(request, events(gated), now);
         return launch;
