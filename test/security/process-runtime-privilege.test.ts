@@ -3,13 +3,14 @@
 // queued before it was taken fails at the worker, and a tenant stored before the limit existed does not have it.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { bootstrap } from '../../src/server/bootstrap.js';
 import { TenantService } from '../../src/services/tenant-service.js';
-import { ServerProcess } from '../support/server-process.js';
+import { CLI, ServerProcess } from '../support/server-process.js';
 
 type Tenant = { id: string; key: string; keyId: string };
 
@@ -117,6 +118,50 @@ describe('limits.allowHostCommands', () => {
     assert.equal(failed.status, 'failed');
     assert.match(failed.reason, /limits\.allowHostCommands/);
     assert.equal(failed.startedAt, null); // nothing ran
+  });
+});
+
+describe('hourglass tenants … --allow-host-commands', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await ServerProcess.start({ args: ['--roles', 'api'] });
+  });
+  after(() => server.stop());
+
+  const cli = (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOURGLASS_URL: server.url,
+          HOURGLASS_API_KEY: server.adminKey,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('creates a tenant with the privilege, or without it by default, and changes it', async () => {
+    const plain = await cli('tenants', 'create', 'cli-plain', '--json');
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(JSON.parse(plain.stdout).limits.allowHostCommands, false);
+    const trusted = await cli('tenants', 'create', 'cli-trusted', '--allow-host-commands');
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stdout, /Host commands:\s+allowed/);
+    const id = JSON.parse(plain.stdout).id as string;
+    const granted = await cli('tenants', 'update', id, '--allow-host-commands', '--json');
+    assert.equal(granted.code, 0, granted.stderr);
+    assert.equal(JSON.parse(granted.stdout).limits.allowHostCommands, true);
+    const denied = await cli('tenants', 'update', id, '--deny-host-commands', '--json');
+    assert.equal(JSON.parse(denied.stdout).limits.allowHostCommands, false);
+    const both = await cli('tenants', 'update', id, '--allow-host-commands', '--deny-host-commands');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /cannot be given together/);
   });
 });
 
