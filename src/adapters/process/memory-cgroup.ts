@@ -1,7 +1,7 @@
 // A run's memory cgroup (cgroup v1 memory controller), when the launcher runs as root on a host that has one:
-// `<the launcher's own memory cgroup>/hourglass/<run>.<attempt>`, so runs also stay inside whatever limit the
-// service itself was given. Its limit is the job's `resources.memoryMb`, swap included (memsw, when swap
-// accounting is on), so a run over it is killed by the kernel's OOM killer and reported `oom_killed`.
+// `<the launcher's own memory cgroup>/hourglass/<run>.<attempt>-<random>`, so runs also stay inside whatever
+// limit the service itself was given. Its limit is the job's `resources.memoryMb`, swap included (memsw, when
+// swap accounting is on), so a run over it is killed by the kernel's OOM killer and reported `oom_killed`.
 //
 // The run's wrapper shell moves itself in before it runs the command; every process it forks is born in it
 // and cannot leave it (the other cgroups' files are root's). At the end every

@@ -33,6 +33,7 @@
 // Starting and watching the process is process-launch.ts, the pacing of spawns launch-pacer.ts, opening gates
 // gate-opener.ts; the decisions (timeout, cancel, outcome) are here.
 
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -158,7 +159,9 @@ export class ProcessExecutor implements Executor {
         if (user !== undefined) chownSync(scratch, user, user);
         const memory = this.sandbox.memory;
         if (memory.kind === 'cgroup') {
-          const name = `${safeName(spec.runId)}.${spec.attempt}`;
+          // A random suffix: a run released by a stopping worker comes back with the same attempt, and a
+          // launcher that died may have left that attempt's cgroup behind.
+          const name = `${safeName(spec.runId)}.${spec.attempt}-${randomBytes(4).toString('hex')}`;
           try {
             confinement.cgroup = MemoryCgroup.create(memory.root, name, spec.memoryMb);
             if (user !== undefined) confinement.cgroup.delegateTo(user);
