@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { IS_ROOT, skipUnless } from '../support/required-services.js';
 import { ServerProcess } from '../support/server-process.js';
@@ -132,6 +132,34 @@ describe('a hostile host command (the server runs as root)', { skip: skipUnless(
     );
     await server.request('POST', `/v1/runs/${live.id}/cancel`, { key: victim.key });
     await server.waitForRun(victim.key, live.id);
+  });
+
+  it('starts the launcher (which forks the runs) with nothing of the server’s environment but PATH', () => {
+    const launchers = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return (
+            ppid === server.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('launcher-process')
+          );
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+    assert.equal(launchers.length, 1, 'the server has one launcher');
+    const environ = readFileSync(`/proc/${launchers[0]}/environ`, 'utf8');
+    assert.equal(environ.includes(server.adminKey), false);
+    assert.deepEqual(
+      environ
+        .split('\0')
+        .filter((entry) => entry !== '')
+        .map((entry) => entry.slice(0, entry.indexOf('=')))
+        // Node's own, for the IPC channel to the server.
+        .filter((name) => !name.startsWith('NODE_CHANNEL_')),
+      ['PATH'],
+    );
   });
 
   it('runs each run under a uid of its own, in its own session, with no supplementary groups', async () => {
