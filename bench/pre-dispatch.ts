@@ -2,8 +2,10 @@
 // (pre-dispatch), at a steady rate, from one Node process — the worker's side of "nominal → process started".
 //
 //   npm run build && node dist/bench/pre-dispatch.js [--rate 200] [--seconds 10] [--lead 1000] [--spread]
-//     [--warmup 1] [--block-ms 0] [--block-every 1000] [--out bench/results/pre-dispatch.json]
+//     [--warmup 1] [--block-ms 0] [--block-every 1000] [--sandbox] [--out bench/results/pre-dispatch.json]
 //
+// --sandbox confines every run as the server does on this host (process-sandbox.ts): as root, a uid and a
+// memory cgroup per run; otherwise the address-space rlimit (a wrapper shell). Without it, none.
 // Every second, `rate` executions of `date +%s%N` are due; each is handed over `lead` ms before its due time
 // (those due together, together), as a scheduler firing a lead ahead and a queue delivering at once would. Due
 // times fall all on the second boundary (like `* * * * * *` on `rate` schedules without jitter), or with
@@ -22,6 +24,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ProcessExecutor } from '../src/adapters/process/process-executor.js';
+import { NO_SANDBOX, probeProcessSandbox } from '../src/adapters/process/process-sandbox.js';
+import { DEFAULT_RUN_UID_BASE } from '../src/adapters/process/run-users.js';
 import { systemClock } from '../src/adapters/system/system-clock.js';
 import type { ExecutionSpec } from '../src/ports/executor.js';
 import { round, summarize, type Summary } from './stats.js';
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     'block-ms': { type: 'string', default: '0' },
     'block-every': { type: 'string', default: '1000' },
     spread: { type: 'boolean', default: false },
+    sandbox: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -58,7 +63,8 @@ const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
   const scratchRoot = mkdtempSync(join(tmpdir(), 'hourglass-bench-predispatch-'));
-  const executor = new ProcessExecutor({ clock: systemClock, scratchRoot, killGraceMs: 1000 });
+  const sandbox = values.sandbox ? probeProcessSandbox({ runUidBase: DEFAULT_RUN_UID_BASE }) : NO_SANDBOX;
+  const executor = new ProcessExecutor({ clock: systemClock, scratchRoot, killGraceMs: 1000, sandbox });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   const samples: Sample[] = [];
   const runs: Promise<void>[] = [];
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
     leadMs: LEAD_MS,
     dueTimes: SPREAD ? 'spread over each second' : 'all on the second boundary',
     loopBlocked: BLOCK_MS > 0 ? `${BLOCK_MS} ms every ${BLOCK_EVERY_MS} ms` : 'no',
+    isolation: executor.isolation,
     runs: samples.length,
     failed,
     releasedEarly: early,

@@ -107,7 +107,7 @@ export async function seedTenantAndJob(
   const tenant: Tenant = {
     id: newId('tenant', now, randomBytes),
     name: 'bench',
-    limits: { ...DEFAULT_PLAN_LIMITS },
+    limits: { ...DEFAULT_PLAN_LIMITS, allowHostCommands: true },
     createdAt: now,
   };
   await store.createTenant(tenant);

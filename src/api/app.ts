@@ -30,6 +30,7 @@ import {
 import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import type { ProcessIsolation } from '../ports/executor.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTenantRoutes } from './routes/tenants.js';
@@ -49,6 +50,8 @@ export interface ApiDeps {
   version: string;
   /** False while starting or shutting down: /readyz answers 503. */
   isReady(): boolean;
+  /** What this server's process runtime confines; null (or absent) when it runs no worker. */
+  processIsolation?: ProcessIsolation | null;
 }
 
 declare module 'fastify' {

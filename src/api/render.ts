@@ -1,10 +1,11 @@
 // Domain objects → their JSON shapes in the HTTP contract (epoch ms → ISO 8601 UTC with milliseconds).
 
-import type { Job } from '../core/job.js';
+import { runtimeOf, type Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
 import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
 import { withPlanDefaults, type ApiKey, type Tenant } from '../core/tenant.js';
+import type { ProcessIsolation } from '../ports/executor.js';
 import type { PreviewFire } from '../services/schedule-service.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -27,7 +28,11 @@ export function renderApiKey(k: ApiKey) {
   };
 }
 
-export function renderJob(j: Job) {
+/**
+ * `memoryLimit` says how this server enforces a host command's `resources.memoryMb` (see ProcessIsolation);
+ * null when it cannot say: a job with an image, or a server without a worker.
+ */
+export function renderJob(j: Job, isolation: ProcessIsolation | null = null) {
   return {
     id: j.id,
     name: j.name,
@@ -36,6 +41,7 @@ export function renderJob(j: Job) {
     args: j.args,
     env: j.env,
     resources: j.resources,
+    memoryLimit: runtimeOf(j) === 'process' && isolation !== null ? isolation.memoryLimit : null,
     timeoutSeconds: j.timeoutSeconds,
     retry: j.retry,
     createdAt: iso(j.createdAt),

@@ -54,6 +54,11 @@ export const PlanLimits = Type.Object({
     maximum: 86_400,
     description: 'Shortest time between two ticks of a schedule',
   }),
+  allowHostCommands: Type.Boolean({
+    description:
+      'Whether the tenant may create and run host commands (jobs without an image). Set only by an admin; ' +
+      'off by default, on for the first-start `default` tenant.',
+  }),
 });
 
 export const Tenant = Type.Object({
@@ -69,6 +74,11 @@ export const CreateTenantBody = Type.Object(
     limits: Type.Optional(Type.Partial(PlanLimits, strict)),
   },
   strict,
+);
+
+export const UpdateTenantBody = Type.Object(
+  { limits: Type.Partial(PlanLimits, strict) },
+  { ...strict, description: 'The limits to change; the others keep their values.' },
 );
 
 export const CreateKeyBody = Type.Object({ name: Type.Optional(Type.String({ maxLength: 100 })) }, strict);
@@ -160,6 +170,15 @@ export const Job = Type.Object({
   args: Type.Array(Type.String()),
   env: Type.Record(Type.String(), Type.String()),
   resources: Type.Object({ memoryMb: Type.Integer() }),
+  memoryLimit: Nullable(
+    Type.Union([Type.Literal('cgroup'), Type.Literal('address-space'), Type.Literal('none')], {
+      description:
+        'How this server enforces resources.memoryMb for this host command: cgroup (over it, the run is ' +
+        'killed: oom_killed), address-space (an RLIMIT_AS: allocations past it fail, the run fails as its ' +
+        'program reports it), none; null when it cannot say (a job with an image, or no worker here). ' +
+        'See /readyz and docs/security.md.',
+    }),
+  ),
   timeoutSeconds: Type.Integer(),
   retry: Type.Object({ maxAttempts: Type.Integer(), backoffSeconds: Type.Integer() }),
   createdAt: Timestamp,
@@ -391,6 +410,7 @@ export const IdParam = (name: string, description: string) =>
   Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 128, description }) }, strict);
 
 export type CreateTenantBody = Static<typeof CreateTenantBody>;
+export type UpdateTenantBody = Static<typeof UpdateTenantBody>;
 export type CreateKeyBody = Static<typeof CreateKeyBody>;
 export type ListKeysQuery = Static<typeof ListKeysQuery>;
 export type CreateJobBody = Static<typeof CreateJobBody>;

@@ -41,7 +41,7 @@ Commands:
                                   Run a job on a schedule:
                                   hourglass schedules create hello --cron '0 9 * * 1-5' --timezone Europe/Berlin
   logs <run> [--follow]           Print a run's log
-  tenants create|list             Tenants and their limits (admin)
+  tenants create|update|list      Tenants and their limits (admin)
   keys create|revoke              Tenant API keys (admin)
   help [command...]               Show help (same as --help on any command)
 

@@ -1,5 +1,7 @@
 // Tenants and their plan limits, and API keys. Every object belongs to exactly one tenant.
 
+import { HourglassError } from './errors.js';
+
 export interface PlanLimits {
   /** Largest `resources.memoryMb` a job may ask for. */
   maxMemoryMb: number;
@@ -14,6 +16,11 @@ export interface PlanLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule (an `every`, or the closest ticks of a cron). */
   minIntervalSeconds: number;
+  /**
+   * Whether the tenant may run host commands (jobs without an image, run by the process runtime on the
+   * worker's host). A privilege only an admin grants: a host command is not sandboxed the way a container is.
+   */
+  allowHostCommands: boolean;
 }
 
 export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
@@ -24,11 +31,26 @@ export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
   runBurst: 50,
   maxSchedules: 1000,
   minIntervalSeconds: 1,
+  // Off unless an admin grants it; also what a tenant stored before this limit existed reads as.
+  allowHostCommands: false,
 });
 
 /** A plan with every limit set: a tenant stored before a limit existed gets that limit's default. */
 export function withPlanDefaults(limits: Partial<PlanLimits>): PlanLimits {
   return { ...DEFAULT_PLAN_LIMITS, ...limits };
+}
+
+/** Why a host command is refused to a tenant without `limits.allowHostCommands`; the limit is named. */
+export const HOST_COMMANDS_NOT_ALLOWED =
+  'host commands (jobs without an image) are not allowed for this tenant: an admin must set limits.allowHostCommands';
+
+/** Refuses (403) a host command, a job without an image, to a tenant whose plan does not allow them. */
+export function checkHostCommandsAllowed(limits: Pick<PlanLimits, 'allowHostCommands'>, field: string): void {
+  if (limits.allowHostCommands === true) return;
+  throw new HourglassError('forbidden', `${field}: ${HOST_COMMANDS_NOT_ALLOWED}`, {
+    field,
+    limit: 'allowHostCommands',
+  });
 }
 
 export interface Tenant {

@@ -41,6 +41,21 @@ export interface ExecutionResult {
   reason: string | null;
 }
 
+/**
+ * What the process runtime confines on this host, decided once at start: for /readyz and job responses.
+ * It is never a sandbox: a host command shares the host's filesystem (what its uid may read) and network.
+ */
+export interface ProcessIsolation {
+  /** Every run under a uid of its own (the server runs as root), apart from the server and other runs. */
+  separateUsers: boolean;
+  /**
+   * How `resources.memoryMb` is enforced: `cgroup` (a memory cgroup per run, swap included; a run over it is
+   * killed and reported `oom_killed`), `address-space` (an RLIMIT_AS: allocations past it fail, and the run
+   * fails as its program reports it), or `none`.
+   */
+  memoryLimit: 'cgroup' | 'address-space' | 'none';
+}
+
 export interface Executor {
   readonly runtime: 'process' | 'container';
   /** Runs to completion. Aborting the signal stops the run (SIGTERM, grace, SIGKILL) with outcome `cancelled`. */

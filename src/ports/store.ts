@@ -170,6 +170,8 @@ export interface Store {
   createTenant(tenant: Tenant): Promise<void>;
   getTenant(id: string): Promise<Tenant | null>;
   listTenants(): Promise<Tenant[]>;
+  /** Replaces the tenant's plan limits (an admin's change); null when there is no such tenant. */
+  updateTenantLimits(id: string, limits: Tenant['limits']): Promise<Tenant | null>;
 
   createApiKey(key: ApiKey): Promise<void>;
   findApiKeyByHash(secretHash: string): Promise<ApiKey | null>;

@@ -22,6 +22,7 @@ import {
   type RunDetail,
   type Schedule,
   type Tenant,
+  type UpdateTenantInput,
   type UpdateJobInput,
   type UpdateScheduleInput,
 } from './types.js';
@@ -76,6 +77,11 @@ export class HourglassClient {
   async listTenants(): Promise<Tenant[]> {
     const page = await this.#json<{ items: Tenant[] }>('GET', '/v1/tenants');
     return page.items;
+  }
+
+  /** Changes some of a tenant's limits (admin only), e.g. `{ limits: { allowHostCommands: true } }`. */
+  updateTenant(tenantId: string, input: UpdateTenantInput): Promise<Tenant> {
+    return this.#json('PATCH', `/v1/tenants/${segment(tenantId)}`, { body: input });
   }
 
   /** Creates an API key for a tenant. The secret (`key`) is in this answer only. */

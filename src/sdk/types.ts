@@ -53,6 +53,8 @@ export interface TenantLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule. */
   minIntervalSeconds: number;
+  /** May the tenant create and run host commands (jobs without an image)? Only an admin sets it. */
+  allowHostCommands: boolean;
 }
 
 export interface Tenant {
@@ -65,6 +67,11 @@ export interface Tenant {
 export interface CreateTenantInput {
   name: string;
   limits?: Partial<TenantLimits>;
+}
+
+export interface UpdateTenantInput {
+  /** The limits to change; the others keep their values. */
+  limits: Partial<TenantLimits>;
 }
 
 export interface ApiKey {
@@ -104,6 +111,11 @@ export interface Job {
   args: string[];
   env: Record<string, string>;
   resources: { memoryMb: number };
+  /**
+   * How the server enforces `resources.memoryMb` for this host command: `cgroup` (over it the run ends
+   * `oom_killed`), `address-space` (an RLIMIT_AS: allocations past it fail), `none`; null when it cannot say.
+   */
+  memoryLimit: 'cgroup' | 'address-space' | 'none' | null;
   timeoutSeconds: number;
   retry: { maxAttempts: number; backoffSeconds: number };
   createdAt: string;

@@ -39,7 +39,8 @@ export async function bootstrap(
     if (!bootstrapped) await store.setMeta(MARK, new Date(now).toISOString());
   } else if (!bootstrapped) {
     const admin = await tenants.createAdminKey('generated at first start');
-    const tenant = await tenants.createTenant('default');
+    // Host commands are a privilege; the first tenant has it so that the quick start's host command runs.
+    const tenant = await tenants.createTenant('default', { allowHostCommands: true });
     const { secret } = await tenants.createTenantKey(tenant.id, 'generated at first start');
     writeCredentialsFile(credentialsPath, {
       adminKey: admin.secret,

@@ -15,6 +15,7 @@ import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
+import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
@@ -74,6 +75,15 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     credentialsPath: join(config.dataDir, CREDENTIALS_FILE),
     now: clock.now(),
   });
+  // The process runtime in a launcher process: forks and start times off this event loop. Made before the API
+  // so that /readyz and job responses can say what it confines.
+  const processExecutor = config.roles.includes('worker')
+    ? new LauncherExecutor({
+        scratchRoot: join(config.dataDir, 'scratch'),
+        killGraceMs: config.worker.killGraceMs,
+        sandbox: probeProcessSandbox({ runUidBase: config.worker.runUidBase }),
+      })
+    : null;
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
 
@@ -95,12 +105,14 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       bodyLimitBytes: config.bodyLimitBytes,
       version: VERSION,
       isReady: () => ready,
+      processIsolation: processExecutor?.isolation ?? null,
     });
     try {
       url = await api.listen({ host: config.host, port: config.port });
     } catch (error) {
       // The port taken, say: nothing is left open, and the first-start credentials stay in their file.
       await api.close();
+      await processExecutor?.close(); // its launcher process would keep this one alive
       await queue.close();
       await store.close();
       throw error;
@@ -115,13 +127,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     },
   };
   let worker: WorkerAgent | null = null;
-  let processExecutor: LauncherExecutor | null = null;
-  if (config.roles.includes('worker')) {
-    // The process runtime in a launcher process: forks and start times off this event loop.
-    processExecutor = new LauncherExecutor({
-      scratchRoot: join(config.dataDir, 'scratch'),
-      killGraceMs: config.worker.killGraceMs,
-    });
+  if (processExecutor !== null) {
     const workerId = newId('worker', clock.now(), randomBytes);
     worker = new WorkerAgent(
       {

@@ -4,6 +4,7 @@
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
+import { DEFAULT_RUN_UID_BASE, DEFAULT_RUN_UID_COUNT, MAX_RUN_UID } from '../adapters/process/run-users.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -31,6 +32,11 @@ export interface ServerConfig {
     /** Time between SIGTERM and SIGKILL when a run is stopped (timeout, cancel, shutdown). */
     killGraceMs: number;
     logMaxBytes: number;
+    /**
+     * When the server runs as root, each run of a host command runs under a uid of its own from
+     * runUidBase … runUidBase + 65,535 (and the gid of the same number): uids no one else on the host uses.
+     */
+    runUidBase: number;
   };
   reaper: {
     intervalMs: number;
@@ -174,6 +180,13 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
         10 * 1024 * 1024,
         1024,
         1024 ** 3,
+      ),
+      runUidBase: integer(
+        '--run-uid-base / HOURGLASS_RUN_UID_BASE',
+        pick(input, 'run-uid-base', 'HOURGLASS_RUN_UID_BASE'),
+        DEFAULT_RUN_UID_BASE,
+        1000,
+        MAX_RUN_UID - DEFAULT_RUN_UID_COUNT + 1,
       ),
     }),
     reaper: Object.freeze({

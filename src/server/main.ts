@@ -20,6 +20,7 @@ const FLAGS = {
   'worker-max-runs': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
   'kill-grace-ms': { type: 'string' },
+  'run-uid-base': { type: 'string' },
   'log-max-bytes': { type: 'string' },
   'scheduler-lead-ms': { type: 'string' },
   'scheduler-lease-ttl-ms': { type: 'string' },
@@ -47,6 +48,8 @@ queue.
   --heartbeat-ms N      HOURGLASS_HEARTBEAT_MS      worker heartbeat interval (default 2000)
   --kill-grace-ms N     HOURGLASS_KILL_GRACE_MS     SIGTERM → SIGKILL grace when stopping a run (default 10000)
   --log-max-bytes N     HOURGLASS_LOG_MAX_BYTES     output kept per run (default 10 MiB)
+  --run-uid-base N      HOURGLASS_RUN_UID_BASE      as root, host commands run as uids N…N+65535, one per
+                        run (default 2000000000)
   --scheduler-lead-ms N HOURGLASS_SCHEDULER_LEAD_MS  hand runs to workers this early (default 800)
   --scheduler-lease-ttl-ms N  HOURGLASS_SCHEDULER_LEASE_TTL_MS  partition lease lifetime (default 10000)
   --scheduler-catchup-per-second N  HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND  missed ticks fired per second

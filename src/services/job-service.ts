@@ -7,7 +7,7 @@ import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Job } from '../core/job.js';
 import { partitionOf } from '../core/schedule.js';
-import type { Tenant } from '../core/tenant.js';
+import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
@@ -109,6 +109,7 @@ function checkJob(job: Job, tenant: Tenant): void {
   if (job.image === null && job.command.length === 0) {
     throw invalid('command', 'is required when the job has no image (it is the host command to run)');
   }
+  if (job.image === null) checkHostCommandsAllowed(tenant.limits, 'image');
   if (job.resources.memoryMb > tenant.limits.maxMemoryMb) {
     throw new HourglassError(
       'plan_limit_exceeded',

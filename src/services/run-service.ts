@@ -10,7 +10,8 @@ import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
 import { newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
-import type { Tenant } from '../core/tenant.js';
+import { runtimeOf } from '../core/job.js';
+import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
@@ -74,6 +75,8 @@ export class RunService {
     idempotencyKey: string | null,
   ): Promise<{ run: Run; created: boolean }> {
     const job = await this.jobs.getJob(tenant.id, jobIdOrName);
+    // A job stored before its tenant lost the privilege (or before the limit existed) is not run either.
+    if (runtimeOf(job) === 'process') checkHostCommandsAllowed(tenant.limits, 'job');
     const runAt = input.runAt === undefined ? null : checkRunAt(input.runAt, this.clock.now());
     const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input, runAt);
     if (idempotencyKey !== null) {

@@ -12,7 +12,8 @@ import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
 import { jitterOffsetMs, newScheduleBase, partitionOf, timeSpecOf, type Schedule } from '../core/schedule.js';
 import { previewFires, type DstNote } from '../core/schedule-time.js';
-import type { Tenant } from '../core/tenant.js';
+import { runtimeOf } from '../core/job.js';
+import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
 import type { Page, Store } from '../ports/store.js';
@@ -47,6 +48,7 @@ export class ScheduleService {
 
   async create(tenant: Tenant, jobIdOrName: string, input: ScheduleInput): Promise<Schedule> {
     const job = await this.jobs.getJob(tenant.id, jobIdOrName);
+    if (runtimeOf(job) === 'process') checkHostCommandsAllowed(tenant.limits, 'job');
     const now = this.clock.now();
     const id = newId('schedule', now, randomBytes);
     const base = newScheduleBase({ id, tenantId: tenant.id, jobId: job.id, partition: partitionOf(id) }, now);

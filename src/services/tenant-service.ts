@@ -41,6 +41,15 @@ export class TenantService {
     return (await this.store.listTenants()).map((t) => ({ ...t, limits: withPlanDefaults(t.limits) }));
   }
 
+  /** An admin's change of some plan limits; the others keep their values. */
+  async updateTenantLimits(tenantId: string, limits: Partial<PlanLimits>): Promise<Tenant> {
+    const current = await this.getTenant(tenantId);
+    if (current === null) throw notFound('tenant', tenantId, 'tenantId');
+    const updated = await this.store.updateTenantLimits(tenantId, { ...current.limits, ...limits });
+    if (updated === null) throw notFound('tenant', tenantId, 'tenantId');
+    return { ...updated, limits: withPlanDefaults(updated.limits) };
+  }
+
   async createTenantKey(tenantId: string, name: string | null): Promise<CreatedKey> {
     if ((await this.store.getTenant(tenantId)) === null) throw notFound('tenant', tenantId, 'tenantId');
     return this.createKey('tenant', tenantId, name);

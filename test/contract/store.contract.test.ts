@@ -55,6 +55,18 @@ for (const factory of STORE_FACTORIES) {
       );
     });
 
+    test("a tenant's limits are replaced by an update, and only that tenant's", async (store) => {
+      const a = makeTenant();
+      const b = makeTenant();
+      await store.createTenant(a);
+      await store.createTenant(b);
+      const limits = { ...a.limits, allowHostCommands: true, maxJobs: 3 };
+      assert.deepEqual(await store.updateTenantLimits(a.id, limits), { ...a, limits });
+      assert.deepEqual(await store.getTenant(a.id), { ...a, limits });
+      assert.deepEqual(await store.getTenant(b.id), b);
+      assert.equal(await store.updateTenantLimits(id('tenant'), limits), null);
+    });
+
     test('API keys are found by id and hash, revoked ones included, and revoked once', async (store) => {
       const tenant = makeTenant();
       await store.createTenant(tenant);

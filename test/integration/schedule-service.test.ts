@@ -47,7 +47,7 @@ describe('ScheduleService and future runs', () => {
     jobs = new JobService(store, signals, clock, changes);
     runs = new RunService(store, queue, jobs, signals, clock, { preDispatchLeadMs: 500 });
     schedules = new ScheduleService(store, jobs, changes, clock);
-    tenant = await new TenantService(store, clock).createTenant('acme');
+    tenant = await new TenantService(store, clock).createTenant('acme', { allowHostCommands: true });
     await jobs.createJob(tenant, { name: 'tick', command: ['true'] });
   });
 

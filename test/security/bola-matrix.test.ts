@@ -24,6 +24,7 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /readyz': [{ expect: 'public' }],
   'POST /v1/tenants': [{ expect: 403, body: { name: 'intruder' } }],
   'GET /v1/tenants': [{ expect: 403 }],
+  'PATCH /v1/tenants/{tenantId}': [{ expect: 403, body: { limits: { allowHostCommands: true } } }],
   'POST /v1/tenants/{tenantId}/keys': [{ expect: 403, body: {} }],
   'DELETE /v1/keys/{keyId}': [{ expect: 403 }],
   'GET /v1/keys': [{ expect: 403 }, { expect: 403, query: 'tenantId={tenantId}' }],

@@ -42,7 +42,7 @@ export class SchedulerWorld {
     this.tenant = {
       id: newId('tenant', clock.now(), randomBytes),
       name: 'acme',
-      limits: { ...DEFAULT_PLAN_LIMITS },
+      limits: { ...DEFAULT_PLAN_LIMITS, allowHostCommands: true },
       createdAt: clock.now(),
     };
   }

@@ -140,12 +140,16 @@ export class ServerProcess {
     return { status: response.status, headers: response.headers, body: parsed, text };
   }
 
-  /** A new tenant and a key for it, through the admin API. */
+  /**
+   * A new tenant and a key for it, through the admin API. It may run host commands (what most tests run)
+   * unless `limits` says `allowHostCommands: false`.
+   */
   async createTenant(
     name: string,
-    limits: Record<string, number> = {},
+    limits: Record<string, number | boolean> = {},
   ): Promise<{ id: string; key: string; keyId: string }> {
-    const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body: { name, limits } });
+    const body = { name, limits: { allowHostCommands: true, ...limits } };
+    const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body });
     if (tenant.status !== 201) throw new Error(`createTenant: ${tenant.text}`);
     const key = await this.request('POST', `/v1/tenants/${tenant.body.id}/keys`, {
       key: this.adminKey,

@@ -49,7 +49,7 @@ export async function openWorld(): Promise<WorkerWorld> {
   const tenant: Tenant = {
     id: id('tenant'),
     name: 'acme',
-    limits: { ...DEFAULT_PLAN_LIMITS },
+    limits: { ...DEFAULT_PLAN_LIMITS, allowHostCommands: true },
     createdAt: Date.now(),
   };
   await store.createTenant(tenant);

@@ -15,6 +15,7 @@ describe('resolveConfig', () => {
     assert.equal(config.worker.heartbeatIntervalMs, 2000);
     assert.equal(config.worker.killGraceMs, 10_000);
     assert.equal(config.worker.logMaxBytes, 10 * 1024 * 1024);
+    assert.equal(config.worker.runUidBase, 2_000_000_000);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.worker));
   });
 
@@ -38,6 +39,14 @@ describe('resolveConfig', () => {
     assert.throws(
       () => resolveConfig({ flags: {}, env: { HOURGLASS_ADMIN_KEY: 'short' } }),
       /HOURGLASS_ADMIN_KEY is too weak/,
+    );
+    // A run uid range must not start among the host's own users, nor run past the last valid uid.
+    for (const base of ['0', '999', '4294967000']) {
+      assert.throws(() => resolveConfig({ flags: { 'run-uid-base': base }, env: {} }), /--run-uid-base/);
+    }
+    assert.equal(
+      resolveConfig({ flags: {}, env: { HOURGLASS_RUN_UID_BASE: '3000000' } }).worker.runUidBase,
+      3_000_000,
     );
   });
 });

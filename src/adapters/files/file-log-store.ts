@@ -35,7 +35,8 @@ export class FileLogStore implements LogStore {
   constructor(options: FileLogStoreOptions) {
     this.root = options.root;
     this.maxBytes = options.maxBytes;
-    mkdirSync(this.root, { recursive: true, mode: 0o700 }); // logs are their tenant's: owner only
+    // 0700: no host command (another uid) may read another run's log.
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
   }
 
   open(runId: string): LogWriter {

@@ -10,10 +10,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
+import type {
+  ExecutionHooks,
+  ExecutionResult,
+  ExecutionSpec,
+  Executor,
+  ProcessIsolation,
+} from '../../ports/executor.js';
 import type { LauncherOptions, LauncherReport, LauncherRequest } from './launcher-protocol.js';
 import { CANCELLED_BEFORE_START } from './process-executor.js';
 import { killGroup } from './process-launch.js';
+import { describeSandbox, NO_SANDBOX } from './process-sandbox.js';
 
 const LAUNCHER = fileURLToPath(new URL('./launcher-process.js', import.meta.url));
 /** The launcher's V8 heap: it holds a few objects per running execution; a small heap keeps its forks fast. */
@@ -39,6 +46,11 @@ export class LauncherExecutor implements Executor {
   /** Starts the launcher at once: its boot (tens of ms) is not the first run's to wait for. */
   constructor(private readonly options: Readonly<LauncherOptions>) {
     this.running();
+  }
+
+  /** What the launcher's runs are confined by, for /readyz and job responses. */
+  get isolation(): ProcessIsolation {
+    return describeSandbox(this.options.sandbox ?? NO_SANDBOX);
   }
 
   execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
@@ -85,6 +97,9 @@ export class LauncherExecutor implements Executor {
   private running(): ChildProcess {
     if (this.launcher !== null) return this.launcher;
     const launcher = fork(LAUNCHER, [JSON.stringify(this.options)], {
+      // Nothing of the server's environment (which may hold a secret it was configured with): each run's
+      // environment is built explicitly anyway, and the launcher needs only a PATH.
+      env: launcherEnvironment(),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: [`--max-old-space-size=${LAUNCHER_HEAP_MB}`],
@@ -136,4 +151,9 @@ export class LauncherExecutor implements Executor {
       pending.hooks.onOutput(report.stream, Buffer.from(buffer, byteOffset, byteLength));
     } else pending.settle(report.result);
   }
+}
+
+function launcherEnvironment(): Record<string, string> {
+  const path = process.env['PATH'];
+  return path === undefined ? {} : { PATH: path };
 }

@@ -2,6 +2,7 @@
 // over the child's IPC channel with structured-clone serialization (a chunk of output travels as bytes).
 
 import type { ExecutionResult, ExecutionSpec } from '../../ports/executor.js';
+import type { ProcessSandbox } from './process-sandbox.js';
 
 /** Worker → launcher. */
 export type LauncherRequest =
@@ -20,4 +21,6 @@ export type LauncherReport =
 export interface LauncherOptions {
   scratchRoot: string;
   killGraceMs: number;
+  /** What confines each run, as the worker found it at start (process-sandbox.ts); none when absent. */
+  sandbox?: ProcessSandbox;
 }

@@ -1,6 +1,9 @@
-// The process runtime: runs a job's command directly on the host. UNISOLATED — the command runs as the
-// worker's own user, with the worker's filesystem and network, and no memory, pid or CPU limits. It exists
-// for the embedded/dev default on a host without runc or root; jobs with an image need the container runtime.
+// The process runtime: runs a job's command directly on the host. NOT A SANDBOX — the command shares the
+// host's filesystem (what its uid may read) and network, with no pid or CPU limits. What it does confine, as
+// the host allows (process-sandbox.ts): as root, each attempt runs under a uid of its own (run-users.ts), so it
+// cannot read the data directory, the server's or other runs' /proc entries, nor signal them; and its memory is
+// limited, by a cgroup per attempt (memory-cgroup.ts: over it, `oom_killed`) or else an address-space rlimit.
+// Host commands are a tenant privilege (limits.allowHostCommands); jobs with an image are the container's.
 //
 // Each attempt owns a scratch directory (its cwd, removed afterwards) and a process group (the command is
 // spawned detached, so it leads a new group and every child it forks joins it). One attempt goes through:
@@ -25,19 +28,36 @@
 // plain spawn then just waits for `startAt`. Either way `onStarted` is the start (the release), and the
 // timeout counts from it.
 //
-// On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run.
+// On reaping the whole group is SIGKILLed whatever happened, so no background child outlives its run; with a
+// cgroup, so is every process left in it (one that left the group too), before its uid goes to another run.
 // Starting and watching the process is process-launch.ts, the pacing of spawns launch-pacer.ts, opening gates
 // gate-opener.ts; the decisions (timeout, cancel, outcome) are here.
 
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../ports/clock.js';
-import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
+import type {
+  ExecutionHooks,
+  ExecutionResult,
+  ExecutionSpec,
+  Executor,
+  ProcessIsolation,
+} from '../../ports/executor.js';
 import { findCommandError } from './command-path.js';
 import { GateOpener } from './gate-opener.js';
 import { LaunchPacer, type CancelEntry } from './launch-pacer.js';
-import { killGroup, launchProcess, type Launch, type LaunchEvents } from './process-launch.js';
+import { MemoryCgroup } from './memory-cgroup.js';
+import { describeSandbox, NO_SANDBOX, type ProcessSandbox } from './process-sandbox.js';
+import {
+  killGroup,
+  launchProcess,
+  type Launch,
+  type LaunchEvents,
+  type LaunchRequest,
+} from './process-launch.js';
+import { RunUsers } from './run-users.js';
 
 export interface ProcessExecutorOptions {
   clock: Clock;
@@ -45,6 +65,24 @@ export interface ProcessExecutorOptions {
   scratchRoot: string;
   /** Time between SIGTERM and SIGKILL when a run is stopped (timeout, cancel, shutdown). */
   killGraceMs: number;
+  /** What each run is confined by (process-sandbox.ts); none by default. */
+  sandbox?: ProcessSandbox;
+}
+
+/** What confines one attempt: its uid, its memory cgroup or rlimit. */
+interface Confinement {
+  user?: number;
+  cgroup?: MemoryCgroup;
+  addressSpaceKb?: number;
+}
+
+/** What the launch is told of the confinement. */
+function launchConfinement({ user, cgroup, addressSpaceKb }: Confinement): Partial<LaunchRequest> {
+  return {
+    ...(user === undefined ? {} : { user }),
+    ...(cgroup === undefined ? {} : { cgroupProcs: cgroup.procsFile }),
+    ...(addressSpaceKb === undefined ? {} : { addressSpaceKb }),
+  };
 }
 
 type StopCause = 'timed_out' | 'cancelled';
@@ -66,12 +104,25 @@ export class ProcessExecutor implements Executor {
   private readonly pacer: LaunchPacer;
   /** Opens gates off the event loop, which spawns and the scheduler's transactions block for ms at a time. */
   private readonly gates = new GateOpener();
+  private readonly sandbox: ProcessSandbox;
+  /** One uid per run, when runs get their own (the launcher is root). */
+  private readonly users: RunUsers | null;
 
   constructor(options: ProcessExecutorOptions) {
     this.options = Object.freeze({ ...options });
+    this.sandbox = options.sandbox ?? NO_SANDBOX;
+    this.users = this.sandbox.runUsers === null ? null : new RunUsers(this.sandbox.runUsers);
     this.pacer = new LaunchPacer({ now: () => options.clock.now() });
     // Once, here: a recursive mkdir on every run costs milliseconds of lag under load.
     mkdirSync(options.scratchRoot, { recursive: true });
+    // Runs of other uids may pass through it to their own directory, but not list it (they would see the
+    // names, hence the run ids, of the others).
+    if (this.users !== null) chmodSync(options.scratchRoot, 0o711);
+  }
+
+  /** What this executor confines, for /readyz and job responses. */
+  get isolation(): ProcessIsolation {
+    return describeSandbox(this.sandbox);
   }
 
   /** Stops the gate opener's thread (it is unref'd and stops when idle anyway); runs still waiting fail. */
@@ -85,15 +136,54 @@ export class ProcessExecutor implements Executor {
     if (command === undefined || command === '') {
       return { outcome: 'failed', exitCode: null, reason: 'empty command' };
     }
-    const prefix = join(this.options.scratchRoot, `${safeName(spec.runId)}.${spec.attempt}-`);
-    // Starting now, synchronous: one mkdir is cheaper than a round trip through the thread pool on the way to
-    // the start. Starting later, there is time for the round trip, and the event loop (which has releases to
-    // make on time) is spared the filesystem.
-    const scratch = isGated(spec, this.options.clock.now()) ? await mkdtemp(prefix) : mkdtempSync(prefix);
+    const user = this.users?.acquire();
+    if (user === null) {
+      return {
+        outcome: 'failed',
+        exitCode: null,
+        reason: 'no free run uid: every uid of the range is in use',
+      };
+    }
+    const confinement: Confinement = { ...(user === undefined ? {} : { user }) };
     try {
-      return await this.run(command, spec, hooks, signal, scratch);
+      const prefix = join(this.options.scratchRoot, `${safeName(spec.runId)}.${spec.attempt}-`);
+      // Starting now, synchronous: one mkdir is cheaper than a round trip through the thread pool on the way
+      // to the start. Starting later, there is time for the round trip, and the event loop (which has releases
+      // to make on time) is spared the filesystem.
+      const gated = isGated(spec, this.options.clock.now());
+      const scratch = gated ? await mkdtemp(prefix) : mkdtempSync(prefix);
+      try {
+        // Synchronous, as the cgroup's files below: a syscall or three of microseconds each, where a round
+        // trip through the thread pool was measured at 4-7 ms at the median on this loaded VM, 100-200 ms at
+        // the 99th percentile, enough to make a pre-dispatched start late (docs/benchmarks.md).
+        if (user !== undefined) chownSync(scratch, user, user);
+        const memory = this.sandbox.memory;
+        if (memory.kind === 'cgroup') {
+          // A random suffix: a run released by a stopping worker comes back with the same attempt, and a
+          // launcher that died may have left that attempt's cgroup behind.
+          const name = `${safeName(spec.runId)}.${spec.attempt}-${randomBytes(4).toString('hex')}`;
+          try {
+            confinement.cgroup = MemoryCgroup.create(memory.root, name, spec.memoryMb);
+            if (user !== undefined) confinement.cgroup.delegateTo(user);
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            return {
+              outcome: 'failed',
+              exitCode: null,
+              reason: `could not make its memory cgroup: ${message}`,
+            };
+          }
+        } else if (memory.kind === 'address-space') {
+          confinement.addressSpaceKb = spec.memoryMb * 1024;
+        }
+        return await this.run(command, spec, hooks, signal, scratch, confinement);
+      } finally {
+        // Every process of the run killed before its uid can go to another run.
+        if (confinement.cgroup !== undefined) await confinement.cgroup.destroy();
+        await rm(scratch, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+      }
     } finally {
-      await rm(scratch, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+      if (user !== undefined) this.users?.release(user);
     }
   }
 
@@ -103,6 +193,7 @@ export class ProcessExecutor implements Executor {
     hooks: ExecutionHooks,
     signal: AbortSignal,
     cwd: string,
+    confinement: Confinement,
   ): Promise<ExecutionResult> {
     const now = (): number => this.options.clock.now();
     return new Promise<ExecutionResult>((resolve) => {
@@ -165,11 +256,25 @@ export class ProcessExecutor implements Executor {
           settle(
             gateError !== null && !started && stopCause === null
               ? { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${gateError}` }
-              : resultOf(stopCause, started, code, exitSignal, spec.timeoutMs),
+              : resultOf(
+                  stopCause,
+                  started,
+                  code,
+                  exitSignal,
+                  spec,
+                  confinement.cgroup?.oomKilled() === true,
+                ),
           ),
       });
       const launchNow = (gated: boolean): Launch => {
-        const request = { command, args: spec.argv.slice(1), env: { ...spec.env }, cwd, gated };
+        const request = {
+          command,
+          args: spec.argv.slice(1),
+          env: { ...spec.env },
+          cwd,
+          gated,
+          ...launchConfinement(confinement),
+        };
         launch = launchProcess(request, events(gated), now);
         return launch;
       };
@@ -206,9 +311,14 @@ export class ProcessExecutor implements Executor {
 
       signal.addEventListener('abort', onAbort, { once: true });
       const startAt = spec.startAt ?? -Infinity;
-      if (isGated(spec, now())) {
+      // A wrapped launch (a shell that execs the command) would report a missing command as "exit 127": looked
+      // up first, as an ungated spawn would fail.
+      const wrapped = confinement.cgroup !== undefined || confinement.addressSpaceKb !== undefined;
+      if (wrapped || isGated(spec, now())) {
         const missing = findCommandError(command, spec.env.PATH, cwd);
         if (missing !== null) return settle(spawnFailure(command, missing));
+      }
+      if (isGated(spec, now())) {
         this.gates.accepts(startAt - now()); // starts the thread if it is not up, while the spawn waits its turn
         pending = this.pacer.spawn(startAt, () => {
           pending = null;
@@ -241,13 +351,23 @@ function resultOf(
   started: boolean,
   code: number | null,
   exitSignal: NodeJS.Signals | null,
-  timeoutMs: number,
+  spec: Pick<ExecutionSpec, 'timeoutMs' | 'memoryMb'>,
+  oomKilled: boolean,
 ): ExecutionResult {
   if (stopCause === 'timed_out') {
     return {
       outcome: 'timed_out',
       exitCode: code,
-      reason: `exceeded timeout of ${formatDuration(timeoutMs)}`,
+      reason: `exceeded timeout of ${formatDuration(spec.timeoutMs)}`,
+    };
+  }
+  // The kernel killed a process of the run for its memory, and the run did not succeed (a shell whose child
+  // was killed may still exit 0: its own verdict then stands).
+  if (oomKilled && stopCause === null && code !== 0) {
+    return {
+      outcome: 'oom_killed',
+      exitCode: code,
+      reason: `exceeded its memory limit of ${spec.memoryMb} MB (killed by the kernel's OOM killer)`,
     };
   }
   if (stopCause === 'cancelled') {

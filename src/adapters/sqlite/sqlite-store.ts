@@ -99,6 +99,9 @@ function compileTenantQueries(db: Database.Database) {
     allTenants: db.prepare<[], TenantRow>(
       'SELECT id, name, limits_json, created_at FROM tenants ORDER BY id',
     ),
+    updateTenantLimits: db.prepare<[string, string], TenantRow>(
+      'UPDATE tenants SET limits_json = ? WHERE id = ? RETURNING id, name, limits_json, created_at',
+    ),
     insertApiKey: db.prepare<[ApiKeyRow]>(`INSERT INTO api_keys (${API_KEY_COLUMNS})
       VALUES (@id, @tenant_id, @scope, @prefix, @secret_hash, @name, @created_at, @revoked_at, @last_used_at)`),
     apiKeyByHash: db.prepare<[string], ApiKeyRow>(
@@ -207,6 +210,11 @@ export class SqliteStore implements Store {
 
   async listTenants(): Promise<Tenant[]> {
     return this.tenants.allTenants.all().map(rowToTenant);
+  }
+
+  async updateTenantLimits(id: string, limits: Tenant['limits']): Promise<Tenant | null> {
+    const row = this.tenants.updateTenantLimits.get(JSON.stringify(limits), id);
+    return row ? rowToTenant(row) : null;
   }
 
   async createApiKey(key: ApiKey): Promise<void> {

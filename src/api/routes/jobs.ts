@@ -2,6 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Job as JobModel } from '../../core/job.js';
 import type { Tenant } from '../../core/tenant.js';
 import { invalid, notFound } from '../../core/errors.js';
 import { requireTenant } from '../../services/auth.js';
@@ -40,6 +41,8 @@ const IdempotencyHeader = {
 
 export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { jobs, runs } = deps;
+  const render = (job: JobModel): ReturnType<typeof renderJob> =>
+    renderJob(job, deps.processIsolation ?? null);
 
   app.post(
     '/v1/jobs',
@@ -55,7 +58,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request, reply) => {
       const tenant = await tenantOf(request, deps);
       const job = await jobs.createJob(tenant, request.body as CreateJobBody);
-      return reply.code(201).send(renderJob(job));
+      return reply.code(201).send(render(job));
     },
   );
 
@@ -74,7 +77,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenantId = requireTenant(request.principal);
       const query = request.query as ListJobsQueryT;
       const page = await jobs.listJobs(tenantId, query.limit ?? 50, query.cursor);
-      return { items: page.items.map(renderJob), nextCursor: page.nextCursor };
+      return { items: page.items.map(render), nextCursor: page.nextCursor };
     },
   );
 
@@ -91,7 +94,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (request) => {
       const tenantId = requireTenant(request.principal);
-      return renderJob(await jobs.getJob(tenantId, (request.params as { job: string }).job));
+      return render(await jobs.getJob(tenantId, (request.params as { job: string }).job));
     },
   );
 
@@ -114,7 +117,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
         (request.params as { job: string }).job,
         request.body as UpdateJobBody,
       );
-      return renderJob(job);
+      return render(job);
     },
   );
 

@@ -1,17 +1,35 @@
-// Operations endpoints, unauthenticated: liveness, readiness and Prometheus metrics.
+// Operations endpoints, unauthenticated: liveness, readiness (with what the process runtime isolates) and
+// Prometheus metrics.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
+import type { ProcessIsolation } from '../../ports/executor.js';
 import { problem, sendProblem } from '../problem.js';
 
 const Health = Type.Object(
   { status: Type.Literal('ok') },
   { additionalProperties: false, description: 'The process is up' },
 );
-// Open to more fields: readiness may also describe what the server can run.
+const ProcessRuntimeIsolation = Type.Union([
+  Type.Object({
+    separateUsers: Type.Boolean(),
+    memoryLimit: Type.Union([Type.Literal('cgroup'), Type.Literal('address-space'), Type.Literal('none')]),
+    filesystemIsolated: Type.Boolean(),
+    networkIsolated: Type.Boolean(),
+    summary: Type.String(),
+  }),
+  Type.Null(),
+]);
+// Open to more fields: readiness may also describe what else the server can run (the container runtime).
 const Readiness = Type.Object(
-  { status: Type.Literal('ready') },
+  {
+    status: Type.Literal('ready'),
+    isolation: Type.Object(
+      { processRuntime: ProcessRuntimeIsolation },
+      { description: 'What a host command is confined by here; processRuntime is null without a worker' },
+    ),
+  },
   { additionalProperties: true, description: 'Ready to serve: the store answers' },
 );
 
@@ -35,7 +53,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     {
       schema: {
         operationId: 'getReadiness',
-        summary: 'Readiness: the store answers (503 while starting or shutting down)',
+        summary:
+          'Readiness: the store answers (503 while starting or shutting down); and what the process runtime isolates',
         tags: ['operations'],
         security: [],
         response: { 200: Readiness },
@@ -44,7 +63,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (_r, reply) => {
       if (!deps.isReady()) return sendProblem(reply, problem('unavailable', 'starting or shutting down'));
       await deps.store.getMeta('schema');
-      return { status: 'ready' };
+      return {
+        status: 'ready',
+        isolation: { processRuntime: describeProcessRuntime(deps.processIsolation) },
+      };
     },
   );
 
@@ -53,3 +75,31 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return deps.metrics.render();
   });
 }
+
+/**
+ * What a host command is confined by on this server, in words as well as flags, so that an operator (or a
+ * tenant) never takes the process runtime for a sandbox. Null when this server runs no worker.
+ */
+function describeProcessRuntime(isolation: ProcessIsolation | null | undefined) {
+  if (isolation === null || isolation === undefined) return null;
+  return {
+    separateUsers: isolation.separateUsers,
+    memoryLimit: isolation.memoryLimit,
+    filesystemIsolated: false,
+    networkIsolated: false,
+    summary: [
+      isolation.separateUsers
+        ? 'each run has a uid of its own: it cannot read the data directory, signal the server or another run, or read their /proc entries'
+        : "runs run as the server's own user: they can read what the server can, its data directory and /proc entries included",
+      MEMORY_LIMIT_WORDS[isolation.memoryLimit],
+      'not a sandbox: no filesystem or network isolation (a run reads what its uid may, and reaches the network as the host does)',
+    ].join('; '),
+  };
+}
+
+const MEMORY_LIMIT_WORDS: Record<ProcessIsolation['memoryLimit'], string> = {
+  cgroup: 'memory limit enforced by a cgroup per run, swap included (over it: oom_killed)',
+  'address-space':
+    'memory limit enforced only as an address-space rlimit (RLIMIT_AS): allocations past it fail, and programs that reserve much address space may not start',
+  none: 'memory limit not enforced',
+};

@@ -12,6 +12,7 @@ import {
   IdParam,
   ListKeysQuery,
   Tenant,
+  UpdateTenantBody,
 } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 
@@ -50,6 +51,26 @@ export function registerTenantRoutes(app: FastifyInstance, { tenants }: ApiDeps)
     async (request) => {
       requireAdmin(request.principal);
       return { items: (await tenants.listTenants()).map(renderTenant) };
+    },
+  );
+
+  app.patch(
+    '/v1/tenants/:tenantId',
+    {
+      schema: {
+        operationId: 'updateTenant',
+        summary: "Change a tenant's limits (admin only: a tenant cannot change its own plan)",
+        tags,
+        params: IdParam('tenantId', 'Tenant id'),
+        body: UpdateTenantBody,
+        response: { 200: Tenant },
+      },
+    },
+    async (request) => {
+      requireAdmin(request.principal);
+      const { tenantId } = request.params as { tenantId: string };
+      const tenant = await tenants.updateTenantLimits(tenantId, (request.body as UpdateTenantBody).limits);
+      return renderTenant(tenant);
     },
   );
 

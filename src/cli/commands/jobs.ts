@@ -142,13 +142,21 @@ function printJob(job: Job, json: boolean): void {
       ['Command', formatArgv(job.command) || '-'],
       ['Args', formatArgv(job.args) || '-'],
       ['Env', env.length === 0 ? '-' : formatArgv(env)],
-      ['Memory', `${job.resources.memoryMb} MB`],
+      ['Memory', `${job.resources.memoryMb} MB${memoryLimitNote(job.memoryLimit)}`],
       ['Timeout', `${job.timeoutSeconds} s`],
       ['Retry', formatRetry(job.retry)],
       ['Created', formatTime(job.createdAt)],
       ['Updated', formatTime(job.updatedAt)],
     ]),
   );
+}
+
+/** How the server enforces the memory limit, said next to it; nothing when the server cannot say. */
+function memoryLimitNote(limit: Job['memoryLimit']): string {
+  if (limit === 'cgroup') return ' (enforced: cgroup)';
+  if (limit === 'address-space') return ' (enforced only as an address-space rlimit)';
+  if (limit === 'none') return ' (NOT enforced on this server)';
+  return '';
 }
 
 function truncate(text: string, max: number): string {

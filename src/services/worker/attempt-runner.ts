@@ -12,6 +12,7 @@
 // It holds no state beyond the one attempt it runs; the execution (execution.ts) carries how it was stopped.
 
 import { runtimeOf } from '../../core/job.js';
+import { HOST_COMMANDS_NOT_ALLOWED, withPlanDefaults } from '../../core/tenant.js';
 import type { ExecutionResult, Executor } from '../../ports/executor.js';
 import type { LogStore } from '../../ports/log-store.js';
 import type { ClaimedRun } from '../../ports/store.js';
@@ -47,10 +48,17 @@ export async function runAttempt(
   const runtime = runtimeOf(job);
   const executor = ctx.executors[runtime];
   let result: ExecutionResult;
-  // A missing runtime is not a failure another attempt could fix: it is not retried.
-  const retryable = executor !== undefined;
-  if (executor === undefined) {
-    result = { outcome: 'failed', exitCode: null, reason: missingRuntimeReason(runtime) };
+  // A missing runtime, or a privilege the tenant lacks, is not a failure another attempt could fix: not retried.
+  // The privilege is checked here too, not only at the API: a schedule or a queued run outlives its revocation.
+  const refusal =
+    executor === undefined
+      ? missingRuntimeReason(runtime)
+      : runtime === 'process' && !(await hostCommandsAllowed(ctx, run.tenantId))
+        ? HOST_COMMANDS_NOT_ALLOWED
+        : null;
+  const retryable = refusal === null;
+  if (executor === undefined || refusal !== null) {
+    result = { outcome: 'failed', exitCode: null, reason: refusal };
   } else {
     try {
       const spec = buildExecutionSpec(job, run, ctx.hostPath, clock.now());
@@ -84,6 +92,12 @@ export async function runAttempt(
   const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
   const end = { ...result, retryable, durationMs, startedAt: started.at };
   await recordAttemptEnd(ctx, claimed, end, execution, log);
+}
+
+/** A tenant stored before the limit existed, or gone, runs no host command. */
+async function hostCommandsAllowed(ctx: RunnerContext, tenantId: string): Promise<boolean> {
+  const tenant = await ctx.store.getTenant(tenantId);
+  return tenant !== null && withPlanDefaults(tenant.limits).allowHostCommands;
 }
 
 function missingRuntimeReason(runtime: Runtime): string {
