@@ -16,6 +16,7 @@ import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { CancelResult, Page, Store } from '../ports/store.js';
 import { parseInstant } from './input-time.js';
+import { resolveJobFilter } from './job-filter.js';
 import type { JobService } from './job-service.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -140,13 +141,7 @@ export class RunService {
     if (input.cursor !== undefined && !isId('run', input.cursor)) {
       throw invalid('cursor', 'is not a cursor returned by this endpoint');
     }
-    let { jobId } = input;
-    if (jobId !== undefined && !isId('job', jobId)) {
-      // A name: job names never look like ids (job-service.ts), so the two cannot be confused.
-      const job = await this.store.findJob(tenantId, jobId);
-      if (job === null) throw notFound('job', jobId, 'jobId');
-      jobId = job.id;
-    }
+    const jobId = await resolveJobFilter(this.store, tenantId, input.jobId);
     return this.store.listRuns(tenantId, { ...input, jobId });
   }
 

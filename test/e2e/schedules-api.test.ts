@@ -75,7 +75,13 @@ describe('schedules API', () => {
       byJob.body.items.map((x: { id: string }) => x.id),
       [s.id],
     );
-    assert.deepEqual((await req('GET', '/v1/schedules?jobId=job_00000000000000000000000000')).body.items, []);
+    const byName = await req('GET', '/v1/schedules?jobId=tick');
+    assert.deepEqual(byName.body, byJob.body, 'a job name lists what its id does');
+    // A job the tenant does not have (none, or another tenant's by id or name) is 404, never an empty page.
+    const otherJob = (await req('GET', '/v1/jobs/tick', undefined, other)).body;
+    for (const jobId of ['job_00000000000000000000000000', 'no-such-job', otherJob.id]) {
+      assertProblem(await req('GET', `/v1/schedules?jobId=${jobId}`), 404, 'not_found', 'jobId');
+    }
     await deleteAll();
   });
 

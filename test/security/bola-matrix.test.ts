@@ -51,7 +51,7 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /v1/runs/{runId}': [{ expect: 404 }],
   'POST /v1/runs/{runId}/cancel': [{ expect: 404, body: {} }],
   'GET /v1/runs/{runId}/logs': [{ expect: 404 }, { expect: 404, query: 'follow=true' }],
-  'GET /v1/schedules': [{ expect: 'list' }, { expect: 'list', query: 'jobId={job}' }],
+  'GET /v1/schedules': [{ expect: 'list' }, { expect: 404, query: 'jobId={job}' }],
   'GET /v1/schedules/{scheduleId}': [{ expect: 404 }],
   'PATCH /v1/schedules/{scheduleId}': [
     { expect: 404, body: { every: '1m' } },
@@ -205,6 +205,21 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
     });
     assert.deepEqual([bySchedule.status, bySchedule.body.items], [200, []]);
     const unknown = await server.request('GET', '/v1/runs?jobId=no-such-job', { key });
+    assert.deepEqual([unknown.status, unknown.body.code, unknown.body.field], [404, 'not_found', 'jobId']);
+  });
+
+  it('lets A list its own schedules by job id and by job name', async () => {
+    const key = alice.key;
+    for (const job of values['job'] ?? []) {
+      const res = await server.request('GET', `/v1/schedules?jobId=${job}`, { key });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(
+        res.body.items.map((s: { id: string }) => s.id),
+        values['scheduleId'],
+        job,
+      );
+    }
+    const unknown = await server.request('GET', '/v1/schedules?jobId=no-such-job', { key });
     assert.deepEqual([unknown.status, unknown.body.code, unknown.body.field], [404, 'not_found', 'jobId']);
   });
 });
