@@ -119,6 +119,25 @@ describe('hourglass CLI', () => {
     assert.doesNotMatch(unfiltered.stdout, /\sjob_/);
   });
 
+  it('lists a deleted job’s runs by its id, and says not_found for a job it does not have', async () => {
+    await cli('jobs', 'create', 'doomed', '--', 'true');
+    assert.equal((await cli('run', 'doomed', '--wait')).code, 0);
+    const jobId = JSON.parse((await cli('jobs', 'get', 'doomed', '--json')).stdout).id as string;
+    assert.equal((await cli('jobs', 'delete', 'doomed')).code, 0);
+    // The job has no name any more, so its id stands in the JOB column.
+    const runs = await cli('runs', 'list', '--job', jobId);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.match(runs.stdout, new RegExp(`\\nrun_\\S+\\s+${jobId}\\s+succeeded`));
+    const schedules = await cli('schedules', 'list', '--job', jobId, '--json');
+    assert.equal(schedules.code, 0, schedules.stderr);
+    assert.deepEqual(JSON.parse(schedules.stdout).items, []);
+    for (const command of ['runs', 'schedules']) {
+      const unknown = await cli(command, 'list', '--job', 'doomed');
+      assert.equal(unknown.code, 1, `${command}: ${unknown.stdout}`);
+      assert.match(unknown.stderr, /not_found, jobId/);
+    }
+  });
+
   it('reports API errors without a stack trace, and bad usage with exit code 2', async () => {
     const missing = await cli('run', 'no-such-job', '--wait');
     assert.equal(missing.code, 1);

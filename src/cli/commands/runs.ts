@@ -22,7 +22,7 @@ import {
 const list = defineCommand({
   usage: 'hourglass runs list [--job J] [--schedule S] [--status S] [--limit N] [--cursor C] [--json]',
   summary: 'List runs, newest first, a page at a time.',
-  help: `  --job J               Only the runs of this job (id or name)
+  help: `  --job J               Only the runs of this job (id or name; a deleted job's id too)
   --schedule S          Only the runs of this schedule (id)
   --status S            Only runs in this status: queued, running, succeeded, failed, timed_out,
                         oom_killed, cancelled, lost, skipped
@@ -41,22 +41,18 @@ const list = defineCommand({
     const status = parseRunStatus(values.status);
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
-    // The API filters by job id; --job also takes a name, so look the job up first.
-    const job = values.job === undefined ? undefined : await client.getJob(values.job);
-    const jobId = job?.id;
+    // The API takes a job's id or name as it is: a deleted job's runs are still listed by its id.
+    const jobId = values.job;
     const scheduleId = values.schedule;
     const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
     if (values.json === true) {
       printJson(page);
       return 0;
     }
-    const names =
-      job === undefined
-        ? await jobNamesOf(
-            client,
-            page.items.map((run) => run.jobId),
-          )
-        : new Map([[job.id, job.name]]);
+    const names = await jobNamesOf(
+      client,
+      page.items.map((run) => run.jobId),
+    );
     const rows = page.items.map((run) => [
       run.id,
       names.get(run.jobId) ?? run.jobId,

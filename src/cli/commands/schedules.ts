@@ -80,21 +80,16 @@ const list = defineCommand({
   async run({ values }) {
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
-    // The API filters by job id; --job also takes a name, so look the job up first.
-    const job = values.job === undefined ? undefined : await client.getJob(values.job);
-    const jobId = job?.id;
-    const page = await client.listSchedules({ jobId, limit, cursor: values.cursor });
+    // The API takes a job's id or name as it is.
+    const page = await client.listSchedules({ jobId: values.job, limit, cursor: values.cursor });
     if (values.json === true) {
       printJson(page);
       return 0;
     }
-    const names =
-      job === undefined
-        ? await jobNamesOf(
-            client,
-            page.items.map((s) => s.jobId),
-          )
-        : new Map([[job.id, job.name]]);
+    const names = await jobNamesOf(
+      client,
+      page.items.map((s) => s.jobId),
+    );
     const rows = page.items.map((s) => [
       s.id,
       names.get(s.jobId) ?? s.jobId,
