@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { newQueuedRun, type Run, type RunEvent } from '../core/run.js';
+import { DEFAULT_PRE_DISPATCH_LEAD_MS, newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
 import type { Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
@@ -33,7 +33,7 @@ export interface RunServiceOptions {
 }
 
 export const DEFAULT_RUN_SERVICE_OPTIONS: Readonly<RunServiceOptions> = Object.freeze({
-  preDispatchLeadMs: 1000,
+  preDispatchLeadMs: DEFAULT_PRE_DISPATCH_LEAD_MS,
 });
 
 /** How far ahead a run may be asked for, and how late `runAt` may be before it is a mistake. */
