@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { CLI, ServerProcess } from '../support/server-process.js';
+import { CLI, ServerProcess, type TestTenant } from '../support/server-process.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('keys list', () => {
   let server: ServerProcess;
-  let alice: { id: string; key: string; keyId: string };
-  let bob: { id: string; key: string; keyId: string };
+  let alice: TestTenant;
+  let bob: TestTenant;
   let secrets: string[];
 
   before(async () => {

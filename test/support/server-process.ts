@@ -35,6 +35,13 @@ function newAdminKey(): string {
   }
 }
 
+/** A tenant made by createTenant: its id, and a key for it with that key's id. */
+export interface TestTenant {
+  id: string;
+  key: string;
+  keyId: string;
+}
+
 export class ServerProcess {
   private constructor(
     readonly url: string,
@@ -141,10 +148,7 @@ export class ServerProcess {
   }
 
   /** A new tenant and a key for it, through the admin API. */
-  async createTenant(
-    name: string,
-    limits: Record<string, number> = {},
-  ): Promise<{ id: string; key: string; keyId: string }> {
+  async createTenant(name: string, limits: Record<string, number> = {}): Promise<TestTenant> {
     const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body: { name, limits } });
     if (tenant.status !== 201) throw new Error(`createTenant: ${tenant.text}`);
     const key = await this.request('POST', `/v1/tenants/${tenant.body.id}/keys`, {
@@ -153,6 +157,13 @@ export class ServerProcess {
     });
     if (key.status !== 201) throw new Error(`createKey: ${key.text}`);
     return { id: tenant.body.id, key: key.body.key, keyId: key.body.id };
+  }
+
+  /** POSTs `body` to `path` with `key` and returns what it created; any answer but 201 throws, showing it. */
+  async create(key: string, path: string, body: unknown = {}): Promise<any> {
+    const res = await this.request('POST', path, { key, body });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.text}`);
+    return res.body;
   }
 
   /** Polls a run until it reaches one of `statuses` (default: any terminal one). */
