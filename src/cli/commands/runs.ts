@@ -8,14 +8,13 @@ import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
-  formatMoreHint,
   formatMs,
   formatTable,
   formatTime,
   orDash,
-  printErr,
   printJson,
   printOut,
+  printPage,
   runDurationMs,
 } from '../output.js';
 
@@ -45,35 +44,34 @@ const list = defineCommand({
     const jobId = values.job;
     const scheduleId = values.schedule;
     const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
-    if (values.json === true) {
-      printJson(page);
-      return 0;
-    }
-    const names = await jobNamesOf(
-      client,
-      page.items.map((run) => run.jobId),
-    );
-    const rows = page.items.map((run) => [
-      run.id,
-      names.get(run.jobId) ?? run.jobId,
-      run.status,
-      String(run.attempt),
-      orDash(run.exitCode),
-      formatMs(run.lagMs),
-      formatMs(runDurationMs(run)),
-      // When it was due: its creation for a run-now, its tick or `runAt` otherwise.
-      formatTime(run.dueAt),
-    ]);
-    printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows));
-    if (page.nextCursor !== null) {
-      const filters = [
+    await printPage(page, {
+      json: values.json === true,
+      command: 'runs list',
+      flags: [
         ['--job', values.job],
         ['--schedule', values.schedule],
         ['--status', values.status],
         ['--limit', values.limit],
-      ] as const;
-      printErr(formatMoreHint('runs list', filters, page.nextCursor));
-    }
+      ],
+      async table(runs) {
+        const names = await jobNamesOf(
+          client,
+          runs.map((run) => run.jobId),
+        );
+        const rows = runs.map((run) => [
+          run.id,
+          names.get(run.jobId) ?? run.jobId,
+          run.status,
+          String(run.attempt),
+          orDash(run.exitCode),
+          formatMs(run.lagMs),
+          formatMs(runDurationMs(run)),
+          // When it was due: its creation for a run-now, its tick or `runAt` otherwise.
+          formatTime(run.dueAt),
+        ]);
+        return formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows);
+      },
+    });
     return 0;
   },
 });

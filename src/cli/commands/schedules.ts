@@ -10,13 +10,12 @@ import { buildScheduleFields, SCHEDULE_SPEC_HELP, SCHEDULE_SPEC_OPTIONS } from '
 import {
   formatArgv,
   formatFields,
-  formatMoreHint,
   formatTable,
   formatTime,
   orDash,
-  printErr,
   printJson,
   printOut,
+  printPage,
 } from '../output.js';
 
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
@@ -82,30 +81,29 @@ const list = defineCommand({
     const client = connect(values);
     // The API takes a job's id or name as it is.
     const page = await client.listSchedules({ jobId: values.job, limit, cursor: values.cursor });
-    if (values.json === true) {
-      printJson(page);
-      return 0;
-    }
-    const names = await jobNamesOf(
-      client,
-      page.items.map((s) => s.jobId),
-    );
-    const rows = page.items.map((s) => [
-      s.id,
-      names.get(s.jobId) ?? s.jobId,
-      formatWhen(s),
-      s.paused ? 'paused' : s.nextFireAt === null ? 'ended' : 'active',
-      formatTime(s.nextFireAt),
-      s.overlapPolicy,
-    ]);
-    printOut(formatTable(['ID', 'JOB', 'WHEN', 'STATE', 'NEXT', 'OVERLAP'], rows));
-    if (page.nextCursor !== null) {
-      const filters = [
+    await printPage(page, {
+      json: values.json === true,
+      command: 'schedules list',
+      flags: [
         ['--job', values.job],
         ['--limit', values.limit],
-      ] as const;
-      printErr(formatMoreHint('schedules list', filters, page.nextCursor));
-    }
+      ],
+      async table(schedules) {
+        const names = await jobNamesOf(
+          client,
+          schedules.map((s) => s.jobId),
+        );
+        const rows = schedules.map((s) => [
+          s.id,
+          names.get(s.jobId) ?? s.jobId,
+          formatWhen(s),
+          s.paused ? 'paused' : s.nextFireAt === null ? 'ended' : 'active',
+          formatTime(s.nextFireAt),
+          s.overlapPolicy,
+        ]);
+        return formatTable(['ID', 'JOB', 'WHEN', 'STATE', 'NEXT', 'OVERLAP'], rows);
+      },
+    });
     return 0;
   },
 });
