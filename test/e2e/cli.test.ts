@@ -2,35 +2,16 @@
 // that scripts can rely on.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { nextNewYorkFallBack } from '../support/dst-transitions.js';
-import { CLI, ServerProcess } from '../support/server-process.js';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, ServerProcess, type CliResult } from '../support/server-process.js';
 
 describe('hourglass CLI', () => {
   let server: ServerProcess;
   let env: Record<string, string>;
 
-  function cli(...args: string[]): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { PATH: process.env['PATH'] ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (...args: string[]): Promise<CliResult> =>
+    runCli(args, { PATH: process.env['PATH'] ?? '', ...env });
 
   before(async () => {
     server = await ServerProcess.start();
