@@ -4,11 +4,31 @@
 // operation has one (client generators name their methods after it).
 
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { ERROR_CODES } from '../core/errors.js';
 import { Problem } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
-const ERROR_STATUSES = ['400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '503'];
+// The errors any operation may answer: its own (validation, a missing object, limits, …) and those the HTTP
+// edge answers before any route (src/api/http-edge.ts: 408, 414, 417, 431, and 400 for a request that is not
+// HTTP). 401 and 403 only where a key is needed. 405 belongs to no operation (it answers a method a path does
+// not list), so the document's description says it instead.
+const ERROR_STATUSES = [400, 401, 403, 404, 408, 409, 413, 414, 415, 417, 422, 429, 431, 500, 503];
+const KEY_STATUSES = new Set([401, 403]);
+
+/** One response object per status, shared by every operation: `Problem`, with the codes of that status. */
+const PROBLEM_RESPONSES = new Map(
+  ERROR_STATUSES.map((status) => {
+    const codes = Object.entries(ERROR_CODES).flatMap(([code, s]) => (s === status ? [code] : []));
+    return [
+      String(status),
+      {
+        description: `Problem: ${codes.join(', ')}`,
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
+    ] as const;
+  }),
+);
 
 function toOpenApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -51,11 +71,10 @@ function operationOf(route: RouteOptions, method: string): JsonObject | null {
             content: { [contentType]: { schema: s } },
           };
   }
-  for (const status of ERROR_STATUSES) {
-    responses[status] ??= {
-      description: 'Problem',
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    };
+  const isPublic = Array.isArray(schema['security']) && schema['security'].length === 0;
+  for (const [status, response] of PROBLEM_RESPONSES) {
+    if (isPublic && KEY_STATUSES.has(Number(status))) continue;
+    responses[status] ??= response;
   }
   const parameters = [
     ...(schema['params'] ? parametersOf(schema['params'] as JsonObject, 'path') : []),
@@ -103,7 +122,8 @@ export function collectOpenApi(app: FastifyInstance, version: string): { documen
           info: {
             title: 'Hourglass API',
             version,
-            description: 'Run jobs now, later or on a schedule. Errors are application/problem+json.',
+            description:
+              'Run jobs now, later or on a schedule. Errors are application/problem+json. A path called with a method it does not list answers 405 (method_not_allowed) with an Allow header.',
           },
           servers: [{ url: '/' }],
           security: [{ bearer: [] }],

@@ -364,7 +364,12 @@ export const Schedule = Type.Object({
 
 export const ListSchedulesQuery = Type.Object(
   {
-    jobId: Type.Optional(Type.String({ maxLength: 64 })),
+    jobId: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'A job id or a job name; 404 if the tenant has no such job',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
   },

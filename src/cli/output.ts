@@ -97,6 +97,27 @@ export function formatMoreHint(
 }
 
 /**
+ * A page of a list command: with `--json`, the page as it came (`{items, nextCursor}`); otherwise its table on
+ * stdout and, when there is more, the command for the next page on stderr, with this one's flags.
+ */
+export async function printPage<T>(
+  page: { items: T[]; nextCursor: string | null },
+  options: {
+    json: boolean;
+    command: string;
+    flags: readonly (readonly [string, string | undefined])[];
+    table: (items: T[]) => string | Promise<string>;
+  },
+): Promise<void> {
+  if (options.json) {
+    printJson(page);
+    return;
+  }
+  printOut(await options.table(page.items));
+  if (page.nextCursor !== null) printErr(formatMoreHint(options.command, options.flags, page.nextCursor));
+}
+
+/**
  * A retry policy as it plays out: `1 attempt, no retry`; `3 attempts: retried after 1 s, then 2 s`; past four
  * retries, the first three and where the doubling stops.
  */

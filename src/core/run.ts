@@ -3,6 +3,13 @@
 
 import type { RunStatus } from './run-state.js';
 
+/**
+ * How long before its due time a run is handed to the queue, by default: the server's `--scheduler-lead-ms`,
+ * which the scheduler fires ticks with and the API hands future runs over with. 800 ms, not 1 s: with 1 s, the
+ * firing of second n + 1 falls on the process starts of second n (docs/scheduler.md).
+ */
+export const DEFAULT_PRE_DISPATCH_LEAD_MS = 800;
+
 export interface Run {
   id: string;
   tenantId: string;

@@ -261,6 +261,10 @@ export interface Store {
   insertSchedule(schedule: Schedule, maxSchedules: number): Promise<void>;
   /** Live schedules only. */
   getSchedule(tenantId: string, scheduleId: string): Promise<Schedule | null>;
+  /**
+   * Live schedules, oldest first. A `jobId` the tenant does not have (another tenant's, or none) throws
+   * not_found naming it, as listRuns does; a deleted job of its own lists none.
+   */
   listSchedules(tenantId: string, filter: ScheduleFilter): Promise<Page<Schedule>>;
   /**
    * Writes every field of the schedule if its stored version is `schedule.version − 1` (the caller raised it);

@@ -243,7 +243,7 @@ export interface CreateScheduleInput {
 export type UpdateScheduleInput = CreateScheduleInput;
 
 export interface ListSchedulesOptions extends PageOptions {
-  /** A job id (not a name). */
+  /** A job id or a live job's name; one the tenant does not have is a 404. */
   jobId?: string;
 }
 

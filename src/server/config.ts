@@ -3,6 +3,7 @@
 
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
 import { DEFAULT_RUN_UID_BASE, DEFAULT_RUN_UID_COUNT, MAX_RUN_UID } from '../adapters/process/run-users.js';
 
@@ -197,7 +198,7 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       leadMs: integer(
         '--scheduler-lead-ms / HOURGLASS_SCHEDULER_LEAD_MS',
         pick(input, 'scheduler-lead-ms', 'HOURGLASS_SCHEDULER_LEAD_MS'),
-        800,
+        DEFAULT_PRE_DISPATCH_LEAD_MS,
         0,
         60_000,
       ),

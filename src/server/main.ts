@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { HourglassError } from '../core/errors.js';
+import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { ConfigError, resolveConfig } from './config.js';
 import { startServer, type RunningServer } from './compose.js';
 
@@ -50,7 +51,7 @@ queue.
   --log-max-bytes N     HOURGLASS_LOG_MAX_BYTES     output kept per run (default 10 MiB)
   --run-uid-base N      HOURGLASS_RUN_UID_BASE      as root, host commands run as uids N…N+65535, one per
                         run (default 2000000000)
-  --scheduler-lead-ms N HOURGLASS_SCHEDULER_LEAD_MS  hand runs to workers this early (default 800)
+  --scheduler-lead-ms N HOURGLASS_SCHEDULER_LEAD_MS  hand runs to workers this early (default ${DEFAULT_PRE_DISPATCH_LEAD_MS})
   --scheduler-lease-ttl-ms N  HOURGLASS_SCHEDULER_LEASE_TTL_MS  partition lease lifetime (default 10000)
   --scheduler-catchup-per-second N  HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND  missed ticks fired per second
                         at most when catching up (default 10000)

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { newQueuedRun, type Run, type RunEvent } from '../core/run.js';
+import { DEFAULT_PRE_DISPATCH_LEAD_MS, newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
 import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
@@ -17,6 +17,7 @@ import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { CancelResult, Page, Store } from '../ports/store.js';
 import { parseInstant } from './input-time.js';
+import { resolveJobFilter } from './job-filter.js';
 import type { JobService } from './job-service.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -33,7 +34,7 @@ export interface RunServiceOptions {
 }
 
 export const DEFAULT_RUN_SERVICE_OPTIONS: Readonly<RunServiceOptions> = Object.freeze({
-  preDispatchLeadMs: 1000,
+  preDispatchLeadMs: DEFAULT_PRE_DISPATCH_LEAD_MS,
 });
 
 /** How far ahead a run may be asked for, and how late `runAt` may be before it is a mistake. */
@@ -143,13 +144,7 @@ export class RunService {
     if (input.cursor !== undefined && !isId('run', input.cursor)) {
       throw invalid('cursor', 'is not a cursor returned by this endpoint');
     }
-    let { jobId } = input;
-    if (jobId !== undefined && !isId('job', jobId)) {
-      // A name: job names never look like ids (job-service.ts), so the two cannot be confused.
-      const job = await this.store.findJob(tenantId, jobId);
-      if (job === null) throw notFound('job', jobId, 'jobId');
-      jobId = job.id;
-    }
+    const jobId = await resolveJobFilter(this.store, tenantId, input.jobId);
     return this.store.listRuns(tenantId, { ...input, jobId });
   }
 

@@ -18,6 +18,7 @@ import type { Clock } from '../ports/clock.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
 import type { Page, Store } from '../ports/store.js';
 import type { JobService } from './job-service.js';
+import { resolveJobFilter } from './job-filter.js';
 import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
 
 export type { ScheduleInput } from './schedule-input.js';
@@ -64,11 +65,16 @@ export class ScheduleService {
     return schedule;
   }
 
-  list(tenantId: string, input: ListSchedulesInput): Promise<Page<Schedule>> {
+  /**
+   * The tenant's live schedules, oldest first. `jobId` is a job's id or a live job's name, as for the run
+   * list; a job the tenant does not have answers 404, never an empty page.
+   */
+  async list(tenantId: string, input: ListSchedulesInput): Promise<Page<Schedule>> {
     if (input.cursor !== undefined && !isId('schedule', input.cursor)) {
       throw invalid('cursor', 'is not a cursor returned by this endpoint');
     }
-    return this.store.listSchedules(tenantId, input);
+    const jobId = await resolveJobFilter(this.store, tenantId, input.jobId);
+    return this.store.listSchedules(tenantId, { ...input, jobId });
   }
 
   update(tenant: Tenant, scheduleId: string, input: ScheduleInput): Promise<Schedule> {

@@ -139,6 +139,25 @@ for (const factory of STORE_FACTORIES) {
       });
     });
 
+    test('listSchedules by a job the tenant does not have is not_found; a deleted one lists none', async (store) => {
+      const job = await seedJob(store);
+      await seedSchedule(store, job);
+      const other = makeTenant();
+      await store.createTenant(other);
+      const isJobNotFound = (error: unknown) =>
+        error instanceof HourglassError && error.code === 'not_found' && error.context.field === 'jobId';
+      await assert.rejects(store.listSchedules(other.id, { limit: 10, jobId: job.id }), isJobNotFound);
+      await assert.rejects(
+        store.listSchedules(job.tenantId, { limit: 10, jobId: 'job_00000000000000000000000000' }),
+        isJobNotFound,
+      );
+      await store.deleteJob(job.tenantId, job.id, tick());
+      assert.deepEqual(await store.listSchedules(job.tenantId, { limit: 10, jobId: job.id }), {
+        items: [],
+        nextCursor: null,
+      });
+    });
+
     test('updateSchedule is optimistic on the version', async (store) => {
       const job = await seedJob(store);
       const schedule = await seedSchedule(store, job);

@@ -28,6 +28,21 @@ const valuesOf = (row: object): string =>
     .join(', ')})`;
 const columnsOf = (row: object): string => `(${Object.keys(row).join(', ')})`;
 
+/** Inserts a row object, its keys as the columns. */
+const insertRow = (db: Database.Database, table: string, row: object): void => {
+  db.prepare(`INSERT INTO ${table} ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
+};
+
+/** Applies the migrations up to `version` to an empty database, as a Hourglass of that version left it. */
+function migrateTo(db: Database.Database, version: number): void {
+  db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL)`);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 0);
+  }
+}
+
 /** A database at schema version 2, as Hourglass before migration 3 left it, with a tick's run fired by it. */
 function createVersion2(
   path: string,
@@ -35,21 +50,14 @@ function createVersion2(
 ): void {
   const db = new Database(path);
   try {
-    db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-      applied_at INTEGER NOT NULL)`);
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 0);
-    }
-    const insert = (table: string, row: object) =>
-      db.prepare(`INSERT INTO ${table} ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
-    insert('tenants', tenantToRow(rows.tenant));
-    insert('jobs', jobToRow(rows.job));
-    insert('schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
+    migrateTo(db, 2);
+    insertRow(db, 'tenants', tenantToRow(rows.tenant));
+    insertRow(db, 'jobs', jobToRow(rows.job));
+    insertRow(db, 'schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
     const { events, ...run } = rows.run;
-    insert('runs', run);
+    insertRow(db, 'runs', run);
     for (const [seq, event] of events.entries())
-      insert('run_events', { run_id: run.id, seq: seq + 1, ...event });
+      insertRow(db, 'run_events', { run_id: run.id, seq: seq + 1, ...event });
   } finally {
     db.close();
   }
@@ -194,18 +202,8 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
     const keyId = id('apiKey');
     const db = new Database(path);
     try {
-      db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-        applied_at INTEGER NOT NULL)`);
-      for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(
-          migration.version,
-          migration.name,
-          0,
-        );
-      }
-      const row = tenantToRow(tenant);
-      db.prepare(`INSERT INTO tenants ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
+      migrateTo(db, 5);
+      insertRow(db, 'tenants', tenantToRow(tenant));
       db.prepare(
         `INSERT INTO api_keys (id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at)
          VALUES (?, ?, 'tenant', 'hg_abcdef', ?, 'old', 5, NULL)`,

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { rawRequest } from '../support/raw-http.js';
 import { ServerProcess } from '../support/server-process.js';
 
 describe('API contract: bad input', () => {
@@ -12,8 +13,7 @@ describe('API contract: bad input', () => {
   before(async () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     ({ key } = await server.createTenant('contract'));
-    const job = await server.request('POST', '/v1/jobs', { key, body: { name: 'base', command: ['true'] } });
-    assert.equal(job.status, 201, job.text);
+    await server.create(key, '/v1/jobs', { name: 'base', command: ['true'] });
   });
   after(() => server.stop());
 
@@ -356,6 +356,38 @@ describe('API contract: bad input', () => {
     assert.ok(ready['503'].content['application/problem+json'], 'readiness answers 503 as a problem');
     assert.deepEqual((await server.request('GET', '/healthz')).body, { status: 'ok' });
     assert.equal((await server.request('GET', '/readyz')).body.status, 'ready');
+  });
+
+  it('lists the HTTP edge’s errors in the OpenAPI document, as they are answered', async () => {
+    const doc = (await server.request('GET', '/v1/openapi.json')).body;
+    const host = new URL(server.url).host;
+    // What the edge answers before any route, sent to a documented operation (GET /v1/jobs).
+    const edge: [number, string][] = [
+      [414, `GET /v1/jobs?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
+      [431, `GET /v1/jobs HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+      [417, `GET /v1/jobs HTTP/1.1\r\nHost: ${host}\r\nExpect: teapot\r\nConnection: close\r\n\r\n`],
+    ];
+    for (const [status, bytes] of edge) {
+      const res = await rawRequest(server.url, bytes);
+      assert.equal(res.status, status, res.raw.slice(0, 200));
+      const documented = doc.paths['/v1/jobs'].get.responses[String(status)];
+      assert.ok(documented?.content?.['application/problem+json'], `GET /v1/jobs does not list ${status}`);
+      assert.ok(documented.description.includes(JSON.parse(res.body).code), documented.description);
+    }
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const status of ['400', '408', '414', '417', '431', '500']) {
+          assert.ok(op.responses[status], `${method} ${path} does not list ${status}`);
+        }
+        // A public route needs no key, so it never answers 401 or 403.
+        const isPublic = Array.isArray(op.security) && op.security.length === 0;
+        assert.equal(op.responses['401'] === undefined, isPublic, `${method} ${path}: 401`);
+      }
+    }
+    // 405 answers a method a path does not list, so no operation has it: the document says it once.
+    const wrong = await server.request('PUT', '/v1/jobs', { key });
+    assert.equal(wrong.status, 405, wrong.text);
+    assert.match(doc.info.description, /405 \(method_not_allowed\) with an Allow header/);
   });
 
   it('takes a future run off hourglass_queue_depth when it is cancelled', async () => {

@@ -2,35 +2,16 @@
 // that scripts can rely on.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { nextNewYorkFallBack } from '../support/dst-transitions.js';
-import { CLI, ServerProcess } from '../support/server-process.js';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, ServerProcess, type CliResult } from '../support/server-process.js';
 
 describe('hourglass CLI', () => {
   let server: ServerProcess;
   let env: Record<string, string>;
 
-  function cli(...args: string[]): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { PATH: process.env['PATH'] ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (...args: string[]): Promise<CliResult> =>
+    runCli(args, { PATH: process.env['PATH'] ?? '', ...env });
 
   before(async () => {
     server = await ServerProcess.start();
@@ -117,6 +98,25 @@ describe('hourglass CLI', () => {
     assert.equal(unfiltered.code, 0, unfiltered.stderr);
     assert.match(unfiltered.stdout, /\nrun_\S+\s+hello\s+/);
     assert.doesNotMatch(unfiltered.stdout, /\sjob_/);
+  });
+
+  it('lists a deleted job’s runs by its id, and says not_found for a job it does not have', async () => {
+    await cli('jobs', 'create', 'doomed', '--', 'true');
+    assert.equal((await cli('run', 'doomed', '--wait')).code, 0);
+    const jobId = JSON.parse((await cli('jobs', 'get', 'doomed', '--json')).stdout).id as string;
+    assert.equal((await cli('jobs', 'delete', 'doomed')).code, 0);
+    // The job has no name any more, so its id stands in the JOB column.
+    const runs = await cli('runs', 'list', '--job', jobId);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.match(runs.stdout, new RegExp(`\\nrun_\\S+\\s+${jobId}\\s+succeeded`));
+    const schedules = await cli('schedules', 'list', '--job', jobId, '--json');
+    assert.equal(schedules.code, 0, schedules.stderr);
+    assert.deepEqual(JSON.parse(schedules.stdout).items, []);
+    for (const command of ['runs', 'schedules']) {
+      const unknown = await cli(command, 'list', '--job', 'doomed');
+      assert.equal(unknown.code, 1, `${command}: ${unknown.stdout}`);
+      assert.match(unknown.stderr, /not_found, jobId/);
+    }
   });
 
   it('reports API errors without a stack trace, and bad usage with exit code 2', async () => {

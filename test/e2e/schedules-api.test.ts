@@ -18,13 +18,7 @@ describe('schedules API', () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     ({ key } = await server.createTenant('sched', { maxSchedules: 3, minIntervalSeconds: 5 }));
     ({ key: other } = await server.createTenant('other'));
-    for (const k of [key, other]) {
-      const job = await server.request('POST', '/v1/jobs', {
-        key: k,
-        body: { name: 'tick', command: ['true'] },
-      });
-      assert.equal(job.status, 201, job.text);
-    }
+    for (const k of [key, other]) await server.create(k, '/v1/jobs', { name: 'tick', command: ['true'] });
   });
   after(() => server.stop());
 
@@ -75,7 +69,13 @@ describe('schedules API', () => {
       byJob.body.items.map((x: { id: string }) => x.id),
       [s.id],
     );
-    assert.deepEqual((await req('GET', '/v1/schedules?jobId=job_00000000000000000000000000')).body.items, []);
+    const byName = await req('GET', '/v1/schedules?jobId=tick');
+    assert.deepEqual(byName.body, byJob.body, 'a job name lists what its id does');
+    // A job the tenant does not have (none, or another tenant's by id or name) is 404, never an empty page.
+    const otherJob = (await req('GET', '/v1/jobs/tick', undefined, other)).body;
+    for (const jobId of ['job_00000000000000000000000000', 'no-such-job', otherJob.id]) {
+      assertProblem(await req('GET', `/v1/schedules?jobId=${jobId}`), 404, 'not_found', 'jobId');
+    }
     await deleteAll();
   });
 

@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ServerProcess } from '../support/server-process.js';
+import { ServerProcess, type TestTenant } from '../support/server-process.js';
 
 describe('tenant isolation', () => {
   let server: ServerProcess;
-  let alice: { id: string; key: string; keyId: string };
-  let bob: { id: string; key: string; keyId: string };
+  let alice: TestTenant;
+  let bob: TestTenant;
   let job: any;
   let run: any;
 
@@ -16,13 +16,8 @@ describe('tenant isolation', () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     alice = await server.createTenant('alice');
     bob = await server.createTenant('bob');
-    job = (
-      await server.request('POST', '/v1/jobs', {
-        key: alice.key,
-        body: { name: 'secret', command: ['true'] },
-      })
-    ).body;
-    run = (await server.request('POST', '/v1/jobs/secret/runs', { key: alice.key, body: {} })).body;
+    job = await server.create(alice.key, '/v1/jobs', { name: 'secret', command: ['true'] });
+    run = await server.create(alice.key, '/v1/jobs/secret/runs');
   });
   after(() => server.stop());
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ServerProcess } from '../support/server-process.js';
+import { ServerProcess, type TestTenant } from '../support/server-process.js';
 
 /** What B's request must get. `list`: 200, with none of A's objects in it. `own`: B acting in its own tenant. */
 type Expect = 404 | 403 | 'list' | 'public' | 'own';
@@ -52,7 +52,7 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /v1/runs/{runId}': [{ expect: 404 }],
   'POST /v1/runs/{runId}/cancel': [{ expect: 404, body: {} }],
   'GET /v1/runs/{runId}/logs': [{ expect: 404 }, { expect: 404, query: 'follow=true' }],
-  'GET /v1/schedules': [{ expect: 'list' }, { expect: 'list', query: 'jobId={job}' }],
+  'GET /v1/schedules': [{ expect: 'list' }, { expect: 404, query: 'jobId={job}' }],
   'GET /v1/schedules/{scheduleId}': [{ expect: 404 }],
   'PATCH /v1/schedules/{scheduleId}': [
     { expect: 404, body: { every: '1m' } },
@@ -67,8 +67,8 @@ const MATRIX: Record<string, Probe[]> = {
 describe('BOLA matrix: every route with another tenant’s ids', () => {
   const secret = `alice-secret-${randomBytes(8).toString('hex')}`;
   let server: ServerProcess;
-  let alice: { id: string; key: string; keyId: string };
-  let bob: { id: string; key: string; keyId: string };
+  let alice: TestTenant;
+  let bob: TestTenant;
   /** A's values for each path parameter name. */
   let values: Record<string, string[]>;
   /** Every id of A's objects: none may show up in what B gets. */
@@ -79,29 +79,18 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
     alice = await server.createTenant('alice');
     bob = await server.createTenant('bob');
     const key = alice.key;
-    const job = await server.request('POST', '/v1/jobs', {
-      key,
-      body: { name: 'payroll', command: ['true'], env: { SECRET: secret } },
-    });
-    assert.equal(job.status, 201, job.text);
-    const schedule = await server.request('POST', '/v1/jobs/payroll/schedules', {
-      key,
-      body: { every: '1h', env: { SECRET: secret } },
-    });
-    assert.equal(schedule.status, 201, schedule.text);
-    const run = await server.request('POST', '/v1/jobs/payroll/runs', {
-      key,
-      body: { env: { SECRET: secret } },
-    });
-    assert.equal(run.status, 201, run.text);
+    const env = { SECRET: secret };
+    const job = await server.create(key, '/v1/jobs', { name: 'payroll', command: ['true'], env });
+    const schedule = await server.create(key, '/v1/jobs/payroll/schedules', { every: '1h', env });
+    const run = await server.create(key, '/v1/jobs/payroll/runs', { env });
     values = {
-      job: [job.body.id, 'payroll'],
-      runId: [run.body.id],
-      scheduleId: [schedule.body.id],
+      job: [job.id, 'payroll'],
+      runId: [run.id],
+      scheduleId: [schedule.id],
       tenantId: [alice.id],
       keyId: [alice.keyId],
     };
-    aliceIds = [alice.id, alice.keyId, job.body.id, run.body.id, schedule.body.id];
+    aliceIds = [alice.id, alice.keyId, job.id, run.id, schedule.id];
   });
   after(() => server.stop());
 
@@ -206,6 +195,21 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
     });
     assert.deepEqual([bySchedule.status, bySchedule.body.items], [200, []]);
     const unknown = await server.request('GET', '/v1/runs?jobId=no-such-job', { key });
+    assert.deepEqual([unknown.status, unknown.body.code, unknown.body.field], [404, 'not_found', 'jobId']);
+  });
+
+  it('lets A list its own schedules by job id and by job name', async () => {
+    const key = alice.key;
+    for (const job of values['job'] ?? []) {
+      const res = await server.request('GET', `/v1/schedules?jobId=${job}`, { key });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(
+        res.body.items.map((s: { id: string }) => s.id),
+        values['scheduleId'],
+        job,
+      );
+    }
+    const unknown = await server.request('GET', '/v1/schedules?jobId=no-such-job', { key });
     assert.deepEqual([unknown.status, unknown.body.code, unknown.body.field], [404, 'not_found', 'jobId']);
   });
 });

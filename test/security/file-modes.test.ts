@@ -27,8 +27,8 @@ function expectedModes(dataDir: string): [string, string][] {
 async function runOneJob(server: ServerProcess): Promise<void> {
   const { key } = await server.createTenant('modes');
   const job = { name: 'speaks', command: ['sh', '-c', 'echo something private'] };
-  assert.equal((await server.request('POST', '/v1/jobs', { key, body: job })).status, 201);
-  const run = (await server.request('POST', '/v1/jobs/speaks/runs', { key, body: {} })).body;
+  await server.create(key, '/v1/jobs', job);
+  const run = await server.create(key, '/v1/jobs/speaks/runs');
   assert.equal((await server.waitForRun(key, run.id)).status, 'succeeded');
 }
 

@@ -11,14 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
-import { ServerProcess } from '../support/server-process.js';
+import { ServerProcess, type TestTenant } from '../support/server-process.js';
 
 const NUL = 'a\u0000b';
 const LONE = 'a\ud800b';
 
 describe('NUL bytes and lone surrogates are refused everywhere', () => {
   let server: ServerProcess;
-  let tenant: { id: string; key: string; keyId: string };
+  let tenant: TestTenant;
   let scheduleId: string;
   let runId: string;
 
@@ -26,17 +26,9 @@ describe('NUL bytes and lone surrogates are refused everywhere', () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     tenant = await server.createTenant('texts');
     const { key } = tenant;
-    const job = await server.request('POST', '/v1/jobs', { key, body: { name: 'base', command: ['true'] } });
-    assert.equal(job.status, 201, job.text);
-    const schedule = await server.request('POST', '/v1/jobs/base/schedules', {
-      key,
-      body: { every: '1h', paused: true },
-    });
-    assert.equal(schedule.status, 201, schedule.text);
-    scheduleId = schedule.body.id;
-    const run = await server.request('POST', '/v1/jobs/base/runs', { key, body: {} });
-    assert.equal(run.status, 201, run.text);
-    runId = run.body.id;
+    await server.create(key, '/v1/jobs', { name: 'base', command: ['true'] });
+    scheduleId = (await server.create(key, '/v1/jobs/base/schedules', { every: '1h', paused: true })).id;
+    runId = (await server.create(key, '/v1/jobs/base/runs')).id;
   });
   after(() => server.stop());
 

@@ -38,13 +38,7 @@ describe('every error is problem+json', () => {
     server = await ServerProcess.start({ args: ['--roles', 'api'] });
     ({ key } = await server.createTenant('problems'));
     ({ key: smallKey } = await server.createTenant('small', { runsPerSecond: 0.001, runBurst: 1 }));
-    const job = await server.request('POST', '/v1/jobs', { key, body: { name: 'base', command: ['true'] } });
-    assert.equal(job.status, 201, job.text);
-    const small = await server.request('POST', '/v1/jobs', {
-      key: smallKey,
-      body: { name: 'base', command: ['true'] },
-    });
-    assert.equal(small.status, 201, small.text);
+    for (const k of [key, smallKey]) await server.create(k, '/v1/jobs', { name: 'base', command: ['true'] });
   });
   after(() => server.stop());
 

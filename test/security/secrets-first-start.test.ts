@@ -3,13 +3,12 @@
 // created and no tenant key printed.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CLI, ServerProcess } from '../support/server-process.js';
+import { runCli, ServerProcess, type CliResult } from '../support/server-process.js';
 
 const CREDENTIALS = 'first-start-credentials.txt';
 
@@ -19,18 +18,13 @@ describe('first start', () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const port = (taken.address() as AddressInfo).port;
-    let failed: { code: number | null; stdout: string; stderr: string };
+    let failed: CliResult;
     try {
-      const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--data-dir', dataDir], {
-        env: { ...process.env, HOURGLASS_ADMIN_KEY: '', HOURGLASS_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      failed = await runCli(['server', '--port', String(port), '--data-dir', dataDir], {
+        ...process.env,
+        HOURGLASS_ADMIN_KEY: '',
+        HOURGLASS_LOG_LEVEL: 'warn',
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((r) => child.on('exit', (exitCode) => r(exitCode)));
-      failed = { code, stdout, stderr };
     } finally {
       await new Promise((r) => taken.close(r));
     }

@@ -3,17 +3,16 @@
 // minute: a second use within the minute writes nothing.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { CLI, ServerProcess } from '../support/server-process.js';
+import { runCli, ServerProcess, type TestTenant } from '../support/server-process.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('keys list', () => {
   let server: ServerProcess;
-  let alice: { id: string; key: string; keyId: string };
-  let bob: { id: string; key: string; keyId: string };
+  let alice: TestTenant;
+  let bob: TestTenant;
   let secrets: string[];
 
   before(async () => {
@@ -93,26 +92,24 @@ describe('keys list', () => {
     assert.equal(unknown.status, 404);
   });
 
-  it('hourglass keys list prints a table and --json, without secrets', () => {
+  it('hourglass keys list prints a table and --json, without secrets', async () => {
     const env = { ...process.env, HOURGLASS_URL: server.url, HOURGLASS_ADMIN_KEY: server.adminKey };
-    const table = spawnSync(process.execPath, [CLI, 'keys', 'list', '--tenant', alice.id], {
-      env,
-      encoding: 'utf8',
-    });
-    assert.equal(table.status, 0, table.stderr);
+    const table = await runCli(['keys', 'list', '--tenant', alice.id], env);
+    assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^ID\s+NAME\s+SCOPE\s+TENANT\s+CREATED\s+LAST USED\s+REVOKED/);
     assert.match(table.stdout, new RegExp(`${alice.keyId}\\s+-\\s+tenant\\s+${alice.id}`));
     assert.match(table.stdout, /spare\s+tenant/);
     assertNoSecrets(table.stdout + table.stderr);
-    const json = spawnSync(process.execPath, [CLI, 'keys', 'list', '--json'], { env, encoding: 'utf8' });
-    assert.equal(json.status, 0, json.stderr);
+    const json = await runCli(['keys', 'list', '--json'], env);
+    assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).items.length, 4);
     assertNoSecrets(json.stdout);
-    const asTenant = spawnSync(process.execPath, [CLI, 'keys', 'list'], {
-      env: { ...process.env, HOURGLASS_URL: server.url, HOURGLASS_API_KEY: alice.key },
-      encoding: 'utf8',
+    const asTenant = await runCli(['keys', 'list'], {
+      ...process.env,
+      HOURGLASS_URL: server.url,
+      HOURGLASS_API_KEY: alice.key,
     });
-    assert.notEqual(asTenant.status, 0);
+    assert.notEqual(asTenant.code, 0);
     assert.match(asTenant.stderr, /admin key/);
   });
 });

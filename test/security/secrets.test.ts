@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkAdminKey, estimateKeyBits } from '../../src/server/admin-key.js';
 import { ConfigError, resolveConfig } from '../../src/server/config.js';
 import { IS_ROOT, skipUnless } from '../support/required-services.js';
-import { CLI, ServerProcess } from '../support/server-process.js';
+import { runCli, ServerProcess } from '../support/server-process.js';
 
 const strongKey = () => randomBytes(32).toString('hex');
 
@@ -83,13 +83,10 @@ describe('the admin key file', () => {
 
   it('stops the real server from starting when loose (exit code 2, the reason on stderr)', async () => {
     const path = fileWith('loose-server', strongKey(), 0o644);
-    const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--data-dir', join(dir, 'data')], {
-      env: { ...process.env, HOURGLASS_ADMIN_KEY_FILE: path },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, stderr } = await runCli(['server', '--port', '0', '--data-dir', join(dir, 'data')], {
+      ...process.env,
+      HOURGLASS_ADMIN_KEY_FILE: path,
     });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('exit', (exitCode) => r(exitCode)));
     assert.equal(code, 2, stderr);
     assert.match(stderr, /has mode 0644: its group and others must have no access/);
   });

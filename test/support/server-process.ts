@@ -11,6 +11,25 @@ import { estimateKeyBits, MIN_ADMIN_KEY_BITS } from '../../src/server/admin-key.
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const CLI = join(REPO_ROOT, 'bin/hourglass.js');
 
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `hourglass` binary with `args` until it exits and its output ends; `env` is its whole environment. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export interface ServerOptions {
   dataDir?: string;
   args?: string[];
@@ -33,6 +52,13 @@ function newAdminKey(): string {
     const key = `hg_test_admin_${randomBytes(16).toString('hex')}`;
     if (estimateKeyBits(key) >= MIN_ADMIN_KEY_BITS) return key;
   }
+}
+
+/** A tenant made by createTenant: its id, and a key for it with that key's id. */
+export interface TestTenant {
+  id: string;
+  key: string;
+  keyId: string;
 }
 
 export class ServerProcess {
@@ -144,10 +170,7 @@ export class ServerProcess {
    * A new tenant and a key for it, through the admin API. It may run host commands (what most tests run)
    * unless `limits` says `allowHostCommands: false`.
    */
-  async createTenant(
-    name: string,
-    limits: Record<string, number | boolean> = {},
-  ): Promise<{ id: string; key: string; keyId: string }> {
+  async createTenant(name: string, limits: Record<string, number | boolean> = {}): Promise<TestTenant> {
     const body = { name, limits: { allowHostCommands: true, ...limits } };
     const tenant = await this.request('POST', '/v1/tenants', { key: this.adminKey, body });
     if (tenant.status !== 201) throw new Error(`createTenant: ${tenant.text}`);
@@ -157,6 +180,13 @@ export class ServerProcess {
     });
     if (key.status !== 201) throw new Error(`createKey: ${key.text}`);
     return { id: tenant.body.id, key: key.body.key, keyId: key.body.id };
+  }
+
+  /** POSTs `body` to `path` with `key` and returns what it created; any answer but 201 throws, showing it. */
+  async create(key: string, path: string, body: unknown = {}): Promise<any> {
+    const res = await this.request('POST', path, { key, body });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.text}`);
+    return res.body;
   }
 
   /** Polls a run until it reaches one of `statuses` (default: any terminal one). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveConfig } from '../../src/server/config.js';
+import { DEFAULT_RUN_SERVICE_OPTIONS } from '../../src/services/run-service.js';
 
 describe('resolveConfig', () => {
   it('gives the documented defaults with no flags and no environment', () => {
@@ -16,6 +17,9 @@ describe('resolveConfig', () => {
     assert.equal(config.worker.killGraceMs, 10_000);
     assert.equal(config.worker.logMaxBytes, 10 * 1024 * 1024);
     assert.equal(config.worker.runUidBase, 2_000_000_000);
+    assert.equal(config.scheduler.leadMs, 800);
+    // A run service built without the server's options hands future runs over with the same lead.
+    assert.equal(DEFAULT_RUN_SERVICE_OPTIONS.preDispatchLeadMs, config.scheduler.leadMs);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.worker));
   });
 

@@ -43,6 +43,9 @@ export function compileJobQueries(db: Database.Database) {
   );
   // A run's job, deleted or not: the run row is the authority on which job it belongs to.
   const anyById = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
+  const anyOfTenant = db
+    .prepare<[string, string], number>('SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?')
+    .pluck();
   const page = db.prepare<[string, string, number], JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs
     WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`);
   const count = db
@@ -81,6 +84,13 @@ export function compileJobQueries(db: Database.Database) {
       const row = anyById.get(jobId);
       return row ? rowToJob(row) : null;
     },
+
+    /**
+     * Whether the job is the tenant's, deleted or not: a list filtered by a job asks this first, by primary
+     * key, so a job of another tenant costs what an unknown one does.
+     */
+    tenantHasJob: (tenantId: string, jobId: string): boolean =>
+      anyOfTenant.get(jobId, tenantId) !== undefined,
 
     listJobs(tenantId: string, limit: number, cursor?: string): Page<Job> {
       const rows = page.all(tenantId, cursor ?? BEFORE_ALL_IDS, limit + 1);

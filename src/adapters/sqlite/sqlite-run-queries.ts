@@ -95,7 +95,10 @@ function compileListQueries(db: Database.Database) {
   };
 }
 
-export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 'getJobOfRun'>) {
+export function compileRunQueries(
+  db: Database.Database,
+  jobs: Pick<JobQueries, 'getJobOfRun' | 'tenantHasJob'>,
+) {
   const insert = db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @tenant_id, @job_id,
     @schedule_id, @status, @attempt, @exit_code, @reason, @args_json, @env_json, @created_at, @nominal_time,
     @due_at, @blocked_by, @available_at, @dispatched_at, @started_at, @finished_at, @worker_id, @heartbeat_at,
@@ -110,10 +113,6 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
   const listFor = compileListQueries(db);
   const scheduleJob = db
     .prepare<[string, string], string>('SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?')
-    .pluck();
-  // Deleted jobs too: their runs stay listable by the job's id.
-  const tenantHasJob = db
-    .prepare<[string, string], number>('SELECT 1 FROM jobs WHERE id = ? AND tenant_id = ?')
     .pluck();
   // Only at start, so it has no index of its own (every queued run and every claim would write it): the
   // tenants are walked with one index seek each (a skip-scan; the tenants table is not needed, nor trusted
@@ -335,7 +334,8 @@ export function compileRunQueries(db: Database.Database, jobs: Pick<JobQueries, 
       // The job or schedule is found in the tenant first. runs_job is not tenant-scoped (migration 3): given
       // another tenant's job, the list would walk all of that job's runs to filter them out by tenant, and
       // take time in proportion to someone else's data. A job's runs are all its tenant's.
-      if (jobId !== undefined && tenantHasJob.get(jobId, tenantId) === undefined) {
+      // Deleted jobs too: their runs stay listable by the job's id.
+      if (jobId !== undefined && !jobs.tenantHasJob(tenantId, jobId)) {
         throw notFound('job', jobId, 'jobId');
       }
       if (scheduleId !== undefined) {

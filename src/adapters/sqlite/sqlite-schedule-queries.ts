@@ -14,6 +14,7 @@ import type { Schedule } from '../../core/schedule.js';
 import { resolveWatermark, type NextTickAfter } from '../../core/watermark.js';
 import type { Page, ScheduleFilter, ScheduleTiming } from '../../ports/store.js';
 import { memoisedNextTick, type Frontiers, type FrontierQueries } from './sqlite-frontier-queries.js';
+import type { JobQueries } from './sqlite-job-queries.js';
 import { BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
 import {
   LOAD_COLUMNS,
@@ -79,6 +80,7 @@ function resolveTimings(
 export function compileScheduleQueries(
   db: Database.Database,
   frontierQueries: Pick<FrontierQueries, 'frontiers'>,
+  jobs: Pick<JobQueries, 'tenantHasJob'>,
 ) {
   const insert = db.prepare<[ScheduleRow]>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq)
     VALUES (@id, @tenant_id, @job_id, @partition, @kind, @cron, @timezone, @every, @interval_ms, @anchor_at,
@@ -170,6 +172,10 @@ export function compileScheduleQueries(
 
     listSchedules(tenantId: string, filter: ScheduleFilter): Page<Schedule> {
       const { jobId, limit } = filter;
+      // A job the tenant does not have is not_found, as for listRuns; a deleted one of its own lists empty
+      // (its schedules were deleted with it). Both reads are by tenant (schedules_tenant_job), so another
+      // tenant's schedules never cost anything here.
+      if (jobId !== undefined && !jobs.tenantHasJob(tenantId, jobId)) throw notFound('job', jobId, 'jobId');
       const cursor = filter.cursor ?? BEFORE_ALL_IDS;
       const rows =
         jobId === undefined

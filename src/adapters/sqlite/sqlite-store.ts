@@ -150,7 +150,7 @@ export class SqliteStore implements Store {
     this.jobs = compileJobQueries(db);
     this.runs = compileRunQueries(db, this.jobs);
     const frontiers = compileFrontierQueries(db);
-    this.schedules = compileScheduleQueries(db, frontiers);
+    this.schedules = compileScheduleQueries(db, frontiers, this.jobs);
     this.leases = compileLeaseQueries(db);
     this.overlap = compileOverlapQueries(db, this.runs);
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);

@@ -8,13 +8,12 @@ import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
-  formatMoreHint,
   formatRetry,
   formatTable,
   formatTime,
-  printErr,
   printJson,
   printOut,
+  printPage,
 } from '../output.js';
 
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
@@ -73,26 +72,27 @@ const list = defineCommand({
   async run({ values }) {
     const limit = parseInteger(values.limit, '--limit', 1);
     const page = await connect(values).listJobs({ limit, cursor: values.cursor });
-    if (values.json === true) {
-      printJson(page);
-      return 0;
-    }
-    const rows = page.items.map((job) => [
-      job.name,
-      job.id,
-      job.image ?? '-',
-      truncate(formatArgv([...job.command, ...job.args]), 40),
-      `${job.resources.memoryMb} MB`,
-      `${job.timeoutSeconds} s`,
-      String(job.retry.maxAttempts),
-      formatTime(job.updatedAt),
-    ]);
-    printOut(
-      formatTable(['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'], rows),
-    );
-    if (page.nextCursor !== null) {
-      printErr(formatMoreHint('jobs list', [['--limit', values.limit]], page.nextCursor));
-    }
+    await printPage(page, {
+      json: values.json === true,
+      command: 'jobs list',
+      flags: [['--limit', values.limit]],
+      table: (jobs) => {
+        const rows = jobs.map((job) => [
+          job.name,
+          job.id,
+          job.image ?? '-',
+          truncate(formatArgv([...job.command, ...job.args]), 40),
+          `${job.resources.memoryMb} MB`,
+          `${job.timeoutSeconds} s`,
+          String(job.retry.maxAttempts),
+          formatTime(job.updatedAt),
+        ]);
+        return formatTable(
+          ['NAME', 'ID', 'IMAGE', 'COMMAND', 'MEMORY', 'TIMEOUT', 'ATTEMPTS', 'UPDATED'],
+          rows,
+        );
+      },
+    });
     return 0;
   },
 });

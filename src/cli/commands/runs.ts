@@ -8,21 +8,20 @@ import { connect } from '../options.js';
 import {
   formatArgv,
   formatFields,
-  formatMoreHint,
   formatMs,
   formatTable,
   formatTime,
   orDash,
-  printErr,
   printJson,
   printOut,
+  printPage,
   runDurationMs,
 } from '../output.js';
 
 const list = defineCommand({
   usage: 'hourglass runs list [--job J] [--schedule S] [--status S] [--limit N] [--cursor C] [--json]',
   summary: 'List runs, newest first, a page at a time.',
-  help: `  --job J               Only the runs of this job (id or name)
+  help: `  --job J               Only the runs of this job (id or name; a deleted job's id too)
   --schedule S          Only the runs of this schedule (id)
   --status S            Only runs in this status: queued, running, succeeded, failed, timed_out,
                         oom_killed, cancelled, lost, skipped
@@ -41,43 +40,38 @@ const list = defineCommand({
     const status = parseRunStatus(values.status);
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
-    // The API filters by job id; --job also takes a name, so look the job up first.
-    const job = values.job === undefined ? undefined : await client.getJob(values.job);
-    const jobId = job?.id;
+    // The API takes a job's id or name as it is: a deleted job's runs are still listed by its id.
+    const jobId = values.job;
     const scheduleId = values.schedule;
     const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
-    if (values.json === true) {
-      printJson(page);
-      return 0;
-    }
-    const names =
-      job === undefined
-        ? await jobNamesOf(
-            client,
-            page.items.map((run) => run.jobId),
-          )
-        : new Map([[job.id, job.name]]);
-    const rows = page.items.map((run) => [
-      run.id,
-      names.get(run.jobId) ?? run.jobId,
-      run.status,
-      String(run.attempt),
-      orDash(run.exitCode),
-      formatMs(run.lagMs),
-      formatMs(runDurationMs(run)),
-      // When it was due: its creation for a run-now, its tick or `runAt` otherwise.
-      formatTime(run.dueAt),
-    ]);
-    printOut(formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows));
-    if (page.nextCursor !== null) {
-      const filters = [
+    await printPage(page, {
+      json: values.json === true,
+      command: 'runs list',
+      flags: [
         ['--job', values.job],
         ['--schedule', values.schedule],
         ['--status', values.status],
         ['--limit', values.limit],
-      ] as const;
-      printErr(formatMoreHint('runs list', filters, page.nextCursor));
-    }
+      ],
+      async table(runs) {
+        const names = await jobNamesOf(
+          client,
+          runs.map((run) => run.jobId),
+        );
+        const rows = runs.map((run) => [
+          run.id,
+          names.get(run.jobId) ?? run.jobId,
+          run.status,
+          String(run.attempt),
+          orDash(run.exitCode),
+          formatMs(run.lagMs),
+          formatMs(runDurationMs(run)),
+          // When it was due: its creation for a run-now, its tick or `runAt` otherwise.
+          formatTime(run.dueAt),
+        ]);
+        return formatTable(['ID', 'JOB', 'STATUS', 'ATTEMPT', 'EXIT', 'LAG', 'DURATION', 'DUE'], rows);
+      },
+    });
     return 0;
   },
 });

@@ -10,13 +10,12 @@ import { buildScheduleFields, SCHEDULE_SPEC_HELP, SCHEDULE_SPEC_OPTIONS } from '
 import {
   formatArgv,
   formatFields,
-  formatMoreHint,
   formatTable,
   formatTime,
   orDash,
-  printErr,
   printJson,
   printOut,
+  printPage,
 } from '../output.js';
 
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
@@ -80,37 +79,31 @@ const list = defineCommand({
   async run({ values }) {
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
-    // The API filters by job id; --job also takes a name, so look the job up first.
-    const job = values.job === undefined ? undefined : await client.getJob(values.job);
-    const jobId = job?.id;
-    const page = await client.listSchedules({ jobId, limit, cursor: values.cursor });
-    if (values.json === true) {
-      printJson(page);
-      return 0;
-    }
-    const names =
-      job === undefined
-        ? await jobNamesOf(
-            client,
-            page.items.map((s) => s.jobId),
-          )
-        : new Map([[job.id, job.name]]);
-    const rows = page.items.map((s) => [
-      s.id,
-      names.get(s.jobId) ?? s.jobId,
-      formatWhen(s),
-      s.paused ? 'paused' : s.nextFireAt === null ? 'ended' : 'active',
-      formatTime(s.nextFireAt),
-      s.overlapPolicy,
-    ]);
-    printOut(formatTable(['ID', 'JOB', 'WHEN', 'STATE', 'NEXT', 'OVERLAP'], rows));
-    if (page.nextCursor !== null) {
-      const filters = [
+    // The API takes a job's id or name as it is.
+    const page = await client.listSchedules({ jobId: values.job, limit, cursor: values.cursor });
+    await printPage(page, {
+      json: values.json === true,
+      command: 'schedules list',
+      flags: [
         ['--job', values.job],
         ['--limit', values.limit],
-      ] as const;
-      printErr(formatMoreHint('schedules list', filters, page.nextCursor));
-    }
+      ],
+      async table(schedules) {
+        const names = await jobNamesOf(
+          client,
+          schedules.map((s) => s.jobId),
+        );
+        const rows = schedules.map((s) => [
+          s.id,
+          names.get(s.jobId) ?? s.jobId,
+          formatWhen(s),
+          s.paused ? 'paused' : s.nextFireAt === null ? 'ended' : 'active',
+          formatTime(s.nextFireAt),
+          s.overlapPolicy,
+        ]);
+        return formatTable(['ID', 'JOB', 'WHEN', 'STATE', 'NEXT', 'OVERLAP'], rows);
+      },
+    });
     return 0;
   },
 });

@@ -12,6 +12,7 @@
 // While running, a node whose lease round fails stops firing before its leases can expire (judged on the
 // monotonic clock), and drops its partitions once they have: another node may own them by then.
 
+import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../../core/run.js';
 import { jitterOffsetMs, PARTITION_COUNT, partitionOf, scheduledRunId } from '../../core/schedule.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
@@ -110,11 +111,12 @@ export class SchedulerEngine {
     const leaseTtlMs = options.leaseTtlMs ?? 10_000;
     this.options = Object.freeze({
       nodeId: options.nodeId,
-      leadMs: options.leadMs ?? 800,
+      leadMs: options.leadMs ?? DEFAULT_PRE_DISPATCH_LEAD_MS,
       leaseTtlMs,
       reconcileIntervalMs: options.reconcileIntervalMs ?? 5_000,
       batchSize: options.batchSize ?? 2_000,
-      fireIntervalMs: options.fireIntervalMs ?? Math.min(100, (options.leadMs ?? 800) / 4),
+      fireIntervalMs:
+        options.fireIntervalMs ?? Math.min(100, (options.leadMs ?? DEFAULT_PRE_DISPATCH_LEAD_MS) / 4),
       catchupPerSecond: options.catchupPerSecond ?? 10_000,
       lateGraceMs: options.lateGraceMs ?? 1_000,
       partitionCount: options.partitionCount ?? PARTITION_COUNT,
