@@ -17,7 +17,7 @@ import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
-import { LogFollowers } from './log-followers.js';
+import { LogFollowers, type LogFollowLimits } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
 import { errorHandler, problem, sendProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -38,6 +38,8 @@ export interface ApiDeps {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Caps on open log follow streams, per tenant and in all (log-followers.ts). */
+  followLimits: LogFollowLimits;
   version: string;
   /** False while starting or shutting down: /readyz answers 503. */
   isReady(): boolean;

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   plan_limit_exceeded: 422,
   rate_limited: 429,
+  too_many_streams: 429,
   internal: 500,
   unavailable: 503,
 } as const;

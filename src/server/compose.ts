@@ -80,6 +80,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       metrics,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      followLimits: config.logFollows,
       version: VERSION,
       isReady: () => ready,
     });

@@ -92,7 +92,10 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
       const { runId } = request.params as { runId: string };
       await runs.getRun(tenantId, runId);
       const { follow } = request.query as { follow?: boolean };
-      if (follow) return followers.follow(request, reply, tenantId, runId);
+      if (follow) {
+        const keyId = request.principal?.keyId ?? '';
+        return followers.follow(request, reply, { tenantId, keyId }, runId);
+      }
       // Streamed from the store as the client reads it (up to the log cap, 10 MiB by default): a slow client
       // holds a chunk or two in memory, never its whole log.
       const log = await deps.logs.snapshot(runId);
