@@ -76,7 +76,8 @@ export class SlowReader {
         resolve(this.headerText);
       };
       this.socket.on('data', onData);
-      this.socket.once('error', reject);
+      // Kept for the socket's life: a reset after the headers must not be an uncaught error.
+      this.socket.on('error', reject);
       this.socket.once('close', () => reject(new Error(`closed before headers: ${path}`)));
     });
     this.headers.catch(() => undefined);
