@@ -5,10 +5,11 @@
 //
 //   npm run build && node dist/bench/log-follows.js [--requests 300] [--rounds 3] [--tag after]
 //
+// Also the server's CPU time per second over 5 s with the streams open and nothing else asked of it.
 // Loads, each measured on a fresh server: none; one tenant asking for 3,000 streams (what is admitted is
 // counted); 20 tenants asking for 50 each (1,000, the default server-wide cap: the most the caps allow).
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_ONLY, queuedRun, SlowReader, statusOf, writeRunLog } from '../test/support/log-load.js';
@@ -25,6 +26,15 @@ const { values } = parseArgs({
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
 const CLIENTS = 2;
+const IDLE_WINDOW_MS = 5000;
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** User + system CPU time of a process so far (/proc/<pid>/stat), in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
+}
 
 interface Load {
   name: string;
@@ -43,6 +53,8 @@ interface LoadResult {
   asked: number;
   admitted: number;
   refused: number;
+  /** The server's CPU time per second with the streams open and no other requests. */
+  idleCpuMsPerS: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -60,20 +72,26 @@ async function measure(load: Load): Promise<LoadResult> {
       const runId = await queuedRun(server, key);
       // A line of output, so that a version which sends headers only with the first output answers too.
       writeRunLog(server, runId, 116);
-      const batch = Array.from(
-        { length: load.streamsPerTenant },
-        () => new SlowReader(server.url, `/v1/runs/${runId}/logs?follow=true`, key),
-      );
-      streams.push(...batch);
-      for (const reader of batch) {
-        // A refused stream's connection closes after its 429; an admitted one stays open.
-        const status = statusOf(await reader.headers);
-        if (status === 200) admitted++;
-        else void reader.drain();
+      // 100 connections at a time: thousands at once would overflow the listen backlog.
+      for (let opened = 0; opened < load.streamsPerTenant; opened += 100) {
+        const batch = Array.from(
+          { length: Math.min(100, load.streamsPerTenant - opened) },
+          () => new SlowReader(server.url, `/v1/runs/${runId}/logs?follow=true`, key),
+        );
+        streams.push(...batch);
+        for (const reader of batch) {
+          // A refused stream's connection closes after its 429; an admitted one stays open.
+          const status = statusOf(await reader.headers);
+          if (status === 200) admitted++;
+          else void reader.drain();
+        }
       }
     }
-    // Let the streams settle into their polling before the victim's requests are timed.
+    // Let the streams settle into their polling, then take what they cost the server on their own.
     await new Promise((resolve) => setTimeout(resolve, 2000));
+    const cpuBefore = cpuMs(server.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    const idleCpuMsPerS = ((cpuMs(server.pid) - cpuBefore) / IDLE_WINDOW_MS) * 1000;
     const latencies: number[] = [];
     let next = 0;
     const client = async () => {
@@ -93,6 +111,7 @@ async function measure(load: Load): Promise<LoadResult> {
       asked,
       admitted,
       refused: asked - admitted,
+      idleCpuMsPerS: round(idleCpuMsPerS, 0),
       p50Ms: round(summary.p50, 1),
       p99Ms: round(summary.p99, 1),
       maxMs: round(summary.max, 1),
@@ -120,6 +139,7 @@ async function main(): Promise<void> {
       load: load.name,
       admitted: of((r) => r.admitted),
       refused: of((r) => r.refused),
+      idleCpuMsPerS: of((r) => r.idleCpuMsPerS),
       p50Ms: of((r) => r.p50Ms),
       p99Ms: of((r) => r.p99Ms),
       maxMs: of((r) => r.maxMs),

@@ -3,8 +3,8 @@
 // streams: a stream is open → ending (run over, client gone, key revoked, or server closing) → ended.
 //
 // Streams are capped, per tenant and in all, in this API process: a stream costs a connection, a poll of the
-// log every POLL_MS and of the run every STATUS_POLL_MS, so one tenant's thousands would slow every other
-// tenant's requests. Past a cap a new stream is refused with 429 `too_many_streams`; open ones are untouched.
+// log every POLL_MS (IDLE_POLL_MS while quiet) and of the run every STATUS_POLL_MS, so one tenant's thousands
+// would slow every other tenant's requests. Past a cap a new stream is refused with 429 `too_many_streams`; open ones are untouched.
 //
 // A stream lives on after its request was authenticated, so the keys of open streams are checked again every
 // KEY_CHECK_MS, one store read per distinct key (not per stream); a stream whose key was revoked is cut off.
@@ -21,8 +21,12 @@ import type { RunSignals } from '../ports/run-events.js';
 import type { Store } from '../ports/store.js';
 
 const LOG_CHUNK_BYTES = 64 * 1024;
-/** How often a stream checks for new output; a `finished` signal wakes it sooner. */
+/**
+ * How often a stream checks for new output: every POLL_MS while the run prints, backing off to IDLE_POLL_MS
+ * while it prints nothing (most open streams, most of the time). A `finished` signal wakes it at once.
+ */
 const POLL_MS = 250;
+const IDLE_POLL_MS = 1000;
 /** How often an idle stream reads its run's status from the store (the signal is only a hint). */
 const STATUS_POLL_MS = 1000;
 /** How often the keys of open streams are checked for revocation: a revoked key's streams end within this. */
@@ -179,6 +183,7 @@ export class LogFollowers {
     let wake: (() => void) | null = null;
     let finished = false;
     let nextStatusAt = 0;
+    let pollMs = POLL_MS;
     const unsubscribe = signals.on((signal) => {
       if (signal.runId !== runId || signal.type !== 'finished') return;
       finished = true;
@@ -192,6 +197,7 @@ export class LogFollowers {
         if (stop.aborted) return;
         if (chunk.data.length > 0) {
           offset = chunk.nextOffset;
+          pollMs = POLL_MS;
           yield chunk.data;
           continue;
         }
@@ -204,8 +210,10 @@ export class LogFollowers {
           }
           nextStatusAt = Date.now() + STATUS_POLL_MS;
         }
+        const waitMs = pollMs;
+        pollMs = Math.min(IDLE_POLL_MS, pollMs * 2);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, POLL_MS);
+          const timer = setTimeout(resolve, waitMs);
           wake = () => {
             clearTimeout(timer);
             resolve();
