@@ -18,7 +18,7 @@ import type { RunService } from '../services/run-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
 import { findUnsafeText } from './input-text.js';
-import { LogFollowers } from './log-followers.js';
+import { LogFollowers, type LogFollowLimits } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
 import {
   answerClientError,
@@ -47,6 +47,8 @@ export interface ApiDeps {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Caps on open log follow streams, per tenant and in all (log-followers.ts). */
+  followLimits: LogFollowLimits;
   version: string;
   /** False while starting or shutting down: /readyz answers 503. */
   isReady(): boolean;

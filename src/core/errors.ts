@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   expectation_failed: 417,
   plan_limit_exceeded: 422,
   rate_limited: 429,
+  too_many_streams: 429,
   headers_too_large: 431,
   internal: 500,
   unavailable: 503,

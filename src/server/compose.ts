@@ -103,6 +103,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       metrics,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      followLimits: config.logFollows,
       version: VERSION,
       isReady: () => ready,
       processIsolation: processExecutor?.isolation ?? null,

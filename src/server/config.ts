@@ -24,6 +24,8 @@ export interface ServerConfig {
   adminKeySource: 'HOURGLASS_ADMIN_KEY' | 'admin key file' | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   bodyLimitBytes: number;
+  /** Open log follow streams (`?follow=true`) this API process serves at most, per tenant and in all. */
+  logFollows: { perTenant: number; total: number };
   worker: {
     /** Memory the worker may hand out to runs; a run takes its job's `resources.memoryMb`. */
     memoryMb: number;
@@ -152,6 +154,22 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     ...resolveAdminKey(input),
     logLevel: logLevel as ServerConfig['logLevel'],
     bodyLimitBytes: 256 * 1024,
+    logFollows: Object.freeze({
+      perTenant: integer(
+        '--max-log-follows-per-tenant / HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT',
+        pick(input, 'max-log-follows-per-tenant', 'HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT'),
+        50,
+        1,
+        1_000_000,
+      ),
+      total: integer(
+        '--max-log-follows / HOURGLASS_MAX_LOG_FOLLOWS',
+        pick(input, 'max-log-follows', 'HOURGLASS_MAX_LOG_FOLLOWS'),
+        1000,
+        1,
+        1_000_000,
+      ),
+    }),
     worker: Object.freeze({
       memoryMb: integer(
         '--worker-memory-mb / HOURGLASS_WORKER_MEMORY_MB',

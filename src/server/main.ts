@@ -26,6 +26,8 @@ const FLAGS = {
   'scheduler-lead-ms': { type: 'string' },
   'scheduler-lease-ttl-ms': { type: 'string' },
   'scheduler-catchup-per-second': { type: 'string' },
+  'max-log-follows': { type: 'string' },
+  'max-log-follows-per-tenant': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -55,6 +57,9 @@ queue.
   --scheduler-lease-ttl-ms N  HOURGLASS_SCHEDULER_LEASE_TTL_MS  partition lease lifetime (default 10000)
   --scheduler-catchup-per-second N  HOURGLASS_SCHEDULER_CATCHUP_PER_SECOND  missed ticks fired per second
                         at most when catching up (default 10000)
+  --max-log-follows N   HOURGLASS_MAX_LOG_FOLLOWS   open log follow streams at most (default 1000)
+  --max-log-follows-per-tenant N  HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT  open log follow streams per tenant
+                        at most (default 50); past either cap a new stream is refused with 429
 `;
 
 function printBanner(server: RunningServer): void {

@@ -6,11 +6,24 @@
 // so only another API change races), then answered 409 `schedule_conflict`. After every committed change the
 // scheduler node that owns the schedule's partition hears of it at once (ScheduleChanges); its periodic
 // reconciliation from the store covers a lost hint.
+//
+// A tenant's live schedules may together make at most the plan's runsPerSecond on average (schedule-rate.ts):
+// a create, a resume, or a change to a faster timing is refused with 422 while the sum would not fit. The sum
+// is read before the write, not in its transaction: two such requests at the same instant can both fit alone
+// and together overshoot, by one schedule's rate each.
 
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { jitterOffsetMs, newScheduleBase, partitionOf, timeSpecOf, type Schedule } from '../core/schedule.js';
+import {
+  isActive,
+  jitterOffsetMs,
+  newScheduleBase,
+  partitionOf,
+  timeSpecOf,
+  type Schedule,
+} from '../core/schedule.js';
+import { averageTicksPerSecond, fitsRunRate } from '../core/schedule-rate.js';
 import { previewFires, type DstNote } from '../core/schedule-time.js';
 import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
@@ -38,6 +51,13 @@ export interface PreviewFire {
 }
 
 export const PREVIEW_MAX = 100;
+/** Schedules read per page when summing a tenant's run rate. */
+const RATE_PAGE = 500;
+
+/** A rate as a person reads it: 10, 0.5, 0.0167. */
+function perSecond(rate: number): string {
+  return String(Number(rate.toPrecision(3)));
+}
 
 export class ScheduleService {
   constructor(
@@ -54,6 +74,7 @@ export class ScheduleService {
     const id = newId('schedule', now, randomBytes);
     const base = newScheduleBase({ id, tenantId: tenant.id, jobId: job.id, partition: partitionOf(id) }, now);
     const schedule = applyScheduleInput({ ...base, spec: null }, input, tenant.limits, now);
+    await this.checkRunRate(tenant, schedule, null);
     await this.store.insertSchedule(schedule, tenant.limits.maxSchedules);
     this.announce(schedule);
     return schedule;
@@ -78,21 +99,21 @@ export class ScheduleService {
   }
 
   update(tenant: Tenant, scheduleId: string, input: ScheduleInput): Promise<Schedule> {
-    return this.change(tenant.id, scheduleId, (current, now) =>
+    return this.change(tenant, scheduleId, (current, now) =>
       applyScheduleInput(current, input, tenant.limits, now),
     );
   }
 
   /** Stops its ticks until resumed. Pausing a paused schedule changes nothing. */
   pause(tenant: Tenant, scheduleId: string): Promise<Schedule> {
-    return this.change(tenant.id, scheduleId, (current, now) =>
+    return this.change(tenant, scheduleId, (current, now) =>
       current.paused ? null : applyScheduleInput(current, { paused: true }, tenant.limits, now),
     );
   }
 
   /** Ticks again from now on; those missed while it was paused are not caught up. */
   resume(tenant: Tenant, scheduleId: string): Promise<Schedule> {
-    return this.change(tenant.id, scheduleId, (current, now) =>
+    return this.change(tenant, scheduleId, (current, now) =>
       current.paused ? applyScheduleInput(current, { paused: false }, tenant.limits, now) : null,
     );
   }
@@ -132,15 +153,16 @@ export class ScheduleService {
    * `edit` returns null when there is nothing to change (the current schedule is the answer).
    */
   private async change(
-    tenantId: string,
+    tenant: Tenant,
     scheduleId: string,
     edit: (current: Schedule, now: number) => Schedule | null,
   ): Promise<Schedule> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(tenantId, scheduleId);
+      const current = await this.get(tenant.id, scheduleId);
       const edited = edit(current, this.clock.now());
       if (edited === null) return current;
       const next: Schedule = { ...edited, version: current.version + 1 };
+      await this.checkRunRate(tenant, next, current);
       if (await this.store.updateSchedule(next)) {
         this.announce(next);
         return next;
@@ -152,6 +174,49 @@ export class ScheduleService {
           { field: 'scheduleId' },
         );
       }
+    }
+  }
+
+  /**
+   * Refuses `next` when it would take the tenant's live schedules past the plan's run rate. Only a schedule
+   * that makes more runs than before is checked: pausing, slowing down or editing anything but the timing
+   * always passes, even for a tenant over its plan (one whose plan was lowered, or whose schedules predate it).
+   */
+  private async checkRunRate(tenant: Tenant, next: Schedule, current: Schedule | null): Promise<void> {
+    if (!isActive(next)) return;
+    // No schedule ticks faster than the plan's minimum interval: a plan whose every schedule at that pace fits
+    // needs no sum (which reads all the tenant's schedules).
+    const { maxSchedules, minIntervalSeconds, runsPerSecond } = tenant.limits;
+    if (fitsRunRate(maxSchedules / minIntervalSeconds, runsPerSecond)) return;
+    const added = averageTicksPerSecond(timeSpecOf(next.spec));
+    const before =
+      current !== null && isActive(current) ? averageTicksPerSecond(timeSpecOf(current.spec)) : 0;
+    if (added <= before) return;
+    const others = await this.liveRunRate(tenant.id, next.id);
+    if (fitsRunRate(others + added, runsPerSecond)) return;
+    const field = next.spec.kind;
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `${field}: this schedule makes ${perSecond(added)} runs/s on average, and the tenant's other live ` +
+        `schedules ${perSecond(others)} runs/s; together over the plan's runsPerSecond of ${runsPerSecond}`,
+      { field, limit: 'runsPerSecond' },
+    );
+  }
+
+  /** The average runs per second of the tenant's live (unpaused, still ticking) schedules but `exceptId`. */
+  private async liveRunRate(tenantId: string, exceptId: string): Promise<number> {
+    let total = 0;
+    for (let cursor: string | undefined; ;) {
+      const page = await this.store.listSchedules(tenantId, {
+        limit: RATE_PAGE,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const schedule of page.items) {
+        if (schedule.id !== exceptId && isActive(schedule))
+          total += averageTicksPerSecond(timeSpecOf(schedule.spec));
+      }
+      if (page.nextCursor === null) return total;
+      cursor = page.nextCursor;
     }
   }
 

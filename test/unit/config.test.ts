@@ -53,4 +53,18 @@ describe('resolveConfig', () => {
       3_000_000,
     );
   });
+
+  it('caps log follow streams at 50 per tenant and 1,000 in all unless configured', () => {
+    assert.deepEqual(resolveConfig({ flags: {}, env: {} }).logFollows, { perTenant: 50, total: 1000 });
+    const config = resolveConfig({
+      flags: { 'max-log-follows': '20' },
+      env: { HOURGLASS_MAX_LOG_FOLLOWS: '30', HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT: '5' },
+    });
+    assert.deepEqual(config.logFollows, { perTenant: 5, total: 20 });
+    assert.ok(Object.isFrozen(config.logFollows));
+    assert.throws(
+      () => resolveConfig({ flags: { 'max-log-follows-per-tenant': '0' }, env: {} }),
+      /--max-log-follows-per-tenant \/ HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT must be an integer from 1/,
+    );
+  });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { FileLogStore, truncationMarker } from '../../src/adapters/files/file-log-store.js';
 
 describe('FileLogStore', () => {
@@ -102,9 +103,43 @@ describe('FileLogStore', () => {
     );
   });
 
+  it('streams a snapshot of the whole log in bounded chunks, without what is written after it', async () => {
+    const store = new FileLogStore({ root, maxBytes: 1024 * 1024 });
+    const writer = store.open('run_snapshot');
+    const written = Buffer.alloc(200 * 1024, 'x');
+    writer.write(written);
+    const snapshot = await store.snapshot('run_snapshot');
+    writer.write(Buffer.from('later'));
+    await writer.close();
+    assert.equal(snapshot.size, written.length);
+    const chunks = await collect(snapshot.stream);
+    assert.deepEqual(Buffer.concat(chunks), written);
+    // Read a bounded chunk at a time, not the whole log at once.
+    assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
+    assert.ok(Math.max(...chunks.map((c) => c.length)) <= 64 * 1024);
+  });
+
+  it('snapshots a missing or empty log as empty', async () => {
+    const store = new FileLogStore({ root, maxBytes: 1024 });
+    const missing = await store.snapshot('run_no_log');
+    assert.equal(missing.size, 0);
+    assert.deepEqual(await collect(missing.stream), []);
+    await store.open('run_empty_log').close();
+    const empty = await store.snapshot('run_empty_log');
+    assert.equal(empty.size, 0);
+    assert.deepEqual(await collect(empty.stream), []);
+  });
+
   it('refuses a run id that could leave the root', async () => {
     const store = new FileLogStore({ root, maxBytes: 10 });
     assert.throws(() => store.open('../escape'), { code: 'validation_failed' });
     await assert.rejects(store.read('a/b', 0, 10), { code: 'validation_failed' });
+    await assert.rejects(store.snapshot('../../etc/passwd'), { code: 'validation_failed' });
   });
 });
+
+async function collect(stream: Readable): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks;
+}

@@ -8,12 +8,15 @@
 //
 // A file longer than maxBytes already carries the marker, so a later attempt's writer starts truncated.
 // Writes are synchronous appends on a kept descriptor: simple, ordered, and visible to readers at once.
+// A whole-log read is a file stream over the bytes there when it opened (the file only grows, so they never
+// change), 64 KiB at a time as the reader takes them: a slow reader holds a chunk or two, never the log.
 
 import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { HourglassError } from '../../core/errors.js';
-import type { LogChunk, LogStore, LogWriter } from '../../ports/log-store.js';
+import type { LogChunk, LogSnapshot, LogStore, LogWriter } from '../../ports/log-store.js';
 
 export interface FileLogStoreOptions {
   /** Directory holding one `<runId>.log` file per run; created when missing. */
@@ -22,6 +25,8 @@ export interface FileLogStoreOptions {
   maxBytes: number;
 }
 
+/** Bytes a whole-log stream reads ahead of its consumer, at most. */
+const SNAPSHOT_CHUNK_BYTES = 16 * 1024;
 const SAFE_RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function truncationMarker(maxBytes: number): Buffer {
@@ -66,6 +71,32 @@ export class FileLogStore implements LogStore {
     } finally {
       await handle.close();
     }
+  }
+
+  async snapshot(runId: string): Promise<LogSnapshot> {
+    const path = this.pathOf(runId);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { size: 0, stream: new PassThrough().end() };
+      throw error;
+    }
+    let size;
+    try {
+      size = (await handle.stat()).size;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    if (size === 0) {
+      await handle.close();
+      return { size: 0, stream: new PassThrough().end() };
+    }
+    // The stream owns the handle from here: it closes it at the end, on an error, or when destroyed.
+    const stream = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: SNAPSHOT_CHUNK_BYTES });
+    return { size, stream };
   }
 
   private pathOf(runId: string): string {

@@ -19,7 +19,6 @@ import {
 
 const tags = ['runs'];
 const RunParam = IdParam('runId', 'Run id');
-const LOG_CHUNK_BYTES = 64 * 1024;
 
 export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers: LogFollowers): void {
   const { runs } = deps;
@@ -97,18 +96,15 @@ export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps, followers
       const { runId } = request.params as { runId: string };
       await runs.getRun(tenantId, runId);
       const { follow } = request.query as { follow?: boolean };
-      reply.type('text/plain; charset=utf-8');
-      if (!follow) {
-        const chunks: Buffer[] = [];
-        for (let offset = 0; ;) {
-          const chunk = await deps.logs.read(runId, offset, LOG_CHUNK_BYTES);
-          if (chunk.data.length === 0) break;
-          chunks.push(chunk.data);
-          offset = chunk.nextOffset;
-        }
-        return reply.send(Buffer.concat(chunks));
+      if (follow) {
+        const keyId = request.principal?.keyId ?? '';
+        return followers.follow(request, reply, { tenantId, keyId }, runId);
       }
-      followers.follow(request, reply, tenantId, runId);
+      // Streamed from the store as the client reads it (up to the log cap, 10 MiB by default): a slow client
+      // holds a chunk or two in memory, never its whole log.
+      const log = await deps.logs.snapshot(runId);
+      reply.type('text/plain; charset=utf-8').header('content-length', log.size);
+      return reply.send(log.stream);
     },
   );
 }
