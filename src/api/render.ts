@@ -1,6 +1,6 @@
 // Domain objects → their JSON shapes in the HTTP contract (epoch ms → ISO 8601 UTC with milliseconds).
 
-import type { Job } from '../core/job.js';
+import { memoryRequestOf, type Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
 import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
@@ -22,7 +22,10 @@ export function renderJob(j: Job) {
     command: j.command,
     args: j.args,
     env: j.env,
-    resources: j.resources,
+    resources: {
+      memoryMb: j.resources.memoryMb,
+      memoryRequestMb: memoryRequestOf(j.resources),
+    },
     timeoutSeconds: j.timeoutSeconds,
     retry: j.retry,
     createdAt: iso(j.createdAt),

@@ -95,7 +95,26 @@ const jobFields = {
   args: Argv,
   env: Env,
   resources: Type.Object(
-    { memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 1_048_576 })) },
+    {
+      memoryMb: Type.Optional(
+        Type.Integer({
+          minimum: 16,
+          maximum: 1_048_576,
+          description:
+            'Memory limit in MB; a run over it is OOM-killed where the runtime enforces it. Default 1024',
+        }),
+      ),
+      memoryRequestMb: Type.Optional(
+        Nullable(
+          Type.Integer({
+            minimum: 16,
+            maximum: 1_048_576,
+            description:
+              'Memory a run reserves on a worker, which packs runs by it; at most memoryMb. Default (or null): a quarter of memoryMb, at least 16',
+          }),
+        ),
+      ),
+    },
     strict,
   ),
   timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
@@ -143,7 +162,12 @@ export const Job = Type.Object({
   command: Type.Array(Type.String()),
   args: Type.Array(Type.String()),
   env: Type.Record(Type.String(), Type.String()),
-  resources: Type.Object({ memoryMb: Type.Integer() }),
+  resources: Type.Object({
+    memoryMb: Type.Integer({ description: 'Memory limit in MB' }),
+    memoryRequestMb: Type.Integer({
+      description: 'What a run reserves on a worker: as set, or the default (a quarter of memoryMb)',
+    }),
+  }),
   timeoutSeconds: Type.Integer(),
   retry: Type.Object({ maxAttempts: Type.Integer(), backoffSeconds: Type.Integer() }),
   createdAt: Timestamp,

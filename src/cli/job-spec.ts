@@ -11,6 +11,7 @@ export const JOB_SPEC_OPTIONS = {
   arg: { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
   'memory-mb': { type: 'string' },
+  'memory-request-mb': { type: 'string' },
   timeout: { type: 'string' },
   'max-attempts': { type: 'string' },
   backoff: { type: 'string' },
@@ -25,7 +26,8 @@ export const JOB_SPEC_HELP = `What to run (a command after '--' is the most conv
   --env KEY=VALUE       Environment variable (repeat)
 
 Limits and retries:
-  --memory-mb N         Memory limit in MB
+  --memory-mb N         Memory limit in MB (default 1024)
+  --memory-request-mb N What a run reserves on a worker, in MB, at most the limit (default a quarter of it)
   --timeout DURATION    Stop the run after this long: seconds, or 30s, 5m, 2h, 1d
   --max-attempts N      Attempts in all (1 = no retry)
   --backoff DURATION    Wait between attempts: seconds, or 30s, 5m, …`;
@@ -37,6 +39,7 @@ export interface JobSpecFlags {
   arg?: string[] | undefined;
   env?: string[] | undefined;
   'memory-mb'?: string | undefined;
+  'memory-request-mb'?: string | undefined;
   timeout?: string | undefined;
   'max-attempts'?: string | undefined;
   backoff?: string | undefined;
@@ -51,7 +54,12 @@ export function buildJobFields(flags: JobSpecFlags, afterDash: string[] | null):
   if (flags.arg !== undefined) fields.args = flags.arg;
   if (flags.env !== undefined) fields.env = parseKeyValues(flags.env, '--env');
   const memoryMb = parseInteger(flags['memory-mb'], '--memory-mb', 1);
-  if (memoryMb !== undefined) fields.resources = { memoryMb };
+  const memoryRequestMb = parseInteger(flags['memory-request-mb'], '--memory-request-mb', 16);
+  if (memoryMb !== undefined || memoryRequestMb !== undefined) {
+    fields.resources = {};
+    if (memoryMb !== undefined) fields.resources.memoryMb = memoryMb;
+    if (memoryRequestMb !== undefined) fields.resources.memoryRequestMb = memoryRequestMb;
+  }
   const timeoutSeconds = parseSeconds(flags.timeout, '--timeout', 1);
   if (timeoutSeconds !== undefined) fields.timeoutSeconds = timeoutSeconds;
   const maxAttempts = parseInteger(flags['max-attempts'], '--max-attempts', 1);

@@ -90,7 +90,8 @@ export interface Job {
   command: string[];
   args: string[];
   env: Record<string, string>;
-  resources: { memoryMb: number };
+  /** The memory limit, and what a run reserves on a worker (as set, or the default: a quarter of the limit). */
+  resources: { memoryMb: number; memoryRequestMb: number };
   timeoutSeconds: number;
   retry: { maxAttempts: number; backoffSeconds: number };
   createdAt: string;
@@ -103,7 +104,8 @@ export interface CreateJobInput {
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
-  resources?: { memoryMb?: number };
+  /** `memoryRequestMb` at most `memoryMb`; null (on update) puts it back to the default. */
+  resources?: { memoryMb?: number; memoryRequestMb?: number | null };
   timeoutSeconds?: number;
   retry?: { maxAttempts?: number; backoffSeconds?: number };
 }

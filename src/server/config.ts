@@ -3,6 +3,7 @@
 
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_MEMORY_OVERCOMMIT } from '../core/job.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -17,8 +18,10 @@ export interface ServerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   bodyLimitBytes: number;
   worker: {
-    /** Memory the worker may hand out to runs; a run takes its job's `resources.memoryMb`. */
+    /** Memory the worker may hand out to runs; a run reserves its job's request (`resources.memoryRequestMb`). */
     memoryMb: number;
+    /** The runs' limits (`resources.memoryMb`) sum to at most `memoryMb` × this; 1 packs by limits. */
+    memoryOvercommit: number;
     /** Most runs at once, whatever their memory. */
     maxRuns: number;
     heartbeatIntervalMs: number;
@@ -113,6 +116,13 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
         defaultWorkerMemory,
         64,
         16 * 1024 * 1024,
+      ),
+      memoryOvercommit: integer(
+        '--worker-memory-overcommit / HOURGLASS_WORKER_MEMORY_OVERCOMMIT',
+        pick(input, 'worker-memory-overcommit', 'HOURGLASS_WORKER_MEMORY_OVERCOMMIT'),
+        DEFAULT_MEMORY_OVERCOMMIT,
+        1,
+        64,
       ),
       maxRuns: integer(
         '--worker-max-runs / HOURGLASS_WORKER_MAX_RUNS',

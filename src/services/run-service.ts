@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
+import { memoryRequestOf } from '../core/job.js';
 import { newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
 import type { Tenant } from '../core/tenant.js';
@@ -115,6 +116,7 @@ export class RunService {
         tenantId: run.tenantId,
         attempt: 1,
         memoryMb: job.resources.memoryMb,
+        memoryRequestMb: memoryRequestOf(job.resources),
         availableAt: run.availableAt,
       },
     ]);

@@ -44,7 +44,9 @@ function createVersion2(
     const insert = (table: string, row: object) =>
       db.prepare(`INSERT INTO ${table} ${columnsOf(row)} VALUES ${valuesOf(row)}`).run(row);
     insert('tenants', tenantToRow(rows.tenant));
-    insert('jobs', jobToRow(rows.job));
+    // Version 2 had no memory request (migration 6).
+    const { memory_request_mb: _request, ...jobRow } = jobToRow(rows.job);
+    insert('jobs', jobRow);
     insert('schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
     const { events, ...run } = rows.run;
     insert('runs', run);
@@ -70,7 +72,7 @@ type V2Run = {
   events: RunEvent[];
 };
 
-describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
+describe('SQLite store: migrations 3 to 6 on a version 2 database', () => {
   it('keeps runs and their stored timelines, and fires with implied ones afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hourglass-migration-'));
     const path = join(dir, 'hourglass.db');
@@ -113,7 +115,11 @@ describe('SQLite store: migrations 3 to 5 on a version 2 database', () => {
 
       const store = SqliteStore.open(path);
       try {
-        assert.deepEqual(store.migrationsApplied, [3, 4, 5]);
+        assert.deepEqual(store.migrationsApplied, [3, 4, 5, 6]);
+        // A job written before requests existed has none: its runs reserve the default share of its limit.
+        assert.deepEqual((await store.findJob(tenant.id, job.id))?.resources, {
+          memoryMb: job.resources.memoryMb,
+        });
         assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, schedule.nextFireAt);
         assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
         assert.deepEqual(

@@ -14,7 +14,7 @@ import { ProcessExecutor } from '../../src/adapters/process/process-executor.js'
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
-import type { Job } from '../../src/core/job.js';
+import { memoryRequestOf, type Job } from '../../src/core/job.js';
 import type { AttemptOutcome } from '../../src/core/run-state.js';
 import { newQueuedRun, type Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
@@ -109,6 +109,7 @@ export function messageOf(run: Run, job: Job): QueueMessage {
     tenantId: run.tenantId,
     attempt: run.attempt,
     memoryMb: job.resources.memoryMb,
+    memoryRequestMb: memoryRequestOf(job.resources),
     availableAt: run.availableAt,
   };
 }

@@ -246,6 +246,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         tenant_id, job_id, args_json, env_json);
     `,
   },
+  {
+    version: 6,
+    name: "a job's memory request",
+    // What a run reserves on a worker, next to its limit (memory_mb); NULL for the default share of the
+    // limit (core/job.ts memoryRequestOf), so jobs written before this version get it too.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN memory_request_mb INTEGER NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -138,7 +138,7 @@ function printJob(job: Job, json: boolean): void {
       ['Command', formatArgv(job.command) || '-'],
       ['Args', formatArgv(job.args) || '-'],
       ['Env', env.length === 0 ? '-' : formatArgv(env)],
-      ['Memory', `${job.resources.memoryMb} MB`],
+      ['Memory', `${job.resources.memoryMb} MB limit, ${job.resources.memoryRequestMb} MB reserved per run`],
       ['Timeout', `${job.timeoutSeconds} s`],
       ['Retry', `${job.retry.maxAttempts} attempt(s), ${job.retry.backoffSeconds} s apart`],
       ['Created', formatTime(job.createdAt)],

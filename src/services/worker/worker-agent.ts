@@ -2,8 +2,9 @@
 // launches an attempt for it (attempt-runner.ts), whose end is recorded, retried per the job's policy, or
 // released (attempt-recorder.ts). It uses only ports; the composition root gives it the adapters.
 //
-// It owns its capacity (runs at once, memory reserved), the executions it started (execution.ts) and their
-// heartbeats. Agent states:
+// It owns its capacity (runs at once; memory, memory-ledger.ts: a run reserves its job's request, and the runs'
+// limits are bounded by the overcommit), the executions it started (execution.ts) and their heartbeats. Agent
+// states:
 //
 //   idle ──start──▶ running ──stop──▶ stopping ──(every execution recorded or released)──▶ stopped
 //
@@ -27,8 +28,16 @@ import type { ClaimedRun } from '../../ports/store.js';
 import type { Logger } from '../logger.js';
 import { failWithoutRunning, releaseRun, WORKER_STOPPED } from './attempt-recorder.js';
 import { runAttempt, type RunnerContext } from './attempt-runner.js';
-import { createExecution, stopExecution, type Execution, type StopCause } from './execution.js';
+import { memoryRequestOf } from '../../core/job.js';
+import {
+  createExecution,
+  stopExecution,
+  type Execution,
+  type RunMemory,
+  type StopCause,
+} from './execution.js';
 import { startHeartbeat } from './heartbeat.js';
+import { MemoryLedger } from './memory-ledger.js';
 import {
   resolveWorkerAgentOptions,
   type ResolvedWorkerAgentOptions,
@@ -50,7 +59,7 @@ const BUSY_RUN_DELAY_MS = 1000;
 /** A delivery pulled and not yet placed, with the memory it needs (its job's now, once a claim has shown it). */
 interface Waiting {
   readonly delivery: Delivery;
-  memoryMb: number;
+  memory: RunMemory;
 }
 
 /** What became of a waiting delivery the loop tried to place: settled one way or another, or still waiting. */
@@ -67,7 +76,8 @@ export class WorkerAgent {
   private readonly executions = new Map<string, Execution>();
   /** Every launched attempt until it has fully ended (recorded, retry published), for stop() to wait on. */
   private readonly tasks = new Set<Promise<void>>();
-  private reservedMb = 0;
+  /** What the executions (and a claim in flight) have reserved. */
+  private readonly memory: MemoryLedger;
   /** Pulled and not yet placed, in delivery order: the first one waits for capacity, if any does. */
   private readonly waiting: Waiting[] = [];
   /** Executions retired so far: tells the loop that capacity came free while it was busy, not idle. */
@@ -83,6 +93,7 @@ export class WorkerAgent {
     this.deps = deps;
     this.options = resolveWorkerAgentOptions(options);
     this.log = deps.logger.child({ workerId: options.workerId });
+    this.memory = new MemoryLedger(this.options.memoryMb, this.options.memoryOvercommit);
     const { workerId, hostPath } = options;
     this.attempts = { ...deps, workerId, hostPath, retire: (execution) => this.retire(execution) };
   }
@@ -112,6 +123,7 @@ export class WorkerAgent {
     this.log.info(
       {
         memoryMb: this.options.memoryMb,
+        memoryOvercommit: this.options.memoryOvercommit,
         maxRuns: this.options.maxRuns,
         runtimes: Object.keys(this.deps.executors),
       },
@@ -153,13 +165,13 @@ export class WorkerAgent {
     for (const execution of this.executions.values()) stopExecution(execution, 'shutdown');
   }
 
-  /** Whether one more run of `memoryMb` fits now. */
-  private fits(memoryMb: number): boolean {
-    return this.executions.size < this.options.maxRuns && memoryMb <= this.options.memoryMb - this.reservedMb;
+  /** Whether one more run of `memory` fits now. */
+  private fits(memory: RunMemory): boolean {
+    return this.executions.size < this.options.maxRuns && this.memory.fits(memory);
   }
 
   private freeSlots(): number {
-    if (this.options.memoryMb - this.reservedMb <= 0) return 0;
+    if (!this.memory.hasRoom()) return 0;
     return Math.max(0, this.options.maxRuns - this.executions.size);
   }
 
@@ -185,7 +197,10 @@ export class WorkerAgent {
         await this.idle(null, RETRY_AFTER_ERROR_MS);
         continue;
       }
-      for (const delivery of deliveries) this.waiting.push({ delivery, memoryMb: delivery.message.memoryMb });
+      for (const delivery of deliveries) {
+        const { memoryRequestMb: requestMb, memoryMb: limitMb } = delivery.message;
+        this.waiting.push({ delivery, memory: { requestMb, limitMb } });
+      }
     }
     // Stopping: what was pulled and never placed goes back to the queue at once, unclaimed.
     for (const { delivery } of this.waiting.splice(0)) await settle(delivery.nak(0), this.log);
@@ -213,11 +228,11 @@ export class WorkerAgent {
       return 'done';
     }
     // A run bigger than this whole worker takes no slot: it is claimed only to be failed (see place()).
-    const oversized = waiting.memoryMb > this.options.memoryMb;
-    if (!oversized && !this.fits(waiting.memoryMb)) return 'wait';
+    const oversized = this.memory.neverFits(waiting.memory) !== null;
+    if (!oversized && !this.fits(waiting.memory)) return 'wait';
     // Reserve before the claim so the memory is not promised twice while the store answers.
-    const reservedMb = oversized ? 0 : waiting.memoryMb;
-    this.reservedMb += reservedMb;
+    const reserved: RunMemory = oversized ? { requestMb: 0, limitMb: 0 } : waiting.memory;
+    this.memory.reserve(reserved);
     let claimed: ClaimedRun | null;
     try {
       claimed = await this.deps.store.claimRun(
@@ -227,13 +242,13 @@ export class WorkerAgent {
         this.deps.clock.now(),
       );
     } catch (error) {
-      this.reservedMb -= reservedMb;
+      this.memory.release(reserved);
       this.log.error({ err: error, runId: message.runId }, 'claiming a run failed; it will come back');
       await settle(delivery.nak(RETRY_AFTER_ERROR_MS), this.log);
       return 'done';
     }
     // place() reserves again, with what the claimed job asks for now.
-    this.reservedMb -= reservedMb;
+    this.memory.release(reserved);
     if (claimed === null) {
       // The store declined it (cancelled, taken, or a stale attempt): nothing will ever claim this message.
       await settle(delivery.ack(), this.log);
@@ -248,12 +263,12 @@ export class WorkerAgent {
     const { delivery } = waiting;
     const { run, job } = claimed;
     const log = this.log.child({ runId: run.id, attempt: run.attempt });
-    const memoryMb = job.resources.memoryMb;
-    if (memoryMb > this.options.memoryMb) {
+    const memory: RunMemory = { requestMb: memoryRequestOf(job.resources), limitMb: job.resources.memoryMb };
+    const never = this.memory.neverFits(memory);
+    if (never !== null) {
       await settle(delivery.ack(), log);
-      const reason = `needs ${memoryMb} MB of memory; the largest worker has ${this.options.memoryMb} MB`;
-      log.warn({ memoryMb, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
-      await failWithoutRunning(this.attempts, claimed, reason, log);
+      log.warn({ ...memory, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
+      await failWithoutRunning(this.attempts, claimed, never, log);
       return 'done';
     }
     if (this.state !== 'running') {
@@ -261,24 +276,24 @@ export class WorkerAgent {
       await settle(delivery.nak(0), log);
       return 'done';
     }
-    if (!this.fits(memoryMb)) {
+    if (!this.fits(memory)) {
       // The job grew since the message was sent: the run is given back to the store (queued, same attempt)
       // while it waits here, first in line, for what it needs now.
-      const reason = `needs ${memoryMb} MB of memory, more than is free on this worker now`;
+      const reason = `reserves ${memory.requestMb} MB of memory (limit ${memory.limitMb} MB), more than is free on this worker now`;
       await releaseRun(this.attempts, run, reason, log);
-      waiting.memoryMb = memoryMb;
+      waiting.memory = memory;
       return 'wait';
     }
-    this.launch(claimed, memoryMb);
+    this.launch(claimed, memory);
     // Ack only once the claim is durable; the message has done its work.
     await settle(delivery.ack(), log);
     return 'done';
   }
 
-  private launch(claimed: ClaimedRun, memoryMb: number): void {
-    const execution = createExecution(claimed.run.id, claimed.run.attempt, memoryMb);
+  private launch(claimed: ClaimedRun, memory: RunMemory): void {
+    const execution = createExecution(claimed.run.id, claimed.run.attempt, memory);
     this.executions.set(execution.runId, execution);
-    this.reservedMb += memoryMb;
+    this.memory.reserve(memory);
     // Cancelled while it was away (released by a stopping worker): it is recorded without starting.
     if (claimed.run.cancelRequestedAt !== null) stopExecution(execution, 'cancel');
     const task: Promise<void> = runAttempt(this.attempts, claimed, execution, this.log)
@@ -300,7 +315,7 @@ export class WorkerAgent {
     if (execution.retired) return;
     execution.retired = true;
     if (this.executions.get(execution.runId) === execution) this.executions.delete(execution.runId);
-    this.reservedMb -= execution.memoryMb;
+    this.memory.release(execution.memory);
     this.retiredCount++;
     this.wake();
   }
