@@ -2,16 +2,15 @@
 // binary: HTTP API, scheduler with pre-dispatch, SQLite, in-process queue, worker, process runtime).
 //
 //   npm run build && node dist/bench/capacity.js [--schedules 20] [--seconds 60] [--warmup 5]
-//     [--worker-memory-mb 19660] [--memory-mb 1024] [--memory-request-mb N] [--out FILE]
+//     [--worker-memory-mb 19660] [--memory-mb 1024] [--memory-request-mb N] [--sleep-ms 0] [--out FILE]
 //
 // `schedules` schedules fire every second (`* * * * * *`) a job of `memory-mb` (the default job: 1 GiB) that
-// runs `true`, on a worker with `worker-memory-mb` to hand out (19,660 MB: 80 % of a 24 GiB host, the
-// server's default there; 19 runs of 1 GiB fit). With --memory-request-mb the job also sets
-// `resources.memoryRequestMb` (what the worker packs by); without it the job takes the server's default. Every
-// run's lag (startedAt − dueAt) over the measured seconds, after the warm-up, is read back through the API.
-// Reported: lag p50/p90/p99/max, the share of runs more than 100 ms and 1 s late, and how many runs were
-// running or claimed at once at most (the worker's `hourglass_…` gauges are not needed: it is counted from the
-// runs' own claimed and finished times).
+// runs `true` (or `sleep` for --sleep-ms), on a worker with `worker-memory-mb` to hand out (19,660 MB: 80 % of
+// a 24 GiB host, the server's default there; packed by the 1 GiB limit, 19 runs fit). With --memory-request-mb
+// the job also sets `resources.memoryRequestMb` (what the worker packs by); without it the job takes the
+// server's default. Every run's lag (startedAt − dueAt) over the measured seconds, after the warm-up, is read back through the API.
+// Reported: lag p50/p90/p99/max, the share of runs more than 100 ms and more than 1 s late, and the most runs
+// executing at once (counted from the runs' own start and finish times).
 
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +26,7 @@ const { values } = parseArgs({
     'worker-memory-mb': { type: 'string', default: '19660' },
     'memory-mb': { type: 'string', default: '1024' },
     'memory-request-mb': { type: 'string' },
+    'sleep-ms': { type: 'string', default: '0' },
     out: { type: 'string' },
   },
 });
@@ -37,6 +37,8 @@ const WORKER_MEMORY_MB = Number(values['worker-memory-mb']);
 const MEMORY_MB = Number(values['memory-mb']);
 const MEMORY_REQUEST_MB =
   values['memory-request-mb'] === undefined ? null : Number(values['memory-request-mb']);
+const SLEEP_MS = Number(values['sleep-ms']);
+const COMMAND = SLEEP_MS > 0 ? ['sleep', String(SLEEP_MS / 1000)] : ['true'];
 
 interface RunJson {
   id: string;
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     if (MEMORY_REQUEST_MB !== null) resources['memoryRequestMb'] = MEMORY_REQUEST_MB;
     const job = await server.request('POST', '/v1/jobs', {
       key,
-      body: { name: 'tiny', command: ['true'], resources },
+      body: { name: 'tiny', command: COMMAND, resources },
     });
     if (job.status !== 201) throw new Error(`create job: ${job.text}`);
     const scheduleIds: string[] = [];
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
       workerMemoryMb: WORKER_MEMORY_MB,
       jobMemoryMb: MEMORY_MB,
       jobMemoryRequestMb: MEMORY_REQUEST_MB ?? 'default',
+      runMs: SLEEP_MS,
       runs: measured.length,
       failed,
       lagMs: { p50: lag.p50, p90: lag.p90, p99: lag.p99, max: lag.max },
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Most runs between start and finish at one instant (what the worker's slots held, ignoring claim-ahead). */
+/** Most runs between start and finish at one instant (runs claimed ahead and waiting to start not counted). */
 function mostAtOnce(runs: RunJson[]): number {
   const edges: [number, number][] = [];
   for (const run of runs) {

@@ -38,7 +38,7 @@ export const JOB_DEFAULTS = Object.freeze({
 
 /**
  * The share of the limit a run reserves when its job sets no request: 1 GiB jobs reserve 256 MiB, so four
- * times as many fit as by their limits; it is also the worker's bound on the sum of limits (MEMORY_OVERCOMMIT).
+ * times as many fit as by their limits; its inverse is the default bound on the sum of limits (below).
  */
 export const DEFAULT_MEMORY_REQUEST_FRACTION = 0.25;
 /**
