@@ -1,6 +1,6 @@
 // Domain objects → their JSON shapes in the HTTP contract (epoch ms → ISO 8601 UTC with milliseconds).
 
-import { runtimeOf, type Job } from '../core/job.js';
+import { memoryRequestOf, runtimeOf, type Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
 import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
@@ -40,7 +40,10 @@ export function renderJob(j: Job, isolation: ProcessIsolation | null = null) {
     command: j.command,
     args: j.args,
     env: j.env,
-    resources: j.resources,
+    resources: {
+      memoryMb: j.resources.memoryMb,
+      memoryRequestMb: memoryRequestOf(j.resources),
+    },
     memoryLimit: runtimeOf(j) === 'process' && isolation !== null ? isolation.memoryLimit : null,
     timeoutSeconds: j.timeoutSeconds,
     retry: j.retry,

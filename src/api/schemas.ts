@@ -121,7 +121,26 @@ const jobFields = {
   args: Argv,
   env: Env,
   resources: Type.Object(
-    { memoryMb: Type.Optional(Type.Integer({ minimum: JOB_MEMORY_MB.min, maximum: JOB_MEMORY_MB.max })) },
+    {
+      memoryMb: Type.Optional(
+        Type.Integer({
+          minimum: JOB_MEMORY_MB.min,
+          maximum: JOB_MEMORY_MB.max,
+          description:
+            'Memory limit in MB; a run over it is OOM-killed where the runtime enforces it. Default 1024',
+        }),
+      ),
+      memoryRequestMb: Type.Optional(
+        Nullable(
+          Type.Integer({
+            minimum: JOB_MEMORY_MB.min,
+            maximum: JOB_MEMORY_MB.max,
+            description:
+              'Memory a run reserves on a worker, which packs runs by it; at most memoryMb. Default (or null): a quarter of memoryMb, at least 16',
+          }),
+        ),
+      ),
+    },
     strict,
   ),
   timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
@@ -169,7 +188,12 @@ export const Job = Type.Object({
   command: Type.Array(Type.String()),
   args: Type.Array(Type.String()),
   env: Type.Record(Type.String(), Type.String()),
-  resources: Type.Object({ memoryMb: Type.Integer() }),
+  resources: Type.Object({
+    memoryMb: Type.Integer({ description: 'Memory limit in MB' }),
+    memoryRequestMb: Type.Integer({
+      description: 'What a run reserves on a worker: as set, or the default (a quarter of memoryMb)',
+    }),
+  }),
   memoryLimit: Nullable(
     Type.Union([Type.Literal('cgroup'), Type.Literal('address-space'), Type.Literal('none')], {
       description:

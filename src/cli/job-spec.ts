@@ -12,6 +12,7 @@ export const JOB_SPEC_OPTIONS = {
   arg: { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
   'memory-mb': { type: 'string' },
+  'memory-request-mb': { type: 'string' },
   timeout: { type: 'string' },
   'max-attempts': { type: 'string' },
   backoff: { type: 'string' },
@@ -26,7 +27,8 @@ export const JOB_SPEC_HELP = `What to run (a command after '--' is the most conv
   --env KEY=VALUE       Environment variable (repeat)
 
 Limits and retries:
-  --memory-mb N         Memory limit in MB (at least ${JOB_MEMORY_MB.min})
+  --memory-mb N         Memory limit in MB (default 1024, at least ${JOB_MEMORY_MB.min})
+  --memory-request-mb N What a run reserves on a worker, in MB, at most the limit (default a quarter of it)
   --timeout DURATION    Stop the run after this long: seconds, or 30s, 5m, 2h, 1d
   --max-attempts N      Attempts in all (1 = no retry)
   --backoff DURATION    Wait before the first retry, doubled for each later one (at most 1h):
@@ -39,6 +41,7 @@ export interface JobSpecFlags {
   arg?: string[] | undefined;
   env?: string[] | undefined;
   'memory-mb'?: string | undefined;
+  'memory-request-mb'?: string | undefined;
   timeout?: string | undefined;
   'max-attempts'?: string | undefined;
   backoff?: string | undefined;
@@ -53,7 +56,17 @@ export function buildJobFields(flags: JobSpecFlags, afterDash: string[] | null):
   if (flags.arg !== undefined) fields.args = flags.arg;
   if (flags.env !== undefined) fields.env = parseKeyValues(flags.env, '--env');
   const memoryMb = parseInteger(flags['memory-mb'], '--memory-mb', JOB_MEMORY_MB.min, JOB_MEMORY_MB.max);
-  if (memoryMb !== undefined) fields.resources = { memoryMb };
+  const memoryRequestMb = parseInteger(
+    flags['memory-request-mb'],
+    '--memory-request-mb',
+    JOB_MEMORY_MB.min,
+    JOB_MEMORY_MB.max,
+  );
+  if (memoryMb !== undefined || memoryRequestMb !== undefined) {
+    fields.resources = {};
+    if (memoryMb !== undefined) fields.resources.memoryMb = memoryMb;
+    if (memoryRequestMb !== undefined) fields.resources.memoryRequestMb = memoryRequestMb;
+  }
   const timeoutSeconds = parseSeconds(flags.timeout, '--timeout', 1);
   if (timeoutSeconds !== undefined) fields.timeoutSeconds = timeoutSeconds;
   const maxAttempts = parseInteger(flags['max-attempts'], '--max-attempts', 1);

@@ -4,7 +4,13 @@
 import type { RetryPolicy } from './run-state.js';
 
 export interface JobResources {
+  /** The run's memory limit: enforced by the runtime where the host allows it (over it: OOM-killed). */
   memoryMb: number;
+  /**
+   * What a run reserves on a worker, which packs runs by it (Kubernetes' request, Nomad's `memory`); at most
+   * `memoryMb`. Absent: the default, a quarter of the limit (memoryRequestOf), following the limit as it changes.
+   */
+  memoryRequestMb?: number;
 }
 
 export interface Job {
@@ -32,6 +38,25 @@ export const JOB_DEFAULTS = Object.freeze({
   maxAttempts: 1,
   backoffSeconds: 10,
 });
+
+/**
+ * The share of the limit a run reserves when its job sets no request: 1 GiB jobs reserve 256 MiB, so four
+ * times as many fit as by their limits; its inverse is the default bound on the sum of limits (below).
+ */
+export const DEFAULT_MEMORY_REQUEST_FRACTION = 0.25;
+/**
+ * The default bound on a worker's runs' limits, as a multiple of its memory: the inverse of the default
+ * request's share, so runs of jobs that set no request meet both bounds together.
+ */
+export const DEFAULT_MEMORY_OVERCOMMIT = 1 / DEFAULT_MEMORY_REQUEST_FRACTION;
+/** The smallest memory a job may ask for, as request or limit (the API's minimum). */
+export const MIN_MEMORY_MB = 16;
+
+/** What a run of a job with these resources reserves on a worker, in MB. */
+export function memoryRequestOf(resources: JobResources): number {
+  const share = Math.ceil(resources.memoryMb * DEFAULT_MEMORY_REQUEST_FRACTION);
+  return resources.memoryRequestMb ?? Math.min(resources.memoryMb, Math.max(MIN_MEMORY_MB, share));
+}
 
 /** The runtime a job needs on a worker. */
 export function runtimeOf(job: Pick<Job, 'image'>): 'container' | 'process' {

@@ -6,8 +6,12 @@ export interface QueueMessage {
   runId: string;
   tenantId: string;
   attempt: number;
-  /** Memory the run's job asks for, so a worker can tell whether it fits before claiming it. */
+  /**
+   * The run's memory limit and what it reserves (its job's request: core/job.ts memoryRequestOf), so a worker
+   * can tell whether it fits before claiming it.
+   */
   memoryMb: number;
+  memoryRequestMb: number;
   /** Not delivered before this epoch ms. */
   availableAt: number;
 }

@@ -110,7 +110,8 @@ export interface Job {
   command: string[];
   args: string[];
   env: Record<string, string>;
-  resources: { memoryMb: number };
+  /** The memory limit, and what a run reserves on a worker (as set, or the default: a quarter of the limit). */
+  resources: { memoryMb: number; memoryRequestMb: number };
   /**
    * How the server enforces `resources.memoryMb` for this host command: `cgroup` (over it the run ends
    * `oom_killed`), `address-space` (an RLIMIT_AS: allocations past it fail), `none`; null when it cannot say.
@@ -128,7 +129,8 @@ export interface CreateJobInput {
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
-  resources?: { memoryMb?: number };
+  /** `memoryRequestMb` at most `memoryMb`; null (on update) puts it back to the default. */
+  resources?: { memoryMb?: number; memoryRequestMb?: number | null };
   timeoutSeconds?: number;
   retry?: { maxAttempts?: number; backoffSeconds?: number };
 }

@@ -144,6 +144,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       {
         workerId,
         memoryMb: config.worker.memoryMb,
+        memoryOvercommit: config.worker.memoryOvercommit,
         maxRuns: config.worker.maxRuns,
         heartbeatIntervalMs: config.worker.heartbeatIntervalMs,
         hostPath: process.env['PATH'] ?? null,

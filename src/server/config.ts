@@ -3,6 +3,7 @@
 
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_MEMORY_OVERCOMMIT } from '../core/job.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
 import { DEFAULT_RUN_UID_BASE, DEFAULT_RUN_UID_COUNT, MAX_RUN_UID } from '../adapters/process/run-users.js';
@@ -27,8 +28,10 @@ export interface ServerConfig {
   /** Open log follow streams (`?follow=true`) this API process serves at most, per tenant and in all. */
   logFollows: { perTenant: number; total: number };
   worker: {
-    /** Memory the worker may hand out to runs; a run takes its job's `resources.memoryMb`. */
+    /** Memory the worker may hand out to runs; a run reserves its job's request (`resources.memoryRequestMb`). */
     memoryMb: number;
+    /** The runs' limits (`resources.memoryMb`) sum to at most `memoryMb` × this; 1 packs by limits. */
+    memoryOvercommit: number;
     /** Most runs at once, whatever their memory. */
     maxRuns: number;
     heartbeatIntervalMs: number;
@@ -177,6 +180,13 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
         defaultWorkerMemory,
         64,
         16 * 1024 * 1024,
+      ),
+      memoryOvercommit: integer(
+        '--worker-memory-overcommit / HOURGLASS_WORKER_MEMORY_OVERCOMMIT',
+        pick(input, 'worker-memory-overcommit', 'HOURGLASS_WORKER_MEMORY_OVERCOMMIT'),
+        DEFAULT_MEMORY_OVERCOMMIT,
+        1,
+        64,
       ),
       maxRuns: integer(
         '--worker-max-runs / HOURGLASS_WORKER_MAX_RUNS',

@@ -18,6 +18,7 @@ const FLAGS = {
   'admin-key-file': { type: 'string' },
   'log-level': { type: 'string' },
   'worker-memory-mb': { type: 'string' },
+  'worker-memory-overcommit': { type: 'string' },
   'worker-max-runs': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
   'kill-grace-ms': { type: 'string' },
@@ -47,6 +48,8 @@ queue.
                         generated at first start and kept in DIR/first-start-credentials.txt (0600).
   --log-level L         HOURGLASS_LOG_LEVEL    debug|info|warn|error|silent (default info; JSON on stderr)
   --worker-memory-mb N  HOURGLASS_WORKER_MEMORY_MB  memory handed out to runs (default 80% of the host's)
+  --worker-memory-overcommit N  HOURGLASS_WORKER_MEMORY_OVERCOMMIT  the runs' memory limits may sum to N
+                        times the worker's memory; their requests never pass it (default 4; 1: pack by limits)
   --worker-max-runs N   HOURGLASS_WORKER_MAX_RUNS   most runs at once (default 64)
   --heartbeat-ms N      HOURGLASS_HEARTBEAT_MS      worker heartbeat interval (default 2000)
   --kill-grace-ms N     HOURGLASS_KILL_GRACE_MS     SIGTERM → SIGKILL grace when stopping a run (default 10000)

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { JOB_DEFAULTS, type Job } from '../core/job.js';
+import { JOB_DEFAULTS, type Job, type JobResources } from '../core/job.js';
 import { partitionOf } from '../core/schedule.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
@@ -19,7 +19,8 @@ export interface JobInput {
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
-  resources?: { memoryMb?: number };
+  /** `memoryRequestMb: null` puts the request back to its default. */
+  resources?: { memoryMb?: number; memoryRequestMb?: number | null };
   timeoutSeconds?: number;
   retry?: { maxAttempts?: number; backoffSeconds?: number };
 }
@@ -44,9 +45,10 @@ export class JobService {
       env: input.env ?? {},
       // Defaults never exceed the plan: a small plan gets jobs that fit it, not an error about a field
       // the user never sent.
-      resources: {
-        memoryMb: input.resources?.memoryMb ?? Math.min(JOB_DEFAULTS.memoryMb, tenant.limits.maxMemoryMb),
-      },
+      resources: withRequest(
+        input.resources?.memoryMb ?? Math.min(JOB_DEFAULTS.memoryMb, tenant.limits.maxMemoryMb),
+        input.resources?.memoryRequestMb,
+      ),
       timeoutSeconds:
         input.timeoutSeconds ?? Math.min(JOB_DEFAULTS.timeoutSeconds, tenant.limits.maxTimeoutSeconds),
       retry: {
@@ -80,7 +82,12 @@ export class JobService {
       command: patch.command ?? current.command,
       args: patch.args ?? current.args,
       env: patch.env ?? current.env,
-      resources: { memoryMb: patch.resources?.memoryMb ?? current.resources.memoryMb },
+      resources: withRequest(
+        patch.resources?.memoryMb ?? current.resources.memoryMb,
+        patch.resources?.memoryRequestMb === undefined
+          ? current.resources.memoryRequestMb
+          : patch.resources.memoryRequestMb,
+      ),
       timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
       retry: { ...current.retry, ...patch.retry },
       updatedAt: this.clock.now(),
@@ -103,6 +110,13 @@ export class JobService {
   }
 }
 
+/** A job's resources; a request left out (or null) is the default, which follows the limit. */
+function withRequest(memoryMb: number, memoryRequestMb: number | null | undefined): JobResources {
+  return memoryRequestMb === undefined || memoryRequestMb === null
+    ? { memoryMb }
+    : { memoryMb, memoryRequestMb };
+}
+
 /** Rules that span fields or need the tenant's plan. */
 function checkJob(job: Job, tenant: Tenant): void {
   if (isId('job', job.name)) throw invalid('name', 'must not look like a job id');
@@ -115,6 +129,13 @@ function checkJob(job: Job, tenant: Tenant): void {
       'plan_limit_exceeded',
       `resources.memoryMb: ${job.resources.memoryMb} is above the plan's limit of ${tenant.limits.maxMemoryMb} MB`,
       { field: 'resources.memoryMb', limit: 'maxMemoryMb' },
+    );
+  }
+  const request = job.resources.memoryRequestMb;
+  if (request !== undefined && request > job.resources.memoryMb) {
+    throw invalid(
+      'resources.memoryRequestMb',
+      `${request} is above the job's memory limit, resources.memoryMb (${job.resources.memoryMb}): a run cannot reserve more than it may use`,
     );
   }
   if (job.timeoutSeconds > tenant.limits.maxTimeoutSeconds) {

@@ -138,7 +138,7 @@ export class Reaper {
     );
     if (result === 'requeued' && retryAt !== null && job !== null) {
       await queue
-        .publish([retryMessage(run, job.resources.memoryMb, retryAt)])
+        .publish([retryMessage(run, job.resources, retryAt)])
         .catch((error: unknown) =>
           log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
         );

@@ -2,6 +2,7 @@
 // attempt when the store requeued the run, and the outcome the store actually kept. Pure.
 
 import type { AttemptOutcome } from '../core/run-state.js';
+import { memoryRequestOf, type JobResources } from '../core/job.js';
 import type { Run } from '../core/run.js';
 import type { QueueMessage } from '../ports/queue.js';
 import type { FinishResult } from '../ports/store.js';
@@ -9,14 +10,15 @@ import type { FinishResult } from '../ports/store.js';
 /** The message for attempt + 1 of a run the store has requeued; the queue only speeds it up. */
 export function retryMessage(
   run: Pick<Run, 'id' | 'tenantId' | 'attempt'>,
-  memoryMb: number,
+  resources: JobResources,
   retryAt: number,
 ): QueueMessage {
   return {
     runId: run.id,
     tenantId: run.tenantId,
     attempt: run.attempt + 1,
-    memoryMb,
+    memoryMb: resources.memoryMb,
+    memoryRequestMb: memoryRequestOf(resources),
     availableAt: retryAt,
   };
 }

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
+import { memoryRequestOf } from '../core/job.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS, newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { RunStatus } from '../core/run-state.js';
 import { runtimeOf } from '../core/job.js';
@@ -119,6 +120,7 @@ export class RunService {
         tenantId: run.tenantId,
         attempt: 1,
         memoryMb: job.resources.memoryMb,
+        memoryRequestMb: memoryRequestOf(job.resources),
         availableAt: run.availableAt,
       },
     ]);

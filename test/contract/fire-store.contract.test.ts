@@ -83,6 +83,7 @@ for (const factory of STORE_FACTORIES) {
             tenantId: w.job.tenantId,
             attempt: 1,
             memoryMb: 384,
+            memoryRequestMb: 96,
             availableAt: now,
           }))
           .sort(byRunId),
@@ -395,7 +396,14 @@ for (const factory of STORE_FACTORIES) {
       const released = await w.store.releaseBlockedRuns(t1.runId, now);
       // Due long ago, so available now.
       assert.deepEqual(released, [
-        { runId: t2.runId, tenantId: w.job.tenantId, attempt: 1, memoryMb: 384, availableAt: now },
+        {
+          runId: t2.runId,
+          tenantId: w.job.tenantId,
+          attempt: 1,
+          memoryMb: 384,
+          memoryRequestMb: 96,
+          availableAt: now,
+        },
       ]);
       const free = await runOf(w, t2);
       assert.deepEqual([free.blockedBy, free.availableAt, free.dispatchedAt], [null, now, now]);
@@ -499,6 +507,7 @@ for (const factory of STORE_FACTORIES) {
           tenantId: w.job.tenantId,
           attempt: 1,
           memoryMb: 384,
+          memoryRequestMb: 96,
           availableAt: Date.UTC(2099, 0, 1),
         },
       ]);

@@ -52,7 +52,9 @@ function createVersion2(
   try {
     migrateTo(db, 2);
     insertRow(db, 'tenants', tenantToRow(rows.tenant));
-    insertRow(db, 'jobs', jobToRow(rows.job));
+    // Version 2 had no memory request (migration 7).
+    const { memory_request_mb: _request, ...jobRow } = jobToRow(rows.job);
+    insertRow(db, 'jobs', jobRow);
     insertRow(db, 'schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
     const { events, ...run } = rows.run;
     insertRow(db, 'runs', run);
@@ -121,11 +123,15 @@ describe('SQLite store: migrations 3 and later on a version 2 database', () => {
 
       const store = SqliteStore.open(path);
       try {
-        // Every later one, whatever it is about (6: API keys' last use).
+        // Every later one, whatever it is about (6: API keys' last use, 7: jobs' memory requests).
         assert.deepEqual(
           store.migrationsApplied,
           MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version),
         );
+        // A job written before requests existed has none: its runs reserve the default share of its limit.
+        assert.deepEqual((await store.findJob(tenant.id, job.id))?.resources, {
+          memoryMb: job.resources.memoryMb,
+        });
         assert.equal((await store.getScheduleTiming(schedule.id))?.nextFireAt, schedule.nextFireAt);
         assert.deepEqual(await store.getRunEvents(oldRunId), timeline, 'stored events, not doubled');
         assert.deepEqual(

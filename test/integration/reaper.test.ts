@@ -106,6 +106,7 @@ describe('Reaper', () => {
         tenantId: stale.tenantId,
         attempt: 2,
         memoryMb: 96,
+        memoryRequestMb: 24,
         availableAt: requeued.availableAt,
       });
       await delivery?.ack();

@@ -192,9 +192,12 @@ describe('WorkerAgent', () => {
     });
   });
 
-  it('never over-commits memory: a run waits until the one before it has ended', async () => {
+  it('never over-commits what runs reserve: a run waits until the one before it has ended', async () => {
     await withWorker({ memoryMb: 100, maxRuns: 4 }, async ({ world }) => {
-      const job = await createJob(world, { args: ['sleep 0.3'], resources: { memoryMb: 64 } });
+      const job = await createJob(world, {
+        args: ['sleep 0.3'],
+        resources: { memoryMb: 64, memoryRequestMb: 64 },
+      });
       const first = await submitRun(world, job);
       const second = await submitRun(world, job);
       const a = await waitForStatus(world, first, 'succeeded');
@@ -326,7 +329,7 @@ describe('WorkerAgent', () => {
         retryAt,
       });
       assert.equal(recorded, 'requeued');
-      await world.queue.publish([retryMessage(started, job.resources.memoryMb, retryAt)]);
+      await world.queue.publish([retryMessage(started, job.resources, retryAt)]);
 
       const done = await waitForStatus(world, run, 'succeeded', 'failed', 'cancelled', 'lost');
       assert.deepEqual([done.status, done.attempt], ['succeeded', 2]);
@@ -390,7 +393,7 @@ describe('WorkerAgent', () => {
           at,
           retryAt: at,
         });
-        await world.queue.publish([retryMessage(run, job.resources.memoryMb, at)]);
+        await world.queue.publish([retryMessage(run, job.resources, at)]);
         await waitFor('attempt 2 to be nak’ed', () =>
           naks.some((n) => n.runId === run.id && n.attempt === 2) ? true : undefined,
         );
@@ -402,16 +405,16 @@ describe('WorkerAgent', () => {
     );
   });
 
-  it('fails at once, without retrying, a run that needs more memory than the worker has', async () => {
+  it('fails at once, without retrying, a run that reserves more memory than the worker has', async () => {
     await withWorker({ memoryMb: 100 }, async ({ world, finished, signals }) => {
       const job = await createJob(world, {
-        resources: { memoryMb: 256 },
+        resources: { memoryMb: 256, memoryRequestMb: 256 },
         retry: { maxAttempts: 3, backoffSeconds: 0 },
       });
       const run = await submitRun(world, job);
       const done = await waitForStatus(world, run, 'failed', 'succeeded', 'queued');
       assert.equal(done.status, 'failed');
-      assert.equal(done.reason, 'needs 256 MB of memory; the largest worker has 100 MB');
+      assert.equal(done.reason, 'reserves 256 MB of memory; the largest worker has 100 MB');
       assert.deepEqual([done.attempt, done.startedAt, done.exitCode], [1, null, null]);
       assert.deepEqual(finished, [{ outcome: 'failed', durationMs: 0, lagMs: null }]);
       await waitFor('the finished signal', () =>
@@ -423,16 +426,26 @@ describe('WorkerAgent', () => {
 
   it('reserves the claimed job’s current memory, and releases a run that no longer fits', async () => {
     await withWorker({ memoryMb: 600 }, async ({ world, worker }) => {
-      const big = await createJob(world, { args: ['sleep 30'], resources: { memoryMb: 400 } });
+      const big = await createJob(world, {
+        args: ['sleep 30'],
+        resources: { memoryMb: 400, memoryRequestMb: 400 },
+      });
       const first = await submitRun(world, big);
       await waitFor('the first run to start', async () =>
         (await getRun(world, first)).startedAt !== null ? true : undefined,
       );
       // Published when its job asked for 64 MB; edited since to 300 MB, more than the 200 MB left.
-      const edited = await createJob(world, { args: ['echo ran'], resources: { memoryMb: 64 } });
+      const edited = await createJob(world, {
+        args: ['echo ran'],
+        resources: { memoryMb: 64, memoryRequestMb: 64 },
+      });
       const second = await createRun(world, edited);
       const message = messageOf(second, edited);
-      await world.store.updateJob({ ...edited, resources: { memoryMb: 300 }, updatedAt: Date.now() });
+      await world.store.updateJob({
+        ...edited,
+        resources: { memoryMb: 300, memoryRequestMb: 300 },
+        updatedAt: Date.now(),
+      });
       await world.queue.publish([message]);
       const released = await waitFor('the second run to be released', async () => {
         const events = await world.store.getRunEvents(second.id);

@@ -14,10 +14,11 @@ import { ProcessExecutor } from '../../src/adapters/process/process-executor.js'
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
-import type { Job } from '../../src/core/job.js';
+import { memoryRequestOf, type Job } from '../../src/core/job.js';
 import type { AttemptOutcome } from '../../src/core/run-state.js';
 import { newQueuedRun, type Run } from '../../src/core/run.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
+import type { Clock } from '../../src/ports/clock.js';
 import type { Executor } from '../../src/ports/executor.js';
 import type { QueueMessage, RunQueue } from '../../src/ports/queue.js';
 import type { RunSignal } from '../../src/ports/run-events.js';
@@ -42,9 +43,10 @@ export interface WorkerWorld {
   close(): Promise<void>;
 }
 
-export async function openWorld(): Promise<WorkerWorld> {
+/** A fresh world; its queue keeps time by `clock` (the system's unless a test drives it). */
+export async function openWorld(clock: Clock = systemClock): Promise<WorkerWorld> {
   const store = SqliteStore.open(':memory:');
-  const queue = new InProcessQueue({ clock: systemClock });
+  const queue = new InProcessQueue({ clock });
   const signals = new InProcessRunSignals();
   const tenant: Tenant = {
     id: id('tenant'),
@@ -107,6 +109,7 @@ export function messageOf(run: Run, job: Job): QueueMessage {
     tenantId: run.tenantId,
     attempt: run.attempt,
     memoryMb: job.resources.memoryMb,
+    memoryRequestMb: memoryRequestOf(job.resources),
     availableAt: run.availableAt,
   };
 }
@@ -167,6 +170,8 @@ export interface HarnessOptions extends Partial<WorkerAgentOptions> {
   /** Wraps the world's store or queue as the worker sees them (to watch or hold calls). */
   wrapStore?: (store: Store) => Store;
   wrapQueue?: (queue: RunQueue) => RunQueue;
+  /** The clock of the worker, its queue and executor (default: the system's). */
+  clock?: Clock;
 }
 
 /** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
@@ -174,10 +179,11 @@ export async function withWorker(
   options: HarnessOptions,
   test: (h: Harness) => Promise<void>,
 ): Promise<void> {
-  const world = await openWorld();
+  const { executors, wrapExecutor, wrapStore, wrapQueue, clock = systemClock, ...rest } = options;
+  const world = await openWorld(clock);
   const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
   const executor = new ProcessExecutor({
-    clock: systemClock,
+    clock,
     scratchRoot: join(world.dir, 'scratch'),
     killGraceMs: 200,
   });
@@ -187,7 +193,6 @@ export async function withWorker(
   };
   const signals: RunSignal[] = [];
   const unsubscribe = world.signals.on((signal) => signals.push(signal));
-  const { executors, wrapExecutor, wrapStore, wrapQueue, ...rest } = options;
   const workerId = rest.workerId ?? id('worker');
   const worker = new WorkerAgent(
     {
@@ -196,7 +201,7 @@ export async function withWorker(
       executors: executors ?? { process: wrapExecutor?.(executor) ?? executor },
       logStore,
       signals: world.signals,
-      clock: systemClock,
+      clock,
       logger: silentLogger,
       metrics,
     },

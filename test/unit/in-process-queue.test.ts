@@ -5,7 +5,7 @@ import { systemClock } from '../../src/adapters/system/system-clock.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
 
 function message(runId: string, availableAt = 0, attempt = 1): QueueMessage {
-  return { runId, tenantId: 'ten_a', attempt, memoryMb: 64, availableAt };
+  return { runId, tenantId: 'ten_a', attempt, memoryMb: 64, memoryRequestMb: 16, availableAt };
 }
 
 async function withQueue(fn: (queue: InProcessQueue) => Promise<void>): Promise<void> {

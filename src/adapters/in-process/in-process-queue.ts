@@ -3,7 +3,7 @@
 //
 // It owns every message it has been given, each in exactly one state:
 //
-//   publish ──▶ delayed (availableAt in the future) ──(its time comes)──▶ ready (FIFO)
+//   publish ──▶ delayed (availableAt in the future) ──(its time comes)──▶ ready (FIFO per tenant)
 //                                                                          │ pull
 //                         nak(delay) ◀────────────── in flight ◀───────────┘
 //                                                       │ ack
@@ -14,6 +14,10 @@
 // Discarding a run (cancelled before its time) removes it while delayed; ready or in flight, it stays, and the
 // worker's claim refuses it.
 // One timer is armed on the earliest delayed message; pullers waiting on an empty queue are woken in order.
+//
+// Ready messages are handed out one tenant at a time, in turn: each tenant's own in the order they became ready,
+// and the tenants with ready messages round robin. So a tenant with a thousand runs ready takes one pull slot
+// in each round, not the next thousand, and a backlog of one tenant does not hold back the others' runs.
 
 import type { Clock } from '../../ports/clock.js';
 import type { Delivery, QueueMessage, RunQueue } from '../../ports/queue.js';
@@ -26,6 +30,30 @@ interface Waiter {
 /** setTimeout cannot wait longer than this (about 24.8 days); a longer delay just re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A first-in, first-out line over an array; the consumed prefix is dropped once it is half the array. */
+class Line<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
 export class InProcessQueue implements RunQueue {
   private readonly clock: Clock;
   /**
@@ -33,9 +61,11 @@ export class InProcessQueue implements RunQueue {
    * message is the one held here: a nak holds a new object, an ack removes it.
    */
   private readonly known = new Map<string, QueueMessage>();
-  /** Ready messages are ready[readyHead…]; the consumed prefix is dropped once it is half the array. */
-  private ready: QueueMessage[] = [];
-  private readyHead = 0;
+  /** Ready messages by tenant, each in the order it became ready; a tenant is here only while it has some. */
+  private readonly ready = new Map<string, Line<QueueMessage>>();
+  /** The tenants with ready messages, in turn order: the next message comes from the first. */
+  private readonly turns = new Line<string>();
+  private readyTotal = 0;
   /** Sorted by availableAt, earliest first; equal times keep publish order. */
   private readonly delayed: QueueMessage[] = [];
   private readonly waiters: Waiter[] = [];
@@ -104,7 +134,7 @@ export class InProcessQueue implements RunQueue {
 
   private enqueue(message: QueueMessage, now: number): void {
     if (message.availableAt <= now) {
-      this.ready.push(message);
+      this.makeReady(message);
       return;
     }
     // Binary search for the first entry due strictly later, so equal times stay in publish order.
@@ -141,7 +171,18 @@ export class InProcessQueue implements RunQueue {
     let due = 0;
     while (due < this.delayed.length && (this.delayed[due] as QueueMessage).availableAt <= now) due++;
     if (due === 0) return;
-    for (const message of this.delayed.splice(0, due)) this.ready.push(message);
+    for (const message of this.delayed.splice(0, due)) this.makeReady(message);
+  }
+
+  private makeReady(message: QueueMessage): void {
+    let line = this.ready.get(message.tenantId);
+    if (line === undefined) {
+      line = new Line();
+      this.ready.set(message.tenantId, line);
+      this.turns.push(message.tenantId);
+    }
+    line.push(message);
+    this.readyTotal++;
   }
 
   /** Serves waiting pullers in order, then re-arms the timer for the earliest delayed message. */
@@ -180,18 +221,23 @@ export class InProcessQueue implements RunQueue {
   }
 
   private readyCount(): number {
-    return this.ready.length - this.readyHead;
+    return this.readyTotal;
   }
 
+  /** Up to `max` ready messages, one from each tenant in turn. */
   private take(max: number): Delivery[] {
-    const count = Math.max(0, Math.min(max, this.readyCount()));
-    const messages = this.ready.slice(this.readyHead, this.readyHead + count);
-    this.readyHead += count;
-    if (this.readyHead * 2 >= this.ready.length) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
+    const deliveries: Delivery[] = [];
+    while (deliveries.length < max) {
+      const tenantId = this.turns.shift();
+      if (tenantId === undefined) break;
+      const line = this.ready.get(tenantId) as Line<QueueMessage>;
+      deliveries.push(new InProcessDelivery(this, line.shift() as QueueMessage));
+      this.readyTotal--;
+      // Its next message waits for the other tenants' turns.
+      if (line.length > 0) this.turns.push(tenantId);
+      else this.ready.delete(tenantId);
     }
-    return messages.map((message) => new InProcessDelivery(this, message));
+    return deliveries;
   }
 
   /**

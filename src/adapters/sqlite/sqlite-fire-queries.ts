@@ -25,14 +25,16 @@
 
 import type Database from 'better-sqlite3';
 import { byRunId, isSortedByRunId } from '../../core/schedule.js';
+import { memoryRequestOf } from '../../core/job.js';
 import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
 import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
 
-type FireScheduleRow = Omit<FireSchedule, 'memory_mb'>;
+type FireScheduleRow = Omit<FireSchedule, 'memory_mb' | 'memory_request_mb'>;
 
-type JobOfRun = { tenantId: string; memoryMb: number };
+/** A job's tenant, memory limit and what its runs reserve (resolved: never null). */
+type JobOfRun = { tenantId: string; memoryMb: number; memoryRequestMb: number };
 
 type WatermarkMark = { scheduleId: string; version: number; nextFireAt: number | null };
 
@@ -78,9 +80,10 @@ export function compileFireQueries(
 ) {
   const scheduleOf = db.prepare<[string], FireScheduleRow>(`SELECT tenant_id, job_id, partition, version,
       paused, deleted_at, overlap_policy, args_json, env_json FROM schedules WHERE id = ?`);
-  const jobRow = db.prepare<[string], { tenant_id: string; memory_mb: number }>(
-    'SELECT tenant_id, memory_mb FROM jobs WHERE id = ?',
-  );
+  const jobRow = db.prepare<
+    [string],
+    { tenant_id: string; memory_mb: number; memory_request_mb: number | null }
+  >('SELECT tenant_id, memory_mb, memory_request_mb FROM jobs WHERE id = ?');
   // One statement per power of two up to BULK_ROWS: any batch is a sum of them.
   const bulkInserts = new Map<number, Database.Statement<(string | number)[], [string, string]>>();
   const bulkInsert = (rows: number) => {
@@ -117,7 +120,12 @@ export function compileFireQueries(
     if (job === undefined) {
       // A schedule's job is deleted with it, so a live schedule's job is there.
       const row = jobRow.get(jobId);
-      job = { tenantId: row?.tenant_id ?? '', memoryMb: row?.memory_mb ?? 0 };
+      const memoryMb = row?.memory_mb ?? 0;
+      const memoryRequestMb = memoryRequestOf({
+        memoryMb,
+        memoryRequestMb: row?.memory_request_mb ?? undefined,
+      });
+      job = { tenantId: row?.tenant_id ?? '', memoryMb, memoryRequestMb };
       known.set(jobId, job);
     }
     return job;
@@ -168,7 +176,11 @@ export function compileFireQueries(
     for (const tick of ticks) {
       if (!rows.has(tick.scheduleId)) {
         const row = scheduleOf.get(tick.scheduleId);
-        rows.set(tick.scheduleId, row && { ...row, memory_mb: jobOf(row.job_id, jobs).memoryMb });
+        const job = row && jobOf(row.job_id, jobs);
+        rows.set(
+          tick.scheduleId,
+          row && job && { ...row, memory_mb: job.memoryMb, memory_request_mb: job.memoryRequestMb },
+        );
       }
       const schedule = rows.get(tick.scheduleId);
       if (schedule !== undefined && !current.has(schedule.partition)) {
@@ -215,8 +227,8 @@ export function compileFireQueries(
       };
       const jobs = new Map<string, JobOfRun>();
       for (const [runId, jobId] of inserted) {
-        const { tenantId, memoryMb } = jobOf(jobId, jobs);
-        result.queued.push({ runId, tenantId, attempt: 1, memoryMb, availableAt: now });
+        const { tenantId, memoryMb, memoryRequestMb } = jobOf(jobId, jobs);
+        result.queued.push({ runId, tenantId, attempt: 1, memoryMb, memoryRequestMb, availableAt: now });
       }
       if (inserted.length === fires.length) {
         // Every tick went in (the common case): none is left to decide.

@@ -253,6 +253,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     // since this version.
     sql: `ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER NULL;`,
   },
+  {
+    version: 7,
+    name: "a job's memory request",
+    // What a run reserves on a worker, next to its limit (memory_mb); NULL for the default share of the
+    // limit (core/job.ts memoryRequestOf), so jobs written before this version get it too.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN memory_request_mb INTEGER NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -16,13 +16,14 @@
 // releaseBlockedRuns frees it once its blocker is neither queued nor running.
 
 import type Database from 'better-sqlite3';
+import { memoryRequestOf } from '../../core/job.js';
 import type { OverlapPolicy } from '../../core/schedule.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { FireResult, TickFire } from '../../ports/store.js';
 import type { RunQueries } from './sqlite-run-queries.js';
 import { tickCreatedDetail } from './sqlite-rows.js';
 
-/** The schedule row a tick is fired from, with its job's memory (for the queue message). */
+/** The schedule row a tick is fired from, with its job's memory limit and request (for the queue message). */
 export interface FireSchedule {
   tenant_id: string;
   job_id: string;
@@ -34,6 +35,8 @@ export interface FireSchedule {
   args_json: string | null;
   env_json: string | null;
   memory_mb: number;
+  /** Resolved: what a run of the job reserves (core/job.ts memoryRequestOf). */
+  memory_request_mb: number;
 }
 
 interface UnfinishedRun {
@@ -89,11 +92,18 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
     .pluck();
   const unblock = db.prepare<
     [number, number, string],
-    { tenant_id: string; attempt: number; available_at: number; memory_mb: number }
+    {
+      tenant_id: string;
+      attempt: number;
+      available_at: number;
+      memory_mb: number;
+      memory_request_mb: number | null;
+    }
   >(`UPDATE runs SET blocked_by = NULL, available_at = MAX(available_at, ?), dispatched_at = ?
     WHERE id = ? AND status = 'queued' AND blocked_by IS NOT NULL
     RETURNING tenant_id, attempt, available_at,
-      (SELECT memory_mb FROM jobs WHERE jobs.id = runs.job_id) AS memory_mb`);
+      (SELECT memory_mb FROM jobs WHERE jobs.id = runs.job_id) AS memory_mb,
+      (SELECT memory_request_mb FROM jobs WHERE jobs.id = runs.job_id) AS memory_request_mb`);
   const cancelQueued = db.prepare<[number, string, string]>(
     `UPDATE runs SET status = 'cancelled', finished_at = ?, reason = ? WHERE id = ? AND status = 'queued'`,
   );
@@ -177,6 +187,7 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
         tenantId: schedule.tenant_id,
         attempt: 1,
         memoryMb: schedule.memory_mb,
+        memoryRequestMb: schedule.memory_request_mb,
         availableAt: now,
       });
     }
@@ -194,6 +205,10 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
         tenantId: row.tenant_id,
         attempt: row.attempt,
         memoryMb: row.memory_mb,
+        memoryRequestMb: memoryRequestOf({
+          memoryMb: row.memory_mb,
+          memoryRequestMb: row.memory_request_mb ?? undefined,
+        }),
         availableAt: row.available_at,
       });
     }

@@ -35,6 +35,8 @@ export interface JobRow {
   args_json: string;
   env_json: string;
   memory_mb: number;
+  /** Null: the default request (core/job.ts memoryRequestOf). */
+  memory_request_mb: number | null;
   timeout_seconds: number;
   max_attempts: number;
   backoff_seconds: number;
@@ -142,6 +144,7 @@ export function jobToRow(job: Job): JobRow {
     args_json: JSON.stringify(job.args),
     env_json: JSON.stringify(job.env),
     memory_mb: job.resources.memoryMb,
+    memory_request_mb: job.resources.memoryRequestMb ?? null,
     timeout_seconds: job.timeoutSeconds,
     max_attempts: job.retry.maxAttempts,
     backoff_seconds: job.retry.backoffSeconds,
@@ -159,7 +162,10 @@ export function rowToJob(row: JobRow): Job {
     command: parseJson<string[]>(row.command_json),
     args: parseJson<string[]>(row.args_json),
     env: parseJson<Record<string, string>>(row.env_json),
-    resources: { memoryMb: row.memory_mb },
+    resources:
+      row.memory_request_mb === null
+        ? { memoryMb: row.memory_mb }
+        : { memoryMb: row.memory_mb, memoryRequestMb: row.memory_request_mb },
     timeoutSeconds: row.timeout_seconds,
     retry: { maxAttempts: row.max_attempts, backoffSeconds: row.backoff_seconds },
     createdAt: row.created_at,

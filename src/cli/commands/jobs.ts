@@ -142,7 +142,11 @@ function printJob(job: Job, json: boolean): void {
       ['Command', formatArgv(job.command) || '-'],
       ['Args', formatArgv(job.args) || '-'],
       ['Env', env.length === 0 ? '-' : formatArgv(env)],
-      ['Memory', `${job.resources.memoryMb} MB${memoryLimitNote(job.memoryLimit)}`],
+      [
+        'Memory',
+        `${job.resources.memoryMb} MB limit${memoryLimitNote(job.memoryLimit)}, ` +
+          `${job.resources.memoryRequestMb} MB reserved per run`,
+      ],
       ['Timeout', `${job.timeoutSeconds} s`],
       ['Retry', formatRetry(job.retry)],
       ['Created', formatTime(job.createdAt)],

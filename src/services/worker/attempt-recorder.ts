@@ -107,7 +107,7 @@ async function publishRetry(
   log: Logger,
 ): Promise<void> {
   await ctx.queue
-    .publish([retryMessage(run, job.resources.memoryMb, retryAt)])
+    .publish([retryMessage(run, job.resources, retryAt)])
     .catch((error: unknown) =>
       log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
     );

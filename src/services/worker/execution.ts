@@ -14,15 +14,22 @@ export type StopCause = 'cancel' | 'shutdown' | 'fenced';
 export interface Execution {
   readonly runId: string;
   readonly attempt: number;
-  readonly memoryMb: number;
+  /** The memory it reserves (its job's request) and its limit, given back to the worker when it is retired. */
+  readonly memory: RunMemory;
   readonly controller: AbortController;
   stopCause: StopCause | null;
   /** Its slot and memory were given back (once its end is recorded, or at the latest when its task ends). */
   retired: boolean;
 }
 
-export function createExecution(runId: string, attempt: number, memoryMb: number): Execution {
-  return { runId, attempt, memoryMb, controller: new AbortController(), stopCause: null, retired: false };
+/** What a run takes from a worker's memory: its reservation, which packs, and its limit, which is bounded. */
+export interface RunMemory {
+  readonly requestMb: number;
+  readonly limitMb: number;
+}
+
+export function createExecution(runId: string, attempt: number, memory: RunMemory): Execution {
+  return { runId, attempt, memory, controller: new AbortController(), stopCause: null, retired: false };
 }
 
 export function stopExecution(execution: Execution, cause: StopCause): void {

@@ -1,6 +1,7 @@
 // What a worker agent is given: its ports (deps, adapters chosen by the composition root) and its options,
 // resolved once (defaults filled) and frozen.
 
+import { DEFAULT_MEMORY_OVERCOMMIT } from '../../core/job.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Executor } from '../../ports/executor.js';
 import type { LogStore } from '../../ports/log-store.js';
@@ -25,8 +26,13 @@ export interface WorkerAgentDeps {
 
 export interface WorkerAgentOptions {
   workerId: string;
-  /** Memory the worker may hand out to runs; a run reserves its job's `resources.memoryMb`. */
+  /** Memory the worker may hand out to runs; a run reserves its job's request (core/job.ts memoryRequestOf). */
   memoryMb: number;
+  /**
+   * How far the runs' limits may add up beyond `memoryMb`: their sum stays at most `memoryMb` × this (default
+   * DEFAULT_MEMORY_OVERCOMMIT; 1 packs by limits, as if every run used all of its limit).
+   */
+  memoryOvercommit?: number;
   /** Most runs at once, whatever their memory. */
   maxRuns: number;
   heartbeatIntervalMs: number;
@@ -39,5 +45,9 @@ export interface WorkerAgentOptions {
 export type ResolvedWorkerAgentOptions = Readonly<Required<WorkerAgentOptions>>;
 
 export function resolveWorkerAgentOptions(options: WorkerAgentOptions): ResolvedWorkerAgentOptions {
-  return Object.freeze({ ...options, pullWaitMs: options.pullWaitMs ?? 1000 });
+  return Object.freeze({
+    ...options,
+    memoryOvercommit: options.memoryOvercommit ?? DEFAULT_MEMORY_OVERCOMMIT,
+    pullWaitMs: options.pullWaitMs ?? 1000,
+  });
 }

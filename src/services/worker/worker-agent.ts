@@ -2,17 +2,20 @@
 // launches an attempt for it (attempt-runner.ts), whose end is recorded, retried per the job's policy, or
 // released (attempt-recorder.ts). It uses only ports; the composition root gives it the adapters.
 //
-// It owns its capacity (runs at once, memory reserved), the executions it started (execution.ts) and their
-// heartbeats. Agent states:
+// It owns its capacity (runs at once; memory, memory-ledger.ts: a run reserves its job's request, and the runs'
+// limits are bounded by the overcommit), the executions it started (execution.ts) and their heartbeats. Agent
+// states:
 //
 //   idle ──start──▶ running ──stop──▶ stopping ──(every execution recorded or released)──▶ stopped
 //
-// While running, the pull loop takes a delivery only when a slot and its memory are free. A run that does not
-// fit is nak'ed to come back later, and so is a run this worker is still executing (an earlier attempt not
-// yet recorded or abandoned). A run that needs more memory than the worker has at all could never run here: it
-// is claimed and failed. A run the store will not hand over (cancelled, taken, stale attempt) is acked and
-// dropped. Once claimed, the reservation becomes the job's current memory (the job may have been edited since
-// the message was published); a run that no longer fits is released and nak'ed.
+// While running, the pull loop takes deliveries only while a slot is free, and places them in the order the
+// queue handed them over (its due-time order). A run that does not fit yet waits here, its delivery held (never
+// nak'ed with a delay): the loop stops pulling and places it the moment a run ends and frees its memory, before
+// anything delivered later. A run this worker is still executing (an earlier attempt not yet recorded or
+// abandoned) is nak'ed to come back later. A run that needs more memory than the worker has at all could never
+// run here: it is claimed and failed. A run the store will not hand over (cancelled, taken, stale attempt) is
+// acked and dropped. Once claimed, the reservation becomes the job's current memory (the job may have been
+// edited since the message was published); a run that no longer fits is released and waits, as above.
 //
 // A run stopped by stop() is released — queued again with the same attempt (reason "worker stopped") — so a
 // graceful stop costs no attempt; a run claimed while stopping is released at once, without executing. Released
@@ -25,8 +28,16 @@ import type { ClaimedRun } from '../../ports/store.js';
 import type { Logger } from '../logger.js';
 import { failWithoutRunning, releaseRun, WORKER_STOPPED } from './attempt-recorder.js';
 import { runAttempt, type RunnerContext } from './attempt-runner.js';
-import { createExecution, stopExecution, type Execution, type StopCause } from './execution.js';
+import { memoryRequestOf } from '../../core/job.js';
+import {
+  createExecution,
+  stopExecution,
+  type Execution,
+  type RunMemory,
+  type StopCause,
+} from './execution.js';
 import { startHeartbeat } from './heartbeat.js';
+import { MemoryLedger } from './memory-ledger.js';
 import {
   resolveWorkerAgentOptions,
   type ResolvedWorkerAgentOptions,
@@ -39,13 +50,20 @@ export type { WorkerAgentDeps, WorkerAgentOptions } from './worker-agent-options
 
 export type WorkerAgentState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-/** Most deliveries taken per pull, so one worker does not hoard messages it then has to nak. */
+/** Most deliveries taken per pull, so one worker does not hold back runs another worker could start. */
 const PULL_BATCH = 4;
-/** A run that does not fit comes back after this long (and the loop waits as long, or until a run ends). */
-const NO_ROOM_DELAY_MS = 250;
 const RETRY_AFTER_ERROR_MS = 1000;
 /** A delivery for a run this worker is still executing comes back after this long. */
 const BUSY_RUN_DELAY_MS = 1000;
+
+/** A delivery pulled and not yet placed, with the memory it needs (its job's now, once a claim has shown it). */
+interface Waiting {
+  readonly delivery: Delivery;
+  memory: RunMemory;
+}
+
+/** What became of a waiting delivery the loop tried to place: settled one way or another, or still waiting. */
+type Placement = 'done' | 'wait';
 
 export class WorkerAgent {
   private readonly deps: WorkerAgentDeps;
@@ -58,7 +76,12 @@ export class WorkerAgent {
   private readonly executions = new Map<string, Execution>();
   /** Every launched attempt until it has fully ended (recorded, retry published), for stop() to wait on. */
   private readonly tasks = new Set<Promise<void>>();
-  private reservedMb = 0;
+  /** What the executions (and a claim in flight) have reserved. */
+  private readonly memory: MemoryLedger;
+  /** Pulled and not yet placed, in delivery order: the first one waits for capacity, if any does. */
+  private readonly waiting: Waiting[] = [];
+  /** Executions retired so far: tells the loop that capacity came free while it was busy, not idle. */
+  private retiredCount = 0;
   private readonly stopController = new AbortController();
   private readonly wakers = new Set<() => void>();
   private loopDone: Promise<void> = Promise.resolve();
@@ -70,6 +93,7 @@ export class WorkerAgent {
     this.deps = deps;
     this.options = resolveWorkerAgentOptions(options);
     this.log = deps.logger.child({ workerId: options.workerId });
+    this.memory = new MemoryLedger(this.options.memoryMb, this.options.memoryOvercommit);
     const { workerId, hostPath } = options;
     this.attempts = { ...deps, workerId, hostPath, retire: (execution) => this.retire(execution) };
   }
@@ -99,6 +123,7 @@ export class WorkerAgent {
     this.log.info(
       {
         memoryMb: this.options.memoryMb,
+        memoryOvercommit: this.options.memoryOvercommit,
         maxRuns: this.options.maxRuns,
         runtimes: Object.keys(this.deps.executors),
       },
@@ -140,21 +165,26 @@ export class WorkerAgent {
     for (const execution of this.executions.values()) stopExecution(execution, 'shutdown');
   }
 
-  /** Whether one more run of `memoryMb` fits now. */
-  private fits(memoryMb: number): boolean {
-    return this.executions.size < this.options.maxRuns && memoryMb <= this.options.memoryMb - this.reservedMb;
+  /** Whether one more run of `memory` fits now. */
+  private fits(memory: RunMemory): boolean {
+    return this.executions.size < this.options.maxRuns && this.memory.fits(memory);
   }
 
   private freeSlots(): number {
-    if (this.options.memoryMb - this.reservedMb <= 0) return 0;
+    if (!this.memory.hasRoom()) return 0;
     return Math.max(0, this.options.maxRuns - this.executions.size);
   }
 
   private async loop(): Promise<void> {
     while (this.state === 'running') {
+      const retiredBefore = this.retiredCount;
+      if (!(await this.placeWaiting())) {
+        await this.idle(retiredBefore); // the first waiting run fits once a run ends (or stop)
+        continue;
+      }
       const slots = this.freeSlots();
       if (slots === 0) {
-        await this.idle(); // until a run ends (or stop)
+        await this.idle(retiredBefore);
         continue;
       }
       let deliveries: Delivery[];
@@ -164,36 +194,45 @@ export class WorkerAgent {
       } catch (error) {
         if (this.state !== 'running') break;
         this.log.error({ err: error }, 'queue pull failed');
-        await this.idle(RETRY_AFTER_ERROR_MS);
+        await this.idle(null, RETRY_AFTER_ERROR_MS);
         continue;
       }
-      let noRoom = false;
       for (const delivery of deliveries) {
-        if (this.state !== 'running') await settle(delivery.nak(0), this.log);
-        else if (!(await this.take(delivery))) noRoom = true;
+        const { memoryRequestMb: requestMb, memoryMb: limitMb } = delivery.message;
+        this.waiting.push({ delivery, memory: { requestMb, limitMb } });
       }
-      if (noRoom) await this.idle(NO_ROOM_DELAY_MS);
     }
+    // Stopping: what was pulled and never placed goes back to the queue at once, unclaimed.
+    for (const { delivery } of this.waiting.splice(0)) await settle(delivery.nak(0), this.log);
   }
 
-  /** Claims and launches one delivered run; false when it did not fit (it was nak'ed). */
-  private async take(delivery: Delivery): Promise<boolean> {
+  /** Places waiting deliveries in order; false when the first one left must wait for a run to end. */
+  private async placeWaiting(): Promise<boolean> {
+    while (this.state === 'running') {
+      const next = this.waiting[0];
+      if (next === undefined) return true;
+      if ((await this.take(next)) === 'wait') return false;
+      this.waiting.shift();
+    }
+    return true;
+  }
+
+  /** Claims and launches one delivered run, or leaves it waiting when it does not fit now. */
+  private async take(waiting: Waiting): Promise<Placement> {
+    const { delivery } = waiting;
     const { message } = delivery;
     if (this.executions.has(message.runId)) {
       // An earlier attempt of this run is still executing here (e.g. reaped while its worker was slow, and
       // not yet abandoned): claiming now would run the run twice, and mix up the two executions.
       await settle(delivery.nak(BUSY_RUN_DELAY_MS), this.log);
-      return true;
+      return 'done';
     }
     // A run bigger than this whole worker takes no slot: it is claimed only to be failed (see place()).
-    const oversized = message.memoryMb > this.options.memoryMb;
-    if (!oversized && !this.fits(message.memoryMb)) {
-      await settle(delivery.nak(NO_ROOM_DELAY_MS), this.log);
-      return false;
-    }
+    const oversized = this.memory.neverFits(waiting.memory) !== null;
+    if (!oversized && !this.fits(waiting.memory)) return 'wait';
     // Reserve before the claim so the memory is not promised twice while the store answers.
-    const reservedMb = oversized ? 0 : message.memoryMb;
-    this.reservedMb += reservedMb;
+    const reserved: RunMemory = oversized ? { requestMb: 0, limitMb: 0 } : waiting.memory;
+    this.memory.reserve(reserved);
     let claimed: ClaimedRun | null;
     try {
       claimed = await this.deps.store.claimRun(
@@ -203,55 +242,58 @@ export class WorkerAgent {
         this.deps.clock.now(),
       );
     } catch (error) {
-      this.reservedMb -= reservedMb;
+      this.memory.release(reserved);
       this.log.error({ err: error, runId: message.runId }, 'claiming a run failed; it will come back');
       await settle(delivery.nak(RETRY_AFTER_ERROR_MS), this.log);
-      return true;
+      return 'done';
     }
     // place() reserves again, with what the claimed job asks for now.
-    this.reservedMb -= reservedMb;
+    this.memory.release(reserved);
     if (claimed === null) {
       // The store declined it (cancelled, taken, or a stale attempt): nothing will ever claim this message.
       await settle(delivery.ack(), this.log);
       this.log.debug({ runId: message.runId, attempt: message.attempt }, 'run not claimable; dropped');
-      return true;
+      return 'done';
     }
-    return this.place(delivery, claimed);
+    return this.place(waiting, claimed);
   }
 
-  /** Decides what to do with a run just claimed: launch it, fail it, or release it. False when it did not fit. */
-  private async place(delivery: Delivery, claimed: ClaimedRun): Promise<boolean> {
+  /** Decides what to do with a run just claimed: launch it, fail it, or release it to wait for capacity. */
+  private async place(waiting: Waiting, claimed: ClaimedRun): Promise<Placement> {
+    const { delivery } = waiting;
     const { run, job } = claimed;
     const log = this.log.child({ runId: run.id, attempt: run.attempt });
-    const memoryMb = job.resources.memoryMb;
-    if (memoryMb > this.options.memoryMb) {
+    const memory: RunMemory = { requestMb: memoryRequestOf(job.resources), limitMb: job.resources.memoryMb };
+    const never = this.memory.neverFits(memory);
+    if (never !== null) {
       await settle(delivery.ack(), log);
-      const reason = `needs ${memoryMb} MB of memory; the largest worker has ${this.options.memoryMb} MB`;
-      log.warn({ memoryMb, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
-      await failWithoutRunning(this.attempts, claimed, reason, log);
-      return true;
+      log.warn({ ...memory, workerMemoryMb: this.options.memoryMb }, 'run can never fit; failing it');
+      await failWithoutRunning(this.attempts, claimed, never, log);
+      return 'done';
     }
     if (this.state !== 'running') {
       await releaseRun(this.attempts, run, WORKER_STOPPED, log);
       await settle(delivery.nak(0), log);
-      return true;
+      return 'done';
     }
-    if (!this.fits(memoryMb)) {
-      const reason = `needs ${memoryMb} MB of memory, more than is free on this worker now`;
+    if (!this.fits(memory)) {
+      // The job grew since the message was sent: the run is given back to the store (queued, same attempt)
+      // while it waits here, first in line, for what it needs now.
+      const reason = `reserves ${memory.requestMb} MB of memory (limit ${memory.limitMb} MB), more than is free on this worker now`;
       await releaseRun(this.attempts, run, reason, log);
-      await settle(delivery.nak(NO_ROOM_DELAY_MS), log);
-      return false;
+      waiting.memory = memory;
+      return 'wait';
     }
-    this.launch(claimed, memoryMb);
+    this.launch(claimed, memory);
     // Ack only once the claim is durable; the message has done its work.
     await settle(delivery.ack(), log);
-    return true;
+    return 'done';
   }
 
-  private launch(claimed: ClaimedRun, memoryMb: number): void {
-    const execution = createExecution(claimed.run.id, claimed.run.attempt, memoryMb);
+  private launch(claimed: ClaimedRun, memory: RunMemory): void {
+    const execution = createExecution(claimed.run.id, claimed.run.attempt, memory);
     this.executions.set(execution.runId, execution);
-    this.reservedMb += memoryMb;
+    this.memory.reserve(memory);
     // Cancelled while it was away (released by a stopping worker): it is recorded without starting.
     if (claimed.run.cancelRequestedAt !== null) stopExecution(execution, 'cancel');
     const task: Promise<void> = runAttempt(this.attempts, claimed, execution, this.log)
@@ -273,7 +315,8 @@ export class WorkerAgent {
     if (execution.retired) return;
     execution.retired = true;
     if (this.executions.get(execution.runId) === execution) this.executions.delete(execution.runId);
-    this.reservedMb -= execution.memoryMb;
+    this.memory.release(execution.memory);
+    this.retiredCount++;
     this.wake();
   }
 
@@ -288,8 +331,11 @@ export class WorkerAgent {
     if (signal.type === 'cancel_requested') this.stopRun(signal.runId, 'cancel');
   }
 
-  /** Waits until wake() (a run ended, or stop), or `ms` if given. */
-  private idle(ms?: number): Promise<void> {
+  /**
+   * Waits until wake() (a run ended, or stop), or `ms` if given; at once if a run has ended since the loop read
+   * `retiredSince` (a wake-up while it was busy placing or pulling is not lost).
+   */
+  private idle(retiredSince: number | null, ms?: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
@@ -298,7 +344,7 @@ export class WorkerAgent {
       };
       const timer = ms === undefined ? undefined : setTimeout(done, ms);
       this.wakers.add(done);
-      if (this.state !== 'running') done();
+      if (this.state !== 'running' || (retiredSince !== null && retiredSince !== this.retiredCount)) done();
     });
   }
 
