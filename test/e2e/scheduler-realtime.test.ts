@@ -74,7 +74,10 @@ async function metric(server: ServerProcess, name: string): Promise<number | nul
 describe('schedules in real time', () => {
   const servers: ServerProcess[] = [];
   after(async () => {
-    for (const server of servers) await server.stop({ kill: true, cleanup: true });
+    // All stopped before any data directory is removed: two servers share one, and removing it under a live
+    // server fails (ENOTEMPTY) and would leave that server running, holding the test file open.
+    for (const server of servers) await server.stop({ kill: true, cleanup: false });
+    for (const server of servers) await server.stop({ cleanup: true });
   });
 
   it('a */1 cron gives exactly one run per second for 30 s, each run seeing its schedule and tick', async () => {

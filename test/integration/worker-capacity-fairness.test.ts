@@ -68,7 +68,7 @@ describe('Capacity fairness', () => {
         const other: Tenant = {
           id: id('tenant'),
           name: 'other',
-          limits: { ...DEFAULT_PLAN_LIMITS },
+          limits: { ...DEFAULT_PLAN_LIMITS, allowHostCommands: true }, // its runs are host commands
           createdAt: clock.now(),
         };
         await world.store.createTenant(other);
