@@ -1,0 +1,18 @@
+// How a container gets its network. `none`: a network namespace of its own with only its loopback (runc makes
+// it). `egress`: a namespace made ahead with a veth to the host and NAT out, which can reach neither the
+// host's own addresses, its loopback, nor link-local metadata addresses (egress-network.ts).
+
+export type NetworkMode = 'none' | 'egress';
+
+export interface PreparedNetwork {
+  /** A network namespace to join (/var/run/netns/…), or null for a new empty one made by runc. */
+  namespacePath: string | null;
+  /** Removes what prepare made. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface ContainerNetworks {
+  prepare(runKey: string, mode: NetworkMode): Promise<PreparedNetwork>;
+  /** Removes what a crashed worker left (namespaces, veths, rules named by this worker's prefix). */
+  removeOrphans(): Promise<void>;
+}
