@@ -30,7 +30,7 @@ import {
 import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
-import type { ProcessIsolation } from '../ports/executor.js';
+import type { ContainerRuntimeStatus, ProcessIsolation } from '../ports/executor.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTenantRoutes } from './routes/tenants.js';
@@ -54,6 +54,8 @@ export interface ApiDeps {
   isReady(): boolean;
   /** What this server's process runtime confines; null (or absent) when it runs no worker. */
   processIsolation?: ProcessIsolation | null;
+  /** Whether this server's worker can run containers, and with which runtime; null (or absent) without one. */
+  containerRuntime?: ContainerRuntimeStatus | null;
 }
 
 declare module 'fastify' {

@@ -15,7 +15,7 @@ import {
 const strict = { additionalProperties: false } as const;
 
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 UTC, milliseconds' });
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const JOB_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';

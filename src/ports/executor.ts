@@ -56,6 +56,16 @@ export interface ProcessIsolation {
   memoryLimit: 'cgroup' | 'address-space' | 'none';
 }
 
+/** Whether this worker can run containers, decided once at start (for /readyz and the server's banner). */
+export interface ContainerRuntimeStatus {
+  /** The runtime binary, as configured (`--runtime-path`). */
+  path: string;
+  /** The runtime's version (`runc --version`), e.g. "1.1.5+ds1"; null when it did not answer. */
+  version: string | null;
+  /** Why containers cannot run here; null when they can. Jobs with an image then fail, never run unisolated. */
+  unavailableReason: string | null;
+}
+
 export interface Executor {
   readonly runtime: 'process' | 'container';
   /** Runs to completion. Aborting the signal stops the run (SIGTERM, grace, SIGKILL) with outcome `cancelled`. */

@@ -14,6 +14,7 @@ import { FileLogStore } from '../adapters/files/file-log-store.js';
 import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
+import { probeContainerRuntime } from '../adapters/container/runtime-probe.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
@@ -31,12 +32,15 @@ import { TenantService } from '../services/tenant-service.js';
 import { WorkerAgent } from '../services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import type { ContainerRuntimeStatus } from '../ports/executor.js';
 import type { ServerConfig } from './config.js';
 import { CREDENTIALS_FILE, DATABASE_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
 
 export interface RunningServer {
   url: string;
   bootstrap: BootstrapResult;
+  /** Whether this process's worker can run containers; null when it runs no worker. */
+  containerRuntime: ContainerRuntimeStatus | null;
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,9 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         sandbox: probeProcessSandbox({ runUidBase: config.worker.runUidBase }),
       })
     : null;
+  const containerRuntime = config.roles.includes('worker')
+    ? await probeContainerRuntime(config.container.runtimePath, process.getuid?.() === 0)
+    : null;
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
 
@@ -107,6 +114,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       version: VERSION,
       isReady: () => ready,
       processIsolation: processExecutor?.isolation ?? null,
+      containerRuntime,
     });
     try {
       url = await api.listen({ host: config.host, port: config.port });
@@ -203,6 +211,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   return {
     url,
     bootstrap: boot,
+    containerRuntime,
     async stop() {
       ready = false;
       // New requests are refused from here (503). The scheduler stops firing and gives its partitions back;

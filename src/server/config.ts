@@ -2,7 +2,7 @@
 // defaults, frozen, and passed down. Durations are resolved to milliseconds (`…Ms`).
 
 import { totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_MEMORY_OVERCOMMIT } from '../core/job.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
@@ -48,6 +48,22 @@ export interface ServerConfig {
     intervalMs: number;
     /** A running run whose heartbeat is older than this is lost. */
     staleAfterMs: number;
+  };
+  /** The container runtime (runc) and its image cache; used only when the worker can run containers. */
+  container: {
+    /** The runtime binary (`--runtime-path`): a newer runc than the distribution's, say (docs/security.md). */
+    runtimePath: string;
+    /** Pulled and unpacked images, shared by runs (content-addressed by digest). */
+    imageCacheDir: string;
+    /** An image larger than this (its layers, compressed or unpacked) is refused as too large. */
+    maxImageMb: number;
+    /** Unpinned images are evicted, least recently used first, past this total. */
+    imageCacheMb: number;
+    /**
+     * Registry hosts (`host:port`) the operator allows whatever they resolve to, and over plain HTTP
+     * (HOURGLASS_INSECURE_REGISTRIES): every other registry must be public and HTTPS with a verified certificate.
+     */
+    insecureRegistries: readonly string[];
   };
   scheduler: {
     /** Ticks (and future runs) go to a worker this long before they are due; the process starts on time. */
@@ -123,6 +139,41 @@ function resolveAdminKey(input: ConfigInput): Pick<ServerConfig, 'adminKey' | 'a
   }
 }
 
+function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerConfig['container']> {
+  const insecure = (pick(input, 'insecure-registries', 'HOURGLASS_INSECURE_REGISTRIES') ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== '');
+  for (const host of insecure) {
+    if (!/^[a-z0-9.-]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/.test(host)) {
+      throw new ConfigError(
+        `HOURGLASS_INSECURE_REGISTRIES: ${JSON.stringify(host)} is not host:port (list them as host:port,host:port)`,
+      );
+    }
+  }
+  return Object.freeze({
+    runtimePath: pick(input, 'runtime-path', 'HOURGLASS_RUNTIME_PATH') ?? 'runc',
+    imageCacheDir: resolve(
+      pick(input, 'image-cache-dir', 'HOURGLASS_IMAGE_CACHE_DIR') ?? join(dataDir, 'images'),
+    ),
+    maxImageMb: integer(
+      '--max-image-mb / HOURGLASS_MAX_IMAGE_MB',
+      pick(input, 'max-image-mb', 'HOURGLASS_MAX_IMAGE_MB'),
+      1024,
+      1,
+      64 * 1024,
+    ),
+    imageCacheMb: integer(
+      '--image-cache-mb / HOURGLASS_IMAGE_CACHE_MB',
+      pick(input, 'image-cache-mb', 'HOURGLASS_IMAGE_CACHE_MB'),
+      10 * 1024,
+      64,
+      16 * 1024 * 1024,
+    ),
+    insecureRegistries: Object.freeze(insecure),
+  });
+}
+
 export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
   const rolesRaw = pick(input, 'roles', 'HOURGLASS_ROLES') ?? ALL_ROLES.join(',');
   const roles = rolesRaw.split(',').map((r) => r.trim());
@@ -148,11 +199,12 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     100,
     60_000,
   );
+  const dataDir = resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass');
   const defaultWorkerMemory = Math.floor((availableMemoryBytes() / 1024 / 1024) * 0.8);
   const config: ServerConfig = {
     host: pick(input, 'host', 'HOURGLASS_HOST') ?? '127.0.0.1',
     port: integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
-    dataDir: resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass'),
+    dataDir,
     roles: Object.freeze(roles as Role[]),
     ...resolveAdminKey(input),
     logLevel: logLevel as ServerConfig['logLevel'],
@@ -222,6 +274,7 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       intervalMs: heartbeatIntervalMs,
       staleAfterMs: heartbeatIntervalMs * 3 + 1000,
     }),
+    container: resolveContainer(input, dataDir),
     scheduler: Object.freeze({
       leadMs: integer(
         '--scheduler-lead-ms / HOURGLASS_SCHEDULER_LEAD_MS',

@@ -29,6 +29,10 @@ const FLAGS = {
   'scheduler-catchup-per-second': { type: 'string' },
   'max-log-follows': { type: 'string' },
   'max-log-follows-per-tenant': { type: 'string' },
+  'runtime-path': { type: 'string' },
+  'image-cache-dir': { type: 'string' },
+  'max-image-mb': { type: 'string' },
+  'image-cache-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +67,12 @@ queue.
   --max-log-follows N   HOURGLASS_MAX_LOG_FOLLOWS   open log follow streams at most (default 1000)
   --max-log-follows-per-tenant N  HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT  open log follow streams per tenant
                         at most (default 50); past either cap a new stream is refused with 429
+  --runtime-path PATH   HOURGLASS_RUNTIME_PATH      the container runtime binary (default runc on PATH)
+  --image-cache-dir DIR HOURGLASS_IMAGE_CACHE_DIR   pulled images (default DATA_DIR/images)
+  --max-image-mb N      HOURGLASS_MAX_IMAGE_MB      largest image pulled, in MiB (default 1024)
+  --image-cache-mb N    HOURGLASS_IMAGE_CACHE_MB    image cache size before eviction, in MiB (default 10240)
+                        HOURGLASS_INSECURE_REGISTRIES  host:port,… registries allowed on private addresses
+                        and plain HTTP (every other registry: public, HTTPS, verified certificate)
 `;
 
 function printBanner(server: RunningServer): void {
@@ -87,7 +97,19 @@ function printBanner(server: RunningServer): void {
       '    ./bin/hourglass.js run hello --wait',
     );
   }
+  lines.push(`  ${describeRuntimes(server)}`);
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Which runtime runs what here: an operator must never take the process runtime for a sandbox. */
+function describeRuntimes(server: RunningServer): string {
+  const probe = server.containerRuntime;
+  if (probe === null) return 'No worker in this process: runs are run elsewhere';
+  const containers =
+    probe.unavailableReason === null
+      ? `Containers: runc ${probe.version ?? '(unknown version)'} (${probe.path})`
+      : `Containers: unavailable (${probe.unavailableReason}); jobs with an image fail here`;
+  return `${containers}. Host commands run unisolated (process runtime; docs/security.md)`;
 }
 
 export async function runServer(argv: string[]): Promise<void> {

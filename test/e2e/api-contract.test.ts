@@ -355,7 +355,10 @@ describe('API contract: bad input', () => {
     assert.equal(ready['200'].content['application/json'].schema.properties.status.const, 'ready');
     assert.ok(ready['503'].content['application/problem+json'], 'readiness answers 503 as a problem');
     assert.deepEqual((await server.request('GET', '/healthz')).body, { status: 'ok' });
-    assert.equal((await server.request('GET', '/readyz')).body.status, 'ready');
+    const readiness = (await server.request('GET', '/readyz')).body;
+    assert.equal(readiness.status, 'ready');
+    // No worker in this API: nothing to say of either runtime (a server's says, test/security/process-runtime-sandbox).
+    assert.deepEqual(readiness.isolation, { processRuntime: null, containerRuntime: null });
   });
 
   it('lists the HTTP edge’s errors in the OpenAPI document, as they are answered', async () => {

@@ -77,6 +77,11 @@ describe('a hostile host command (the server runs as root)', { skip: skipUnless(
     assert.equal(runtime.filesystemIsolated, false);
     assert.equal(runtime.networkIsolated, false);
     assert.match(runtime.summary, /not a sandbox/);
+    // Whether jobs with an image can run here, and with which runtime (runc is installed where this runs).
+    const containers = ready.body.isolation.containerRuntime;
+    assert.equal(containers.runtime, 'runc');
+    assert.equal(containers.available, containers.reason === null);
+    if (containers.available) assert.match(containers.version, /^\d+\.\d+/);
   });
 
   it('cannot read the admin key, the database, another tenant’s logs or a live run’s environment, nor signal', async () => {

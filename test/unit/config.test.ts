@@ -23,6 +23,26 @@ describe('resolveConfig', () => {
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.worker));
   });
 
+  it('gives the container defaults, and reads the insecure registries as host:port', () => {
+    const defaults = resolveConfig({ flags: {}, env: {} }).container;
+    assert.equal(defaults.runtimePath, 'runc');
+    assert.equal(defaults.imageCacheDir, resolve('.hourglass', 'images'));
+    assert.equal(defaults.maxImageMb, 1024);
+    assert.deepEqual(defaults.insecureRegistries, []);
+    const set = resolveConfig({
+      flags: { 'runtime-path': '/opt/runc/bin/runc' },
+      env: { HOURGLASS_INSECURE_REGISTRIES: ' 127.0.0.1:5000, Registry.Local:443 ,' },
+    }).container;
+    assert.equal(set.runtimePath, '/opt/runc/bin/runc');
+    assert.deepEqual(set.insecureRegistries, ['127.0.0.1:5000', 'registry.local:443']);
+    assert.throws(
+      () => resolveConfig({ flags: {}, env: { HOURGLASS_INSECURE_REGISTRIES: 'registry.local' } }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /HOURGLASS_INSECURE_REGISTRIES: "registry.local" is not host:port/.test(error.message),
+    );
+  });
+
   it('takes flags over the environment, and empty variables as unset', () => {
     const config = resolveConfig({
       flags: { port: '9000' },

@@ -4,7 +4,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
-import type { ProcessIsolation } from '../../ports/executor.js';
+import type { ContainerRuntimeStatus, ProcessIsolation } from '../../ports/executor.js';
+import { Nullable } from '../schemas.js';
 import { problem, sendProblem } from '../problem.js';
 
 const Health = Type.Object(
@@ -21,13 +22,26 @@ const ProcessRuntimeIsolation = Type.Union([
   }),
   Type.Null(),
 ]);
+const ContainerRuntime = Type.Union([
+  Type.Object({
+    runtime: Type.Literal('runc'),
+    path: Type.String(),
+    version: Nullable(Type.String()),
+    available: Type.Boolean(),
+    reason: Nullable(Type.String({ description: 'Why jobs with an image cannot run here' })),
+  }),
+  Type.Null(),
+]);
 // Open to more fields: readiness may also describe what else the server can run (the container runtime).
 const Readiness = Type.Object(
   {
     status: Type.Literal('ready'),
     isolation: Type.Object(
-      { processRuntime: ProcessRuntimeIsolation },
-      { description: 'What a host command is confined by here; processRuntime is null without a worker' },
+      { processRuntime: ProcessRuntimeIsolation, containerRuntime: ContainerRuntime },
+      {
+        description:
+          'What a host command is confined by here, and whether jobs with an image can run; both null without a worker',
+      },
     ),
   },
   { additionalProperties: true, description: 'Ready to serve: the store answers' },
@@ -65,7 +79,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       await deps.store.getMeta('schema');
       return {
         status: 'ready',
-        isolation: { processRuntime: describeProcessRuntime(deps.processIsolation) },
+        isolation: {
+          processRuntime: describeProcessRuntime(deps.processIsolation),
+          containerRuntime: describeContainerRuntime(deps.containerRuntime),
+        },
       };
     },
   );
@@ -94,6 +111,18 @@ function describeProcessRuntime(isolation: ProcessIsolation | null | undefined) 
       MEMORY_LIMIT_WORDS[isolation.memoryLimit],
       'not a sandbox: no filesystem or network isolation (a run reads what its uid may, and reaches the network as the host does)',
     ].join('; '),
+  };
+}
+
+function describeContainerRuntime(status: ContainerRuntimeStatus | null | undefined) {
+  if (status === null || status === undefined) return null;
+  const { path, version, unavailableReason } = status;
+  return {
+    runtime: 'runc' as const,
+    path,
+    version,
+    available: unavailableReason === null,
+    reason: unavailableReason,
   };
 }
 
