@@ -80,7 +80,11 @@ async function main(): Promise<void> {
     const spec: ExecutionSpec = {
       runId: `run_bench_${second}_${i}`,
       attempt: 1,
+      tenantId: 'tenant_bench',
       argv: ['date', '+%s%N'],
+      command: ['date', '+%s%N'],
+      args: [],
+      registryCredentials: null,
       env,
       image: null,
       memoryMb: 16,

@@ -61,7 +61,11 @@ async function startsNow(sandbox: ProcessSandbox): Promise<{ command: number[]; 
       {
         runId: `run_bench_sandbox_${i}`,
         attempt: 1,
+        tenantId: 'tenant_bench',
         argv: ['date', '+%s%N'],
+        command: ['date', '+%s%N'],
+        args: [],
+        registryCredentials: null,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
         image: null,
         memoryMb: 64,

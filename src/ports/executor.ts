@@ -2,14 +2,24 @@
 // container runtime (runc) plugs in behind the same interface.
 
 import type { AttemptOutcome } from '../core/run-state.js';
+import type { RegistryCredentials } from './images.js';
 
 export interface ExecutionSpec {
   runId: string;
   attempt: number;
+  tenantId: string;
   /** argv: the job's command followed by the run's (or job's) args. */
   argv: string[];
+  /**
+   * The job's command and the run's (or job's) args apart, for a container: a command replaces the image's
+   * Entrypoint and Cmd, args alone replace its Cmd (as `docker run --entrypoint` and its arguments do).
+   */
+  command: string[];
+  args: string[];
   env: Record<string, string>;
   image: string | null;
+  /** The tenant's login to the image's registry; null pulls anonymously (and always for host commands). */
+  registryCredentials: RegistryCredentials | null;
   memoryMb: number;
   /** Counted from the start (not from the hand-over to the executor when the start is deferred). */
   timeoutMs: number;
@@ -39,6 +49,10 @@ export interface ExecutionResult {
   outcome: Extract<AttemptOutcome, 'succeeded' | 'failed' | 'timed_out' | 'oom_killed' | 'cancelled'>;
   exitCode: number | null;
   reason: string | null;
+  /** The image digest the attempt ran (sha256:…); absent for host commands and images never resolved. */
+  imageDigest?: string;
+  /** False when another attempt cannot help (an image not found, refused or unsafe); retried by policy otherwise. */
+  retryable?: boolean;
 }
 
 /**

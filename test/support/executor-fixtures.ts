@@ -11,7 +11,11 @@ export function executionSpec(argv: string[], overrides: Partial<ExecutionSpec> 
   return {
     runId: 'run_test',
     attempt: 1,
+    tenantId: 'tenant_test',
     argv,
+    command: argv,
+    args: [],
+    registryCredentials: null,
     env: { PATH: HOST_PATH },
     image: null,
     memoryMb: 64,

@@ -56,7 +56,7 @@ export async function runAttempt(
       : runtime === 'process' && !(await hostCommandsAllowed(ctx, run.tenantId))
         ? HOST_COMMANDS_NOT_ALLOWED
         : null;
-  const retryable = refusal === null;
+  let retryable = refusal === null;
   if (executor === undefined || refusal !== null) {
     result = { outcome: 'failed', exitCode: null, reason: refusal };
   } else {
@@ -80,6 +80,7 @@ export async function runAttempt(
       result = { outcome: 'failed', exitCode: null, reason: `executor error: ${message}` };
     }
   }
+  if (result.retryable === false) retryable = false;
   await started.recorded;
   await writer.close();
 

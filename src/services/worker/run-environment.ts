@@ -3,6 +3,7 @@
 import { runtimeOf, type Job } from '../../core/job.js';
 import type { Run } from '../../core/run.js';
 import type { ExecutionSpec } from '../../ports/executor.js';
+import type { RegistryCredentials } from '../../ports/images.js';
 
 /**
  * The attempt's environment: the job's env, the run's overrides, then the HOURGLASS_* variables (last, so a job
@@ -25,13 +26,23 @@ export function buildRunEnvironment(job: Job, run: Run, hostPath: string | null)
  * `now` decides the start: a run's first attempt handed over before its due time (pre-dispatch, a future run)
  * starts at `dueAt`; a retry, or a run whose due time has passed (released by a stopping worker), at once.
  */
-export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null, now: number): ExecutionSpec {
+export function buildExecutionSpec(
+  job: Job,
+  run: Run,
+  hostPath: string | null,
+  now: number,
+  registryCredentials: RegistryCredentials | null = null,
+): ExecutionSpec {
   return {
     runId: run.id,
     attempt: run.attempt,
+    tenantId: run.tenantId,
     argv: [...job.command, ...(run.args ?? job.args)],
+    command: job.command,
+    args: run.args ?? job.args,
     env: buildRunEnvironment(job, run, hostPath),
     image: job.image,
+    registryCredentials,
     memoryMb: job.resources.memoryMb,
     timeoutMs: job.timeoutSeconds * 1000,
     startAt: run.attempt === 1 && run.dueAt > now ? run.dueAt : null,
