@@ -342,7 +342,6 @@ function isGated(spec: ExecutionSpec, now: number): boolean {
   return spec.startAt !== null && spec.startAt - now >= GATE_MIN_LEAD_MS;
 }
 
-
 function spawnFailure(
   command: string,
   error: { code: string | undefined; message: string },
@@ -353,7 +352,6 @@ function spawnFailure(
     return { outcome: 'failed', exitCode: null, reason: `permission denied: ${command}` };
   return { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${error.message}` };
 }
-
 
 /** Run ids are already safe; this keeps a scratch directory name inside its root whatever it is given. */
 function safeName(value: string): string {
