@@ -204,3 +204,43 @@ export function buildPythonImage(): Promise<string> {
     ],
   );
 }
+
+/** Kinds of hostile layer, each trying to write `hg-escape-<kind>` outside the image's root. */
+export type HostileLayer = 'slip' | 'absolute' | 'symlink' | 'hardlink' | 'inside-symlink';
+
+/**
+ * A busybox image with one more layer, crafted by Python's tarfile (no tool writes such a layer on purpose).
+ * `inside-symlink` is the benign case: a relative symlink that stays in the tree (usrmerge's bin -> usr/bin).
+ */
+export async function buildHostileImage(kind: HostileLayer, escapeDir: string): Promise<string> {
+  const base = (await buildBusyboxImage()).replace(/:image$/, '');
+  const layout = mkdtempSync(join(tmpdir(), `hg-hostile-${kind}-`));
+  await run('cp', ['-a', `${base}/.`, layout]);
+  const tarPath = join(layout, '..', `${layout.split('/').pop()}.tar`);
+  const depth = '../'.repeat(12);
+  const entries: Record<HostileLayer, string> = {
+    slip: `file('${depth}${escapeDir.slice(1)}/hg-escape-slip')`,
+    absolute: `file('${escapeDir}/hg-escape-absolute')`,
+    symlink: `sym('out', '${escapeDir}'); file('out/hg-escape-symlink')`,
+    hardlink: `hard('passwd-link', '${depth}etc/passwd')`,
+    'inside-symlink': `os.makedirs('x', exist_ok=True); d('usr2'); sym('bin2', 'usr2'); file('bin2/tool')`,
+  };
+  const script = [
+    'import io, os, sys, tarfile',
+    't = tarfile.open(sys.argv[1], "w")',
+    'def file(name):',
+    '    i = tarfile.TarInfo(name); data = b"escaped"; i.size = len(data); t.addfile(i, io.BytesIO(data))',
+    'def d(name):',
+    '    i = tarfile.TarInfo(name); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)',
+    'def sym(name, target):',
+    '    i = tarfile.TarInfo(name); i.type = tarfile.SYMTYPE; i.linkname = target; t.addfile(i)',
+    'def hard(name, target):',
+    '    i = tarfile.TarInfo(name); i.type = tarfile.LNKTYPE; i.linkname = target; t.addfile(i)',
+    entries[kind].replace("os.makedirs('x', exist_ok=True); ", ''),
+    't.close()',
+  ].join('\n');
+  execFileSync('python3', ['-c', script, tarPath]);
+  await run('umoci', ['raw', 'add-layer', '--image', `${layout}:image`, tarPath]);
+  rmSync(tarPath, { force: true });
+  return `${layout}:image`;
+}

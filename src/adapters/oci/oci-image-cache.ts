@@ -24,6 +24,7 @@ import {
   type PreparedImage,
   type RegistryCredentials,
 } from '../../ports/images.js';
+import { checkLayers } from './layer-safety.js';
 import { RegistryGuard } from './registry-guard.js';
 import { display, Skopeo } from './skopeo.js';
 import { directoryBytes, readImageRunConfig, unpackImage } from './umoci.js';
@@ -137,6 +138,7 @@ export class OciImageCache implements ImageSource {
       await mkdir(staging, { recursive: true, mode: 0o700 });
       try {
         await this.skopeo.copy(ref, digest, join(staging, 'layout'), access, new AbortController().signal);
+        await checkLayers(join(staging, 'layout'), display(ref));
         await unpackImage(
           this.options.umociPath ?? 'umoci',
           join(staging, 'layout'),
