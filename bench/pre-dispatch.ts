@@ -80,9 +80,11 @@ async function main(): Promise<void> {
     const spec: ExecutionSpec = {
       runId: `run_bench_${second}_${i}`,
       attempt: 1,
+      tenantId: 'tenant_bench',
       argv: ['date', '+%s%N'],
       env,
       image: null,
+      registryCredentials: null,
       memoryMb: 16,
       timeoutMs: 30_000,
       startAt: due,

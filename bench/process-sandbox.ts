@@ -61,9 +61,11 @@ async function startsNow(sandbox: ProcessSandbox): Promise<{ command: number[]; 
       {
         runId: `run_bench_sandbox_${i}`,
         attempt: 1,
+        tenantId: 'tenant_bench',
         argv: ['date', '+%s%N'],
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
         image: null,
+        registryCredentials: null,
         memoryMb: 64,
         timeoutMs: 30_000,
         startAt: null,

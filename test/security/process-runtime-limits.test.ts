@@ -22,9 +22,11 @@ function spec(argv: string[], memoryMb: number, startAt: number | null = null): 
   return {
     runId: `run_limits${Math.random().toString(36).slice(2)}`,
     attempt: 1,
+    tenantId: 'tenant_test',
     argv,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
     image: null,
+    registryCredentials: null,
     memoryMb,
     timeoutMs: 20_000,
     startAt,

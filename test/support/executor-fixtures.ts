@@ -11,9 +11,11 @@ export function executionSpec(argv: string[], overrides: Partial<ExecutionSpec> 
   return {
     runId: 'run_test',
     attempt: 1,
+    tenantId: 'tenant_test',
     argv,
     env: { PATH: HOST_PATH },
     image: null,
+    registryCredentials: null,
     memoryMb: 64,
     timeoutMs: 10_000,
     startAt: null,

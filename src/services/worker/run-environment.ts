@@ -1,8 +1,10 @@
-// What one attempt runs with: argv, environment and start time, built from the claimed run and its job. Pure.
+// What one attempt runs with: argv, environment, start time and registry login, built from the claimed run and
+// its job. Pure.
 
 import { runtimeOf, type Job } from '../../core/job.js';
 import type { Run } from '../../core/run.js';
 import type { ExecutionSpec } from '../../ports/executor.js';
+import type { RegistryCredentials } from '../../ports/images.js';
 
 /**
  * The attempt's environment: the job's env, the run's overrides, then the HOURGLASS_* variables (last, so a job
@@ -24,14 +26,23 @@ export function buildRunEnvironment(job: Job, run: Run, hostPath: string | null)
 /**
  * `now` decides the start: a run's first attempt handed over before its due time (pre-dispatch, a future run)
  * starts at `dueAt`; a retry, or a run whose due time has passed (released by a stopping worker), at once.
+ * `registryCredentials` are the tenant's for the image's registry (looked up by the attempt runner).
  */
-export function buildExecutionSpec(job: Job, run: Run, hostPath: string | null, now: number): ExecutionSpec {
+export function buildExecutionSpec(
+  job: Job,
+  run: Run,
+  hostPath: string | null,
+  now: number,
+  registryCredentials: RegistryCredentials | null = null,
+): ExecutionSpec {
   return {
     runId: run.id,
     attempt: run.attempt,
+    tenantId: run.tenantId,
     argv: [...job.command, ...(run.args ?? job.args)],
     env: buildRunEnvironment(job, run, hostPath),
     image: job.image,
+    registryCredentials: job.image === null ? null : registryCredentials,
     memoryMb: job.resources.memoryMb,
     timeoutMs: job.timeoutSeconds * 1000,
     startAt: run.attempt === 1 && run.dueAt > now ? run.dueAt : null,
