@@ -1,8 +1,9 @@
 // A registry host as tenants name it (`host[:port]`): the key under which a tenant's registry login is kept and
-// looked up for an image reference. Normalised so that one registry has one name: lower case, Docker Hub's
+// looked up for an image reference (registryHostOf). Normalised so that one registry has one name: lower case, Docker Hub's
 // aliases folded into `docker.io`, an IPv6 literal in brackets. Pure.
 
 import { invalid } from './errors.js';
+import { parseImageReference } from './image-reference.js';
 
 /** Docker Hub answers under these names too; an image without a host is Docker Hub's (`docker.io`). */
 const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
@@ -52,4 +53,17 @@ export function normalizeRegistryHost(input: string, field = 'host'): string {
   }
   if (port === undefined && DOCKER_HUB_ALIASES.has(name)) return DEFAULT_REGISTRY_HOST;
   return port === undefined ? name : `${name}:${port}`;
+}
+
+/**
+ * The host a tenant's login for `reference` is kept under: its registry (parseImageReference, Docker's rule)
+ * in normal form, so `index.docker.io/x` and `x` find the same login; null for a reference that does not
+ * parse (the image source reports it).
+ */
+export function registryHostOf(reference: string): string | null {
+  try {
+    return normalizeRegistryHost(parseImageReference(reference).registry, 'image');
+  } catch {
+    return null;
+  }
 }

@@ -11,6 +11,12 @@ export interface ExecutionSpec {
   tenantId: string;
   /** argv: the job's command followed by the run's (or job's) args. */
   argv: string[];
+  /**
+   * The job's command and the run's (or job's) args apart, for a container: a command replaces the image's
+   * Entrypoint and Cmd, args alone replace its Cmd (as `docker run --entrypoint` and its arguments do).
+   */
+  command: string[];
+  args: string[];
   env: Record<string, string>;
   image: string | null;
   /**
@@ -49,6 +55,8 @@ export interface ExecutionResult {
   reason: string | null;
   /** The image manifest digest the attempt ran (PreparedImage.digest); absent or null for host commands. */
   imageDigest?: string | null;
+  /** False when another attempt cannot help (an image not found, refused or unsafe); retried by policy otherwise. */
+  retryable?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Server configuration: read from flags and the environment in this one place, validated, filled with
 // defaults, frozen, and passed down. Durations are resolved to milliseconds (`…Ms`).
 
+import { createHash } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_MEMORY_OVERCOMMIT } from '../core/job.js';
@@ -56,6 +57,12 @@ export interface ServerConfig {
   };
   /** The container runtime (runc) and its image cache; used only when the worker can run containers. */
   container: {
+    /**
+     * Bundles, runc's state and (by default) the image cache. Not under the data directory: that is 0700, and
+     * a container's root (an unprivileged uid of the host) must pass through these directories to its rootfs.
+     * One per data directory, so that servers on one host never share (or clean up) each other's containers.
+     */
+    dir: string;
     /** The runtime binary (`--runtime-path`): a newer runc than the distribution's, say (docs/security.md). */
     runtimePath: string;
     /** Pulled and unpacked images, shared by runs (content-addressed by digest). */
@@ -160,10 +167,18 @@ function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerC
       );
     }
   }
+  const dir = resolve(
+    pick(input, 'container-dir', 'HOURGLASS_CONTAINER_DIR') ??
+      join(
+        '/var/lib/hourglass',
+        `containers-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
+      ),
+  );
   return Object.freeze({
+    dir,
     runtimePath: pick(input, 'runtime-path', 'HOURGLASS_RUNTIME_PATH') ?? 'runc',
     imageCacheDir: resolve(
-      pick(input, 'image-cache-dir', 'HOURGLASS_IMAGE_CACHE_DIR') ?? join(dataDir, 'images'),
+      pick(input, 'image-cache-dir', 'HOURGLASS_IMAGE_CACHE_DIR') ?? join(dir, 'images'),
     ),
     maxImageMb: integer(
       '--max-image-mb / HOURGLASS_MAX_IMAGE_MB',

@@ -31,6 +31,7 @@ const FLAGS = {
   'max-log-follows': { type: 'string' },
   'max-log-follows-per-tenant': { type: 'string' },
   'runtime-path': { type: 'string' },
+  'container-dir': { type: 'string' },
   'image-cache-dir': { type: 'string' },
   'max-image-mb': { type: 'string' },
   'image-cache-mb': { type: 'string' },
@@ -73,7 +74,9 @@ queue.
   --max-log-follows-per-tenant N  HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT  open log follow streams per tenant
                         at most (default 50); past either cap a new stream is refused with 429
   --runtime-path PATH   HOURGLASS_RUNTIME_PATH      the container runtime binary (default runc on PATH)
-  --image-cache-dir DIR HOURGLASS_IMAGE_CACHE_DIR   pulled images (default DATA_DIR/images)
+  --container-dir DIR   HOURGLASS_CONTAINER_DIR     bundles and runc state (default
+                        /var/lib/hourglass/containers-<hash of the data dir>)
+  --image-cache-dir DIR HOURGLASS_IMAGE_CACHE_DIR   pulled images (default CONTAINER_DIR/images)
   --max-image-mb N      HOURGLASS_MAX_IMAGE_MB      largest image pulled, in MiB (default 1024)
   --image-cache-mb N    HOURGLASS_IMAGE_CACHE_MB    image cache size before eviction, in MiB (default 10240)
                         HOURGLASS_INSECURE_REGISTRIES  host:port,… registries allowed on private addresses

@@ -3,14 +3,13 @@
 // worker's image source; no error, log line or answer carries it.
 
 import { invalid, notFound } from '../core/errors.js';
-import { registryHostOf } from '../core/image-reference.js';
 import {
   MAX_REGISTRY_CREDENTIALS_PER_TENANT,
   REGISTRY_PASSWORD_MAX_CHARS,
   REGISTRY_USERNAME_MAX_CHARS,
   type RegistryCredentialInfo,
 } from '../core/registry-credential.js';
-import { normalizeRegistryHost } from '../core/registry-host.js';
+import { normalizeRegistryHost, registryHostOf } from '../core/registry-host.js';
 import type { Clock } from '../ports/clock.js';
 import type { RegistryCredentials } from '../ports/images.js';
 import type { Store } from '../ports/store.js';
@@ -87,6 +86,7 @@ export class RegistryCredentialService {
    */
   async credentialsForImage(tenantId: string, imageReference: string): Promise<RegistryCredentials | null> {
     const host = registryHostOf(imageReference);
+    if (host === null) return null;
     const row = await this.store.getRegistryCredential(tenantId, host);
     if (row === null) return null;
     try {

@@ -26,7 +26,13 @@ describe('resolveConfig', () => {
   it('gives the container defaults, and reads the insecure registries as host:port', () => {
     const defaults = resolveConfig({ flags: {}, env: {} }).container;
     assert.equal(defaults.runtimePath, 'runc');
-    assert.equal(defaults.imageCacheDir, resolve('.hourglass', 'images'));
+    assert.match(defaults.dir, /^\/var\/lib\/hourglass\/containers-[0-9a-f]{12}$/);
+    assert.equal(defaults.imageCacheDir, `${defaults.dir}/images`);
+    // One per data directory: two servers on a host never share containers.
+    assert.notEqual(
+      resolveConfig({ flags: { 'data-dir': '/srv/other' }, env: {} }).container.dir,
+      defaults.dir,
+    );
     assert.equal(defaults.maxImageMb, 1024);
     assert.deepEqual(defaults.insecureRegistries, []);
     const set = resolveConfig({

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { registryHostOf } from '../../src/core/image-reference.js';
-import { normalizeRegistryHost } from '../../src/core/registry-host.js';
+import { normalizeRegistryHost, registryHostOf } from '../../src/core/registry-host.js';
 import {
   credentialsKeyId,
   openPassword,
@@ -135,5 +134,6 @@ describe('registry hosts', () => {
       ['index.docker.io/library/python', 'docker.io'],
     ];
     for (const [reference, host] of cases) assert.equal(registryHostOf(reference), host, reference);
+    assert.equal(registryHostOf('Bad Reference!'), null);
   });
 });

@@ -45,6 +45,7 @@ import type {
   Executor,
   ProcessIsolation,
 } from '../../ports/executor.js';
+import { CANCELLED_BEFORE_START, decideAttemptOutcome } from '../../core/attempt-outcome.js';
 import { findCommandError } from './command-path.js';
 import { GateOpener } from './gate-opener.js';
 import { LaunchPacer, type CancelEntry } from './launch-pacer.js';
@@ -90,12 +91,7 @@ type StopCause = 'timed_out' | 'cancelled';
 /** A start less than this far ahead is not gated: a spawn takes about this long anyway. */
 const GATE_MIN_LEAD_MS = 20;
 
-/** An attempt stopped before its process started: nothing ran. */
-export const CANCELLED_BEFORE_START: ExecutionResult = {
-  outcome: 'cancelled',
-  exitCode: null,
-  reason: 'cancelled before start',
-};
+export { CANCELLED_BEFORE_START } from '../../core/attempt-outcome.js';
 
 export class ProcessExecutor implements Executor {
   readonly runtime = 'process' as const;
@@ -256,7 +252,7 @@ export class ProcessExecutor implements Executor {
           settle(
             gateError !== null && !started && stopCause === null
               ? { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${gateError}` }
-              : resultOf(
+              : decideAttemptOutcome(
                   stopCause,
                   started,
                   code,
@@ -346,38 +342,6 @@ function isGated(spec: ExecutionSpec, now: number): boolean {
   return spec.startAt !== null && spec.startAt - now >= GATE_MIN_LEAD_MS;
 }
 
-function resultOf(
-  stopCause: StopCause | null,
-  started: boolean,
-  code: number | null,
-  exitSignal: NodeJS.Signals | null,
-  spec: Pick<ExecutionSpec, 'timeoutMs' | 'memoryMb'>,
-  oomKilled: boolean,
-): ExecutionResult {
-  if (stopCause === 'timed_out') {
-    return {
-      outcome: 'timed_out',
-      exitCode: code,
-      reason: `exceeded timeout of ${formatDuration(spec.timeoutMs)}`,
-    };
-  }
-  // The kernel killed a process of the run for its memory, and the run did not succeed (a shell whose child
-  // was killed may still exit 0: its own verdict then stands).
-  if (oomKilled && stopCause === null && code !== 0) {
-    return {
-      outcome: 'oom_killed',
-      exitCode: code,
-      reason: `exceeded its memory limit of ${spec.memoryMb} MB (killed by the kernel's OOM killer)`,
-    };
-  }
-  if (stopCause === 'cancelled') {
-    return started ? { outcome: 'cancelled', exitCode: code, reason: 'cancelled' } : CANCELLED_BEFORE_START;
-  }
-  if (code === 0) return { outcome: 'succeeded', exitCode: 0, reason: null };
-  if (code !== null) return { outcome: 'failed', exitCode: code, reason: `exited with code ${code}` };
-  return { outcome: 'failed', exitCode: null, reason: `killed by ${exitSignal ?? 'an unknown signal'}` };
-}
-
 function spawnFailure(
   command: string,
   error: { code: string | undefined; message: string },
@@ -387,10 +351,6 @@ function spawnFailure(
   if (error.code === 'EACCES')
     return { outcome: 'failed', exitCode: null, reason: `permission denied: ${command}` };
   return { outcome: 'failed', exitCode: null, reason: `could not start ${command}: ${error.message}` };
-}
-
-function formatDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** Run ids are already safe; this keeps a scratch directory name inside its root whatever it is given. */

@@ -96,6 +96,7 @@ export async function runAttempt(
       };
     }
   }
+  if (result.retryable === false) retryable = false;
   await started.recorded;
   await writer.close();
 

@@ -40,6 +40,8 @@ export function buildExecutionSpec(
     attempt: run.attempt,
     tenantId: run.tenantId,
     argv: [...job.command, ...(run.args ?? job.args)],
+    command: job.command,
+    args: run.args ?? job.args,
     env: buildRunEnvironment(job, run, hostPath),
     image: job.image,
     registryCredentials: job.image === null ? null : registryCredentials,

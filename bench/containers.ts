@@ -1,0 +1,193 @@
+// bench/containers: Hourglass's container runtime against the same work done with plain `runc run`, in the same
+// run on the same machine. The work is `/bin/sh -c 'echo x'` in a busybox image (a warm image: its rootfs is
+// on disk); a run's start is when its first byte of output arrives (the process is running inside the
+// container). Measured:
+//   start-now     — execute() with no startAt → first output, one at a time (the executor: image pin, overlay,
+//                   config.json, runc run);
+//   runc-run      — the peer: `runc run` of a prepared bundle → first output (then `runc delete`);
+//   scheduled     — execute() handed over 500 ms ahead with startAt: first output − startAt (the preparation is
+//                   done ahead; what remains is runc run itself);
+//   sustained     — runs per second, `--concurrency` at a time, for `--seconds`: Hourglass, then plain runc.
+//
+//   npm run build && node dist/bench/containers.js [--runs 100] [--seconds 10] [--concurrency 4] [--out FILE]
+//
+// Needs root, runc and busybox-static (the image is built from the host's static busybox, as the tests do).
+
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { buildRuntimeSpec, DEFAULT_CONTAINER_LIMITS } from '../src/adapters/container/runtime-spec.js';
+import type { ExecutionSpec, Executor } from '../src/ports/executor.js';
+import { DEFAULT_CONTAINER_ID_MAP } from '../src/ports/images.js';
+import { containerFixture, type ContainerFixture } from '../test/support/container-fixtures.js';
+import { round, summarize } from './stats.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '4' },
+    out: { type: 'string' },
+  },
+});
+const RUNS = Number(values.runs);
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const WARMUP = 5;
+const preciseNow = (): number => performance.timeOrigin + performance.now();
+
+let sequence = 0;
+function spec(startAt: number | null): ExecutionSpec {
+  const argv = ['/bin/sh', '-c', 'echo x'];
+  return {
+    runId: `run_bench_${process.pid}_${sequence++}`,
+    attempt: 1,
+    tenantId: 'tenant_bench',
+    argv,
+    command: argv,
+    args: [],
+    env: {},
+    image: 'registry.bench/busybox:1',
+    registryCredentials: null,
+    memoryMb: 256,
+    timeoutMs: 30_000,
+    startAt,
+  };
+}
+
+/** One execute(): ms from `from` (execute() called, or the start it was asked for) to the first output byte. */
+async function firstOutput(executor: Executor, startAt: number | null): Promise<number> {
+  const from = startAt ?? preciseNow();
+  let at = 0;
+  const result = await executor.execute(
+    spec(startAt),
+    {
+      onStarted: () => undefined,
+      onOutput: () => {
+        if (at === 0) at = preciseNow();
+      },
+    },
+    new AbortController().signal,
+  );
+  if (result.outcome !== 'succeeded' || at === 0)
+    throw new Error(`bench run ${result.outcome}: ${result.reason}`);
+  return at - from;
+}
+
+/** Plain runc: a bundle prepared once (overlay mounted), then `runc run` → first output, `runc delete`. */
+async function plainRunc(bundle: string, root: string, id: string): Promise<number> {
+  const from = preciseNow();
+  let at = 0;
+  const child = spawn('runc', ['--root', root, 'run', '--bundle', bundle, id], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout.on('data', () => {
+    if (at === 0) at = preciseNow();
+  });
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`runc run exited ${String(code)}`);
+  await run('runc', ['--root', root, 'delete', '--force', id]).catch(() => undefined);
+  return at - from;
+}
+
+async function preparePlainBundle(fixture: ContainerFixture): Promise<{ bundle: string; root: string }> {
+  const bundle = join(fixture.dir, 'plain-bundle');
+  const root = join(fixture.dir, 'plain-runc');
+  for (const dir of ['upper', 'work', 'rootfs', 'upper/tmp'])
+    mkdirSync(join(bundle, dir), { recursive: true });
+  await run('chown', [
+    `${DEFAULT_CONTAINER_ID_MAP.hostId}:${DEFAULT_CONTAINER_ID_MAP.hostId}`,
+    join(bundle, 'upper'),
+    join(bundle, 'work'),
+  ]);
+  await run('chmod', ['711', bundle]);
+  await run('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${fixture.rootfs},upperdir=${bundle}/upper,workdir=${bundle}/work`,
+    join(bundle, 'rootfs'),
+  ]);
+  const config = buildRuntimeSpec({
+    argv: ['/bin/sh', '-c', 'echo x'],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    hostname: 'run',
+    idMap: DEFAULT_CONTAINER_ID_MAP,
+    limits: { ...DEFAULT_CONTAINER_LIMITS, memoryMb: 256 },
+    cgroupsPath: `${fixture.cgroupParent}/plain`,
+    networkNamespacePath: null,
+  });
+  // No cgroupsPath: runc then names each container's cgroup by its id, so concurrent runs do not collide.
+  const linux = config.linux as Record<string, unknown>;
+  delete linux.cgroupsPath;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  return { bundle, root };
+}
+
+async function sustained(work: () => Promise<unknown>): Promise<number> {
+  const until = preciseNow() + SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (preciseNow() < until) {
+        await work();
+        done++;
+      }
+    }),
+  );
+  return done / SECONDS;
+}
+
+const summary = (samples: number[]) => {
+  const s = summarize(samples.slice(WARMUP));
+  return { n: s.n, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) };
+};
+
+const fixture = containerFixture({ killGraceMs: 200 });
+try {
+  await fixture.executor.removeOrphans();
+  const plain = await preparePlainBundle(fixture);
+  const startNow: number[] = [];
+  const runcRun: number[] = [];
+  const scheduled: number[] = [];
+  // Interleaved, so both see the same machine.
+  for (let i = 0; i < RUNS + WARMUP; i++) {
+    startNow.push(await firstOutput(fixture.executor, null));
+    runcRun.push(await plainRunc(plain.bundle, plain.root, `plain-${i}`));
+  }
+  for (let i = 0; i < Math.min(RUNS, 50) + WARMUP; i++)
+    scheduled.push(await firstOutput(fixture.executor, preciseNow() + 500));
+  const hourglassPerSecond = await sustained(() => firstOutput(fixture.executor, null));
+  let plainSequence = 0;
+  // Plain runc, concurrently, on one prepared bundle (cheaper than Hourglass's overlay per run).
+  const runcPerSecond = await sustained(() =>
+    plainRunc(plain.bundle, plain.root, `plain-s${plainSequence++}`),
+  );
+  await run('umount', [join(plain.bundle, 'rootfs')]);
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((l) => round(l)) },
+    runs: RUNS,
+    startNowMs: summary(startNow),
+    plainRuncRunMs: summary(runcRun),
+    scheduledLagMs: summary(scheduled),
+    sustained: {
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      hourglassPerSecond: round(hourglassPerSecond, 1),
+      plainRuncPerSecond: round(runcPerSecond, 1),
+    },
+  };
+  const text = JSON.stringify(results, null, 2);
+  process.stdout.write(`${text}\n`);
+  if (values.out !== undefined) writeFileSync(values.out, `${text}\n`);
+} finally {
+  fixture.cleanup();
+}

@@ -1,0 +1,242 @@
+// The image cache of one worker, content-addressed by manifest digest: <cacheDir>/images/<hex>/ holds the OCI
+// layout skopeo copied (layout/) and the bundle umoci unpacked from it (bundle/rootfs, owned by the container
+// id map's range, the overlay's shared read-only lower layer). A prepare:
+//
+//   checked (registry host allowed) ─▶ resolved (tag → digest with the tenant's own credentials)
+//     ─▶ cached? ── no ──▶ pulled (skopeo copy) ─▶ unpacked (umoci, path-safe) ─▶ ready ─▶ pinned
+//
+// One pull per digest at a time (single flight). A tenant may run a cached image only once its own access
+// resolved the same digest: a pinned digest skips the registry only for tenants that resolved it before, so
+// a private image cached for tenant A is not runnable by B. Past the cache's size, unpinned images are
+// evicted least recently used first. Nothing but the directories is kept: after a restart the cache starts
+// cold for tenants (each resolves again), warm for bytes (a resolved digest on disk is not pulled again).
+
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseImageReference, type ImageReference } from '../../core/image-reference.js';
+import {
+  ImageError,
+  type ContainerIdMap,
+  type ImageRequest,
+  type ImageSource,
+  type PreparedImage,
+  type RegistryCredentials,
+} from '../../ports/images.js';
+import { RegistryGuard } from './registry-guard.js';
+import { display, Skopeo } from './skopeo.js';
+import { directoryBytes, readImageRunConfig, unpackImage } from './umoci.js';
+
+export interface OciImageCacheOptions {
+  cacheDir: string;
+  idMap: ContainerIdMap;
+  /** Larger images are refused (compressed, before the pull; unpacked, after). */
+  maxImageBytes: number;
+  /** Unpinned images are evicted past this total (unpacked bytes). */
+  maxCacheBytes: number;
+  insecureRegistries: readonly string[];
+  skopeoPath?: string;
+  umociPath?: string;
+}
+
+interface CachedImage {
+  digest: string;
+  dir: string;
+  bytes: number;
+  pins: number;
+  lastUsed: number;
+}
+
+export class OciImageCache implements ImageSource {
+  private readonly guard: RegistryGuard;
+  private readonly skopeo: Skopeo;
+  private readonly images = new Map<string, CachedImage>();
+  private readonly pulls = new Map<string, Promise<CachedImage>>();
+  /** digest → the tenants whose own access resolved it. */
+  private readonly resolvedBy = new Map<string, Set<string>>();
+
+  constructor(private readonly options: OciImageCacheOptions) {
+    this.guard = new RegistryGuard(options.insecureRegistries);
+    this.skopeo = new Skopeo(options.skopeoPath);
+  }
+
+  async prepare(request: ImageRequest, signal: AbortSignal): Promise<PreparedImage> {
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(request.reference);
+    } catch (error) {
+      throw new ImageError(
+        'invalid_reference',
+        `image ${JSON.stringify(request.reference)}: ${(error as Error).message}`,
+      );
+    }
+    const access = await this.guard.check(ref.registry);
+    let digest = ref.digest;
+    const known =
+      digest !== null &&
+      this.resolvedBy.get(digest)?.has(request.tenantId) === true &&
+      this.images.has(digest);
+    if (!known) {
+      const authFile = await this.writeAuthFile(ref.registry, request.credentials);
+      try {
+        const skopeoAccess = { insecure: access.insecure, authFile };
+        const resolved = await this.skopeo.resolve(ref, skopeoAccess, signal);
+        if (resolved.compressedBytes > this.options.maxImageBytes)
+          throw tooLarge(ref, resolved.compressedBytes, this.options.maxImageBytes);
+        digest = resolved.digest;
+        this.authorize(digest, request.tenantId);
+        const image = await this.pull(ref, digest, skopeoAccess, signal);
+        return this.pin(image);
+      } finally {
+        if (authFile !== null) await rm(authFile, { force: true });
+      }
+    }
+    return this.pin(this.images.get(digest!)!);
+  }
+
+  /** How many images are on disk and their bytes, for metrics and tests. */
+  usage(): { images: number; bytes: number } {
+    let bytes = 0;
+    for (const image of this.images.values()) bytes += image.bytes;
+    return { images: this.images.size, bytes };
+  }
+
+  private authorize(digest: string, tenantId: string): void {
+    let tenants = this.resolvedBy.get(digest);
+    if (tenants === undefined) this.resolvedBy.set(digest, (tenants = new Set()));
+    tenants.add(tenantId);
+  }
+
+  private pull(
+    ref: ImageReference,
+    digest: string,
+    access: { insecure: boolean; authFile: string | null },
+    signal: AbortSignal,
+  ): Promise<CachedImage> {
+    const cached = this.images.get(digest);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pulling = this.pulls.get(digest);
+    if (pulling === undefined) {
+      // Not the caller's signal: a pull others wait on goes on when the run that started it is cancelled.
+      pulling = this.pullOnce(ref, digest, access).finally(() => this.pulls.delete(digest));
+      this.pulls.set(digest, pulling);
+    }
+    return abortable(pulling, signal);
+  }
+
+  private async pullOnce(
+    ref: ImageReference,
+    digest: string,
+    access: { insecure: boolean; authFile: string | null },
+  ): Promise<CachedImage> {
+    const hex = digest.slice('sha256:'.length);
+    const dir = join(this.options.cacheDir, 'images', hex);
+    if (!existsSync(join(dir, 'ready'))) {
+      const staging = join(this.options.cacheDir, 'staging', `${hex}-${randomBytes(4).toString('hex')}`);
+      await mkdir(staging, { recursive: true, mode: 0o700 });
+      try {
+        await this.skopeo.copy(ref, digest, join(staging, 'layout'), access, new AbortController().signal);
+        await unpackImage(
+          this.options.umociPath ?? 'umoci',
+          join(staging, 'layout'),
+          join(staging, 'bundle'),
+          this.options.idMap,
+          display(ref),
+        );
+        const bytes = await directoryBytes(join(staging, 'bundle', 'rootfs'));
+        if (bytes > this.options.maxImageBytes)
+          throw tooLarge(ref, bytes, this.options.maxImageBytes, 'unpacked');
+        await writeFile(join(staging, 'ready'), `${bytes}\n`);
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(join(this.options.cacheDir, 'images'), { recursive: true, mode: 0o711 });
+        // The containers' root (an unprivileged host uid) passes through to the rootfs; it lists nothing.
+        for (const path of [
+          this.options.cacheDir,
+          join(this.options.cacheDir, 'images'),
+          staging,
+          join(staging, 'bundle'),
+        ]) {
+          await chmod(path, 0o711);
+        }
+        await rename(staging, dir);
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    }
+    const bytes = Number((await readFile(join(dir, 'ready'), 'utf8')).trim());
+    const image: CachedImage = { digest, dir, bytes, pins: 0, lastUsed: Date.now() };
+    this.images.set(digest, image);
+    return image;
+  }
+
+  private async pin(image: CachedImage): Promise<PreparedImage> {
+    image.pins++;
+    image.lastUsed = Date.now();
+    await this.evict(); // pinned, so never this one
+    let released = false;
+    try {
+      const config = await readImageRunConfig(join(image.dir, 'layout'));
+      return {
+        digest: image.digest,
+        rootfs: join(image.dir, 'bundle', 'rootfs'),
+        config,
+        release: () => {
+          if (released) return;
+          released = true;
+          image.pins--;
+          void this.evict();
+        },
+      };
+    } catch (error) {
+      image.pins--;
+      throw error;
+    }
+  }
+
+  /** Least recently used unpinned images go until the cache fits. */
+  private async evict(): Promise<void> {
+    let { bytes } = this.usage();
+    const candidates = [...this.images.values()]
+      .filter((i) => i.pins === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const image of candidates) {
+      if (bytes <= this.options.maxCacheBytes) break;
+      this.images.delete(image.digest);
+      this.resolvedBy.delete(image.digest);
+      bytes -= image.bytes;
+      await rm(image.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** containers-auth.json(5) with the tenant's login, 0600 in the cache's own directory; null when anonymous. */
+  private async writeAuthFile(
+    registry: string,
+    credentials: RegistryCredentials | null,
+  ): Promise<string | null> {
+    if (credentials === null) return null;
+    const dir = join(this.options.cacheDir, 'auth');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, `${randomBytes(8).toString('hex')}.json`);
+    const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+    await writeFile(path, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
+    return path;
+  }
+}
+
+function tooLarge(ref: ImageReference, bytes: number, max: number, what = 'compressed'): ImageError {
+  const mb = (n: number): string => `${Math.ceil(n / 1024 / 1024)} MiB`;
+  return new ImageError(
+    'too_large',
+    `${display(ref)} is too large: ${mb(bytes)} ${what}, over the limit of ${mb(max)}`,
+  );
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
