@@ -1,6 +1,6 @@
 // Registry logins through the real server: put, list, delete; hosts validated and normalised; tenant B can
 // neither see, overwrite nor delete tenant A's login (the same host is a login of each); the per-tenant limit;
-// and the password in no answer, not in the server's log output, and not as plaintext anywhere in the SQLite
+// a malformed job image is refused at the API; and the password in no answer, not in the server's log output, and not as plaintext anywhere in the SQLite
 // files (database, WAL). The credentials key file is created 0600 in the data directory.
 
 import assert from 'node:assert/strict';
@@ -135,6 +135,23 @@ describe('registry logins API', () => {
       password: 'p',
     });
     assert.equal(replace.status, 200, 'replacing one at the limit is allowed');
+  });
+
+  it('refuses a malformed job image reference with 400 naming image', async () => {
+    for (const image of [
+      'Bad Image!',
+      'ghcr.io/Team/app',
+      'app:bad tag',
+      'app@sha256:123',
+      'bad_host:5000/app',
+    ]) {
+      const res = await call(alice, 'POST', '/v1/jobs', { name: 'imaged', image });
+      assert.deepEqual([res.status, res.body.field], [400, 'image'], `${image}: ${res.text}`);
+    }
+    const ok = await call(alice, 'POST', '/v1/jobs', { name: 'imaged', image: 'ghcr.io/team/app:1' });
+    assert.equal(ok.status, 201, ok.text);
+    const patch = await call(alice, 'PATCH', '/v1/jobs/imaged', { image: 'UPPER/case' });
+    assert.deepEqual([patch.status, patch.body.field], [400, 'image']);
   });
 
   it('shows a host command’s run with imageDigest null', async () => {
