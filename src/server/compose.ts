@@ -3,8 +3,9 @@
 // roles asked for (API, scheduler, worker; the reaper and the release of blocked runs always) in this one
 // process.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +16,9 @@ import { FileLogStore } from '../adapters/files/file-log-store.js';
 import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
+import { RuncExecutor } from '../adapters/container/runc-executor.js';
 import { probeContainerRuntime } from '../adapters/container/runtime-probe.js';
+import { OciImageCache } from '../adapters/oci/oci-image-cache.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
@@ -35,7 +38,9 @@ import { WorkerAgent } from '../services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { CredentialsKeyError, loadCredentialsKey, type CredentialsKey } from './credentials-key.js';
+import type { Clock } from '../ports/clock.js';
 import type { ContainerRuntimeStatus } from '../ports/executor.js';
+import { DEFAULT_CONTAINER_ID_MAP } from '../ports/images.js';
 import type { ServerConfig } from './config.js';
 import { CREDENTIALS_FILE, DATABASE_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
 
@@ -61,6 +66,35 @@ function credentialsKeyOf(config: Readonly<ServerConfig>): CredentialsKey {
     if (error instanceof CredentialsKeyError) throw new HourglassError('unavailable', error.message);
     throw error;
   }
+}
+
+/**
+ * The container runtime of this worker: an image cache and a runc executor under the container directory.
+ * Whatever a previous worker on the same directory left (it died mid-run) is removed first.
+ */
+async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Clock): Promise<RuncExecutor> {
+  const { container } = config;
+  await mkdir(container.dir, { recursive: true, mode: 0o711 });
+  await chmod(container.dir, 0o711); // the containers' root passes through it to their rootfs
+  const images = new OciImageCache({
+    cacheDir: container.imageCacheDir,
+    idMap: DEFAULT_CONTAINER_ID_MAP,
+    maxImageBytes: container.maxImageMb * 1024 * 1024,
+    maxCacheBytes: container.imageCacheMb * 1024 * 1024,
+    insecureRegistries: container.insecureRegistries,
+  });
+  const executor = new RuncExecutor({
+    clock,
+    runtimePath: container.runtimePath,
+    stateRoot: join(container.dir, 'runc'),
+    bundleRoot: join(container.dir, 'bundles'),
+    images,
+    idMap: DEFAULT_CONTAINER_ID_MAP,
+    killGraceMs: config.worker.killGraceMs,
+    cgroupParent: `/hourglass-${createHash('sha256').update(container.dir).digest('hex').slice(0, 12)}`,
+  });
+  await executor.removeOrphans();
+  return executor;
 }
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
@@ -112,6 +146,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const containerRuntime = config.roles.includes('worker')
     ? await probeContainerRuntime(config.container.runtimePath, process.getuid?.() === 0)
     : null;
+  const containerExecutor =
+    containerRuntime !== null && containerRuntime.unavailableReason === null
+      ? await startContainerRuntime(config, clock)
+      : null;
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
 
@@ -164,7 +202,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       {
         store,
         queue,
-        executors: { process: processExecutor },
+        executors: {
+          process: processExecutor,
+          ...(containerExecutor === null ? {} : { container: containerExecutor }),
+        },
         logStore: logs,
         signals,
         clock,

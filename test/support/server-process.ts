@@ -101,7 +101,14 @@ export class ServerProcess {
         ...(options.args ?? []),
       ],
       {
-        env: { ...process.env, ...keyEnv, HOURGLASS_LOG_LEVEL: 'warn', ...options.env },
+        env: {
+          ...process.env,
+          ...keyEnv,
+          HOURGLASS_LOG_LEVEL: 'warn',
+          // Beside the data dir, so that a test's containers and image cache go with it.
+          HOURGLASS_CONTAINER_DIR: `${dataDir}.containers`,
+          ...options.env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -146,6 +153,7 @@ export class ServerProcess {
     if (options.cleanup ?? this.ownsDataDir) {
       rmSync(this.dataDir, { recursive: true, force: true });
       rmSync(`${this.dataDir}.admin-key`, { force: true });
+      rmSync(`${this.dataDir}.containers`, { recursive: true, force: true });
     }
   }
 

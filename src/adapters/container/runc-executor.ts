@@ -18,6 +18,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { CANCELLED_BEFORE_START, decideAttemptOutcome, type StopCause } from '../../core/attempt-outcome.js';
 import type { Clock } from '../../ports/clock.js';
@@ -26,7 +27,12 @@ import { ImageError, type ContainerIdMap, type ImageSource, type PreparedImage }
 import { createBundle, listBundles, removeBundle, type ContainerBundle } from './container-bundle.js';
 import type { ContainerNetworks, NetworkMode, PreparedNetwork } from './container-network.js';
 import { ContainerProcessError, resolveContainerProcess } from './container-process.js';
-import { buildRuntimeSpec, DEFAULT_CONTAINER_LIMITS, type ContainerLimits } from './runtime-spec.js';
+import {
+  buildRuntimeSpec,
+  DEFAULT_CONTAINER_LIMITS,
+  GATE_PATH,
+  type ContainerLimits,
+} from './runtime-spec.js';
 
 const runFile = promisify(execFile);
 
@@ -47,6 +53,21 @@ export interface RuncExecutorOptions {
   networks?: ContainerNetworks;
   /** cgroupfs parent of every container's cgroup, in each controller. */
   cgroupParent?: string;
+  /**
+   * A static shell binary (busybox-static's) that holds a deferred start at its gate inside the container
+   * (bound read-only at /.hourglass/busybox); null starts every run by running runc at its time.
+   */
+  gateShell?: string | null;
+}
+
+const DEFAULT_GATE_SHELL = '/bin/busybox';
+/** Less ahead than this, a gate gains nothing: creating the container takes about this long. */
+const GATE_MIN_LEAD_MS = 100;
+/** Holds the container until one line arrives on fd 3 (closed unopened: exit 125), then execs the command. */
+const GATE_SCRIPT = 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$0" "$@"';
+
+function gatedArgv(argv: string[]): string[] {
+  return [GATE_PATH, 'sh', '-c', GATE_SCRIPT, ...argv];
 }
 
 const MEMORY_CGROUP_ROOT = '/sys/fs/cgroup/memory';
@@ -105,8 +126,11 @@ export class RuncExecutor implements Executor {
         throw error;
       }
       network = await this.prepareNetwork(id, networkModeOf(spec));
+      const gate = this.gateFor(spec);
       const runtimeSpec = buildRuntimeSpec({
         ...process,
+        argv: gate === null ? process.argv : gatedArgv(process.argv),
+        gateShell: gate,
         hostname: 'run',
         idMap: this.options.idMap,
         limits: { ...this.limits, memoryMb: spec.memoryMb },
@@ -114,9 +138,9 @@ export class RuncExecutor implements Executor {
         networkNamespacePath: network.namespacePath,
       });
       bundle = await createBundle(this.options.bundleRoot, id, image.rootfs, this.options.idMap, runtimeSpec);
-      if (!(await waitUntil(spec.startAt, this.options.clock, signal)))
+      if (gate === null && !(await waitUntil(spec.startAt, this.options.clock, signal)))
         return { ...CANCELLED_BEFORE_START, ...digest };
-      const end = await this.runContainer(id, bundle.dir, spec, hooks, signal);
+      const end = await this.runContainer(id, bundle.dir, spec, hooks, signal, gate !== null);
       return { ...end, ...digest };
     } finally {
       await this.runc(['delete', '--force', id]).catch(() => undefined);
@@ -132,17 +156,37 @@ export class RuncExecutor implements Executor {
     spec: ExecutionSpec,
     hooks: ExecutionHooks,
     signal: AbortSignal,
+    gated: boolean,
   ): Promise<ExecutionResult> {
-    const child = spawn(
-      this.options.runtimePath,
-      ['--root', this.options.stateRoot, 'run', '--keep', '--bundle', bundleDir, id],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const args = [
+      '--root',
+      this.options.stateRoot,
+      'run',
+      '--keep',
+      ...(gated ? ['--preserve-fds', '1'] : []),
+    ];
+    const child = spawn(this.options.runtimePath, [...args, '--bundle', bundleDir, id], {
+      stdio: ['ignore', 'pipe', 'pipe', gated ? 'pipe' : 'ignore'],
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      child.once('error', () => resolve([null, null]));
+      child.once('close', (exitCode, bySignal) => resolve([exitCode, bySignal]));
+    });
+    child.stdout?.on('data', (chunk: Buffer) => hooks.onOutput('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => hooks.onOutput('stderr', chunk));
+    if (gated) {
+      // The container is made now and waits at its gate; at startAt one byte on fd 3 lets it exec the command.
+      const gate = child.stdio[3] as Writable;
+      gate.on('error', () => undefined); // a container gone before its start: its exit says so
+      if (!(await waitUntil(spec.startAt, this.options.clock, signal))) {
+        gate.destroy(); // closed unopened: the gate shell exits 125, running nothing
+        await this.runc(['kill', '--all', id, 'KILL']).catch(() => undefined);
+        await exited;
+        return CANCELLED_BEFORE_START;
+      }
+      gate.end('\n');
+    }
     hooks.onStarted(this.options.clock.now());
-    child.stdout.on('data', (chunk: Buffer) => hooks.onOutput('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => hooks.onOutput('stderr', chunk));
     let stopCause: StopCause | null = null;
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (cause: StopCause): void => {
@@ -158,10 +202,7 @@ export class RuncExecutor implements Executor {
     const onAbort = (): void => stop('cancelled');
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
-    const [code, exitSignal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-      child.once('error', () => resolve([null, null]));
-      child.once('close', (exitCode, bySignal) => resolve([exitCode, bySignal]));
-    });
+    const [code, exitSignal] = await exited;
     clearTimeout(timeout);
     clearTimeout(killTimer);
     signal.removeEventListener('abort', onAbort);
@@ -176,6 +217,14 @@ export class RuncExecutor implements Executor {
       spec,
       oomKilled,
     );
+  }
+
+  /** The gate shell to hold a deferred start with, or null to start it by running runc at its time. */
+  private gateFor(spec: ExecutionSpec): string | null {
+    if (this.options.gateShell === null || spec.startAt === null) return null;
+    return spec.startAt - this.options.clock.now() >= GATE_MIN_LEAD_MS
+      ? (this.options.gateShell ?? DEFAULT_GATE_SHELL)
+      : null;
   }
 
   private async prepareNetwork(id: string, mode: NetworkMode): Promise<PreparedNetwork> {

@@ -43,7 +43,12 @@ export interface RuntimeSpecInput {
   cgroupsPath: string;
   /** A network namespace to join (egress); null for a new one holding only its own loopback. */
   networkNamespacePath: string | null;
+  /** A static shell bound read-only at GATE_PATH, to hold a deferred start (runc-executor.ts); none if absent. */
+  gateShell?: string | null;
 }
+
+/** Where the gate shell is bound in a container whose start is deferred. */
+export const GATE_PATH = '/.hourglass/busybox'; // busybox picks its applet by this name: the next arg says sh
 
 const CFS_PERIOD_US = 100_000;
 const MIB = 1024 * 1024;
@@ -130,6 +135,16 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         source: 'tmpfs',
         options: ['nosuid', 'nodev', 'mode=1777', `size=${limits.tmpMb}m`],
       },
+      ...(input.gateShell === null || input.gateShell === undefined
+        ? []
+        : [
+            {
+              destination: GATE_PATH,
+              type: 'none',
+              source: input.gateShell,
+              options: ['bind', 'ro', 'nosuid', 'nodev'],
+            },
+          ]),
     ],
     linux: {
       uidMappings: mapping,
