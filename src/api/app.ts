@@ -15,6 +15,7 @@ import type { Store } from '../ports/store.js';
 import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
+import type { RegistryCredentialService } from '../services/registry-credentials.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
 import { findUnsafeText } from './input-text.js';
@@ -32,6 +33,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import type { ContainerRuntimeStatus, ProcessIsolation } from '../ports/executor.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerRegistryRoutes } from './routes/registries.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
@@ -44,6 +46,7 @@ export interface ApiDeps {
   jobs: JobService;
   runs: RunService;
   schedules: ScheduleService;
+  registries: RegistryCredentialService;
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -157,6 +160,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preClose', () => followers.closeAll());
   registerRunRoutes(app, deps, followers);
   registerScheduleRoutes(app, deps);
+  registerRegistryRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await app.ready();
   return app;

@@ -2,6 +2,7 @@
 
 import { memoryRequestOf, runtimeOf, type Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
+import type { RegistryCredentialInfo } from '../core/registry-credential.js';
 import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
 import { withPlanDefaults, type ApiKey, type Tenant } from '../core/tenant.js';
@@ -71,6 +72,17 @@ export function renderRun(r: Run) {
     dueAt: iso(r.dueAt),
     blockedBy: r.blockedBy,
     lagMs: lagMs(r),
+    imageDigest: r.imageDigest,
+  };
+}
+
+/** A registry login as its tenant sees it: never its password, sealed or not. */
+export function renderRegistryLogin(login: RegistryCredentialInfo) {
+  return {
+    host: login.host,
+    username: login.username,
+    createdAt: iso(login.createdAt),
+    updatedAt: iso(login.updatedAt),
   };
 }
 

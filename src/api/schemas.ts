@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_MEMORY_MB } from '../core/job.js';
 import { RUN_STATUSES } from '../core/run-state.js';
+import { REGISTRY_PASSWORD_MAX_CHARS, REGISTRY_USERNAME_MAX_CHARS } from '../core/registry-credential.js';
 import {
   CATCHUP_BOUNDS,
   CATCHUP_MODES,
@@ -251,6 +252,11 @@ export const Run = Type.Object({
     Type.String({ description: 'An earlier run of its schedule it waits for (overlap policy)' }),
   ),
   lagMs: Nullable(Type.Integer({ description: 'startedAt − dueAt, in milliseconds' })),
+  imageDigest: Nullable(
+    Type.String({
+      description: 'The image manifest digest (sha256:…) it ran; null for host commands and before a pull',
+    }),
+  ),
 });
 
 export const RunEvent = Type.Object({
@@ -428,6 +434,38 @@ export const PreviewFire = Type.Object({
   dst: DstNote,
 });
 
+// ── Registry logins ──────────────────────────────────────────────────────────────────────────────
+
+export const RegistryHostParam = Type.Object(
+  {
+    host: Type.String({
+      minLength: 1,
+      maxLength: 259,
+      description: 'host[:port]: a DNS name or IP address (IPv6 in brackets), as in image references',
+    }),
+  },
+  strict,
+);
+
+export const PutRegistryBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: REGISTRY_USERNAME_MAX_CHARS }),
+    password: Type.String({
+      minLength: 1,
+      maxLength: REGISTRY_PASSWORD_MAX_CHARS,
+      description: 'A password or access token. Stored sealed; never returned or logged.',
+    }),
+  },
+  strict,
+);
+
+export const RegistryLogin = Type.Object({
+  host: Type.String({ description: 'Normalised: lower case; Docker Hub as docker.io' }),
+  username: Type.String(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
 export const EmptyBody = Type.Object({}, { ...strict, description: 'No fields; the body may be omitted.' });
 
 export const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ default: false })) }, strict);
@@ -454,3 +492,4 @@ export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
 export type UpdateScheduleBody = Static<typeof UpdateScheduleBody>;
 export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
 export type PreviewQuery = Static<typeof PreviewQuery>;
+export type PutRegistryBody = Static<typeof PutRegistryBody>;

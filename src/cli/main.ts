@@ -10,6 +10,7 @@ import { jobsGroup } from './commands/jobs.js';
 import { keysGroup } from './commands/keys.js';
 import { logsCommand } from './commands/logs.js';
 import { EXIT_CODES_HELP, runCommand } from './commands/run.js';
+import { registriesGroup } from './commands/registries.js';
 import { runsGroup } from './commands/runs.js';
 import { schedulesGroup } from './commands/schedules.js';
 import { runServerCommand } from './commands/server.js';
@@ -23,6 +24,7 @@ const GROUPS: Record<string, Group> = {
   schedules: schedulesGroup,
   tenants: tenantsGroup,
   keys: keysGroup,
+  registries: registriesGroup,
 };
 const COMMANDS = { run: runCommand, logs: logsCommand };
 
@@ -41,6 +43,8 @@ Commands:
                                   Run a job on a schedule:
                                   hourglass schedules create hello --cron '0 9 * * 1-5' --timezone Europe/Berlin
   logs <run> [--follow]           Print a run's log
+  registries login|list|logout    Logins for private image registries:
+                                  hourglass registries login ghcr.io --username me --password-stdin
   tenants create|update|list      Tenants and their limits (admin)
   keys create|revoke              Tenant API keys (admin)
   help [command...]               Show help (same as --help on any command)

@@ -38,6 +38,8 @@ export interface Run {
   heartbeatAt: number | null;
   cancelRequestedAt: number | null;
   idempotencyKey: string | null;
+  /** The image manifest digest (sha256:…) its last attempt that pulled one ran; null for host commands. */
+  imageDigest: string | null;
 }
 
 export type RunEventType =
@@ -106,5 +108,6 @@ export function newQueuedRun(fields: NewRunFields): Run {
     heartbeatAt: null,
     cancelRequestedAt: null,
     idempotencyKey: fields.idempotencyKey ?? null,
+    imageDigest: null,
   };
 }

@@ -7,6 +7,7 @@ import type { RegistryCredentials } from './images.js';
 export interface ExecutionSpec {
   runId: string;
   attempt: number;
+  /** Whose run it is: a cached image is runnable by a tenant only once its own credentials resolved it. */
   tenantId: string;
   /** argv: the job's command followed by the run's (or job's) args. */
   argv: string[];
@@ -18,7 +19,10 @@ export interface ExecutionSpec {
   args: string[];
   env: Record<string, string>;
   image: string | null;
-  /** The tenant's login to the image's registry; null pulls anonymously (and always for host commands). */
+  /**
+   * The tenant's login for the image's registry host, opened by the worker for this attempt; null for an
+   * anonymous pull (and for host commands). Never to be logged, put in an argv or an error message.
+   */
   registryCredentials: RegistryCredentials | null;
   memoryMb: number;
   /** Counted from the start (not from the hand-over to the executor when the start is deferred). */
@@ -49,8 +53,8 @@ export interface ExecutionResult {
   outcome: Extract<AttemptOutcome, 'succeeded' | 'failed' | 'timed_out' | 'oom_killed' | 'cancelled'>;
   exitCode: number | null;
   reason: string | null;
-  /** The image digest the attempt ran (sha256:…); absent for host commands and images never resolved. */
-  imageDigest?: string;
+  /** The image manifest digest the attempt ran (PreparedImage.digest); absent or null for host commands. */
+  imageDigest?: string | null;
   /** False when another attempt cannot help (an image not found, refused or unsafe); retried by policy otherwise. */
   retryable?: boolean;
 }

@@ -11,6 +11,7 @@ import type { QueueMessage } from './queue.js';
 import type { AttemptOutcome, RunStatus } from '../core/run-state.js';
 import type { Run, RunEvent } from '../core/run.js';
 import type { ApiKey, Tenant } from '../core/tenant.js';
+import type { RegistryCredentialInfo, SealedRegistryCredential } from '../core/registry-credential.js';
 
 export interface Page<T> {
   items: T[];
@@ -50,6 +51,8 @@ export interface AttemptResult {
   at: number;
   /** When set, the run goes back to `queued` as attempt + 1, available at this time. */
   retryAt: number | null;
+  /** The image digest this attempt ran (sha256:…); absent or null keeps what an earlier attempt recorded. */
+  imageDigest?: string | null;
 }
 
 /** How finishAttempt recorded an attempt's end. */
@@ -183,6 +186,19 @@ export interface Store {
   recordApiKeyUse(id: string, at: number, unlessUsedAfter: number): Promise<void>;
   /** Revokes every admin key not revoked yet, except `keepKeyId`; returns how many it revoked. */
   revokeOtherAdminKeys(keepKeyId: string, at: number): Promise<number>;
+
+  // Registry logins: sealed by the service, stored and returned sealed (core/registry-credential.ts).
+
+  /**
+   * Creates or replaces the tenant's login for its host (a replacement keeps createdAt); true when created.
+   * A new one beyond `maxPerTenant` throws `plan_limit_exceeded`, checked in the same transaction.
+   */
+  putRegistryCredential(entry: SealedRegistryCredential, maxPerTenant: number): Promise<boolean>;
+  /** False when the tenant had no login for that host. */
+  deleteRegistryCredential(tenantId: string, host: string): Promise<boolean>;
+  /** The tenant's logins in host order, without their sealed passwords. */
+  listRegistryCredentials(tenantId: string): Promise<RegistryCredentialInfo[]>;
+  getRegistryCredential(tenantId: string, host: string): Promise<SealedRegistryCredential | null>;
 
   /**
    * Inserts the job if the tenant has fewer than `maxJobs` live jobs, checked in the same transaction; throws

@@ -18,6 +18,8 @@ import {
   type Page,
   type PageOptions,
   type PreviewFire,
+  type RegistryLogin,
+  type RegistryLoginInput,
   type Run,
   type RunDetail,
   type Schedule,
@@ -234,6 +236,23 @@ export class HourglassClient {
       query: { count: options.count },
     });
     return page.items;
+  }
+
+  // Registry logins (the tenant's, for pulling its private images).
+
+  /** Stores (or replaces) the login for `host` (`host[:port]`); the password is never returned. */
+  loginRegistry(host: string, input: RegistryLoginInput): Promise<RegistryLogin> {
+    return this.#json('PUT', `/v1/registries/${segment(host)}`, { body: input });
+  }
+
+  async listRegistryLogins(): Promise<RegistryLogin[]> {
+    const page = await this.#json<{ items: RegistryLogin[] }>('GET', '/v1/registries');
+    return page.items;
+  }
+
+  /** Removes the login for `host`; fails with `not_found` when there is none. */
+  async logoutRegistry(host: string): Promise<void> {
+    await this.#empty('DELETE', `/v1/registries/${segment(host)}`);
   }
 
   // Transport.

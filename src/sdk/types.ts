@@ -157,6 +157,8 @@ export interface Run {
   blockedBy: string | null;
   /** startedAt − dueAt. */
   lagMs: number | null;
+  /** The image manifest digest (sha256:…) it ran; null for host commands and before a pull. */
+  imageDigest: string | null;
   args: string[] | null;
   env: Record<string, string> | null;
 }
@@ -271,4 +273,19 @@ export interface Problem {
   detail: string;
   field?: string;
   errors?: { field: string; message: string }[];
+}
+
+/** A tenant's login to a registry host, as listed: never its password. */
+export interface RegistryLogin {
+  /** Normalised: lower case, Docker Hub as `docker.io`. */
+  host: string;
+  username: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RegistryLoginInput {
+  username: string;
+  /** A password or access token: sealed by the server, never returned. */
+  password: string;
 }

@@ -24,30 +24,35 @@ export class AdminKeyError extends Error {
  * checked on the opened file, so what is read is what was checked. One trailing newline is dropped.
  */
 export function readAdminKeyFile(path: string): string {
+  return readOwnerOnlyFile(path, 'admin key file');
+}
+
+/** A secret file checked as readAdminKeyFile says; `what` names it in errors ("admin key file"). */
+export function readOwnerOnlyFile(path: string, what: string): string {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
   } catch (error) {
-    throw new AdminKeyError(`cannot open the admin key file ${path}: ${(error as Error).message}`);
+    throw new AdminKeyError(`cannot open the ${what} ${path}: ${(error as Error).message}`);
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new AdminKeyError(`the admin key file ${path} is not a regular file`);
+    if (!stat.isFile()) throw new AdminKeyError(`the ${what} ${path} is not a regular file`);
     const loose = stat.mode & 0o077;
     if (loose !== 0) {
       throw new AdminKeyError(
-        `the admin key file ${path} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: ` +
+        `the ${what} ${path} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: ` +
           `its group and others must have no access (chmod 600 ${path})`,
       );
     }
     const uid = process.getuid?.();
     if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
       throw new AdminKeyError(
-        `the admin key file ${path} belongs to uid ${stat.uid}: it must belong to this user (uid ${uid}) or root`,
+        `the ${what} ${path} belongs to uid ${stat.uid}: it must belong to this user (uid ${uid}) or root`,
       );
     }
     const text = readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
-    if (text === '') throw new AdminKeyError(`the admin key file ${path} is empty`);
+    if (text === '') throw new AdminKeyError(`the ${what} ${path} is empty`);
     return text;
   } finally {
     closeSync(fd);

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { HourglassError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { FileLogStore } from '../adapters/files/file-log-store.js';
 import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
@@ -31,10 +32,12 @@ import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { SchedulerEngine, type SchedulerMetrics } from '../services/scheduler/scheduler-engine.js';
+import { RegistryCredentialService } from '../services/registry-credentials.js';
 import { TenantService } from '../services/tenant-service.js';
 import { WorkerAgent } from '../services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import { CredentialsKeyError, loadCredentialsKey, type CredentialsKey } from './credentials-key.js';
 import type { Clock } from '../ports/clock.js';
 import type { ContainerRuntimeStatus } from '../ports/executor.js';
 import { DEFAULT_CONTAINER_ID_MAP } from '../ports/images.js';
@@ -52,6 +55,18 @@ export interface RunningServer {
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+/** Fields never written to the log, at any of the first two levels of a line's objects. */
+const LOG_REDACTIONS = ['password', '*.password', 'registryCredentials', '*.registryCredentials'];
+
+function credentialsKeyOf(config: Readonly<ServerConfig>): CredentialsKey {
+  try {
+    return loadCredentialsKey(config.dataDir, config.credentialsKeyFile);
+  } catch (error) {
+    if (error instanceof CredentialsKeyError) throw new HourglassError('unavailable', error.message);
+    throw error;
+  }
+}
 
 /**
  * The container runtime of this worker: an image cache and a runc executor under the container directory.
@@ -83,7 +98,11 @@ async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Cloc
 }
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
-  const logger = pino({ level: config.logLevel, base: { service: 'hourglass' } }, pino.destination(2));
+  const logger = pino(
+    // No code path logs a registry password; the redaction is for one that someday would (a logged spec).
+    { level: config.logLevel, base: { service: 'hourglass' }, redact: LOG_REDACTIONS },
+    pino.destination(2),
+  );
   const dataDirWasLoose = prepareDataDir(config.dataDir); // 0700 before anything in it is opened
   const clock = systemClock;
   const store = SqliteStore.open(join(config.dataDir, DATABASE_FILE));
@@ -95,6 +114,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     maxBytes: config.worker.logMaxBytes,
   });
   const tightened = tightenDataFiles(config.dataDir, dataDirWasLoose);
+  const credentialsKey = credentialsKeyOf(config);
   const metrics = createMetrics();
   metrics.setQueueDepthSource(() => queue.depth());
   // A run that ends before its time (cancelled) leaves the queue at once, not when it comes due.
@@ -108,6 +128,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     preDispatchLeadMs: config.scheduler.leadMs,
   });
   const schedules = new ScheduleService(store, jobs, scheduleChanges, clock);
+  const registries = new RegistryCredentialService(store, clock, credentialsKey.key);
   const boot = await bootstrap(store, tenants, {
     configuredAdminKey: config.adminKey,
     credentialsPath: join(config.dataDir, CREDENTIALS_FILE),
@@ -145,6 +166,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       jobs,
       runs,
       schedules,
+      registries,
       metrics,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -189,6 +211,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         clock,
         logger: logger.child({ role: 'worker', host: hostname() }), // the agent adds its workerId
         metrics: runMetrics,
+        registryCredentials: (tenantId, image) => registries.credentialsForImage(tenantId, image),
       },
       {
         workerId,
@@ -248,6 +271,12 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   if (tightened > 0)
     logger.warn({ dataDir: config.dataDir, files: tightened }, 'data files had loose modes: tightened');
   logger.info({ url, roles: config.roles, dataDir: config.dataDir, version: VERSION }, 'hourglass started');
+  if (credentialsKey.created) {
+    logger.warn(
+      { path: credentialsKey.path, keyId: credentialsKey.keyId },
+      'generated the registry credentials key: back it up apart from the data directory',
+    );
+  }
 
   return {
     url,

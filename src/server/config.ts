@@ -24,6 +24,11 @@ export interface ServerConfig {
   adminKey: string | null;
   /** Where adminKey came from, for messages. */
   adminKeySource: 'HOURGLASS_ADMIN_KEY' | 'admin key file' | null;
+  /**
+   * The key file sealing tenants' registry passwords (`--credentials-key-file`, owner-only); null: the data
+   * directory's registry-credentials.key, created at first start (server/credentials-key.ts).
+   */
+  credentialsKeyFile: string | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   bodyLimitBytes: number;
   /** Open log follow streams (`?follow=true`) this API process serves at most, per tenant and in all. */
@@ -146,6 +151,10 @@ function resolveAdminKey(input: ConfigInput): Pick<ServerConfig, 'adminKey' | 'a
   }
 }
 
+function resolveOptionalPath(raw: string | undefined): string | null {
+  return raw === undefined ? null : resolve(raw);
+}
+
 function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerConfig['container']> {
   const insecure = (pick(input, 'insecure-registries', 'HOURGLASS_INSECURE_REGISTRIES') ?? '')
     .split(',')
@@ -222,6 +231,9 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     dataDir,
     roles: Object.freeze(roles as Role[]),
     ...resolveAdminKey(input),
+    credentialsKeyFile: resolveOptionalPath(
+      pick(input, 'credentials-key-file', 'HOURGLASS_CREDENTIALS_KEY_FILE'),
+    ),
     logLevel: logLevel as ServerConfig['logLevel'],
     bodyLimitBytes: 256 * 1024,
     logFollows: Object.freeze({

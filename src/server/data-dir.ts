@@ -1,6 +1,7 @@
 // Data at rest: the data directory is its owner's alone (0700), and so are the files in it that hold tenants'
 // data or secrets (0600): the SQLite database with its WAL and shared-memory files, the run logs, and the
-// first-start credentials. `hourglass server` sets the umask to 077 before anything is created, so new files
+// first-start credentials and the registry credentials key. `hourglass server` sets the umask to 077 before
+// anything is created, so new files
 // get these modes; this module gives them to what an older Hourglass, a copy or a restore left looser.
 // Symbolic links are left alone (a chmod would follow one out of the directory).
 
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 export const DATABASE_FILE = 'hourglass.db';
 export const LOGS_DIR = 'logs';
 export const CREDENTIALS_FILE = 'first-start-credentials.txt';
+/** The key sealing registry passwords, when the operator gives none (server/credentials-key.ts). */
+export const CREDENTIALS_KEY_FILE = 'registry-credentials.key';
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
@@ -49,7 +52,14 @@ export function prepareDataDir(dataDir: string): boolean {
 export function tightenDataFiles(dataDir: string, dataDirWasLoose: boolean): number {
   let changed = 0;
   const db = join(dataDir, DATABASE_FILE);
-  for (const path of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`, join(dataDir, CREDENTIALS_FILE)]) {
+  for (const path of [
+    db,
+    `${db}-wal`,
+    `${db}-shm`,
+    `${db}-journal`,
+    join(dataDir, CREDENTIALS_FILE),
+    join(dataDir, CREDENTIALS_KEY_FILE),
+  ]) {
     if (tighten(path, statOrNull(path), FILE_MODE)) changed++;
   }
   const logs = join(dataDir, LOGS_DIR);

@@ -16,6 +16,7 @@ const FLAGS = {
   roles: { type: 'string' },
   'admin-key': { type: 'string' }, // refused with its reason (config.ts)
   'admin-key-file': { type: 'string' },
+  'credentials-key-file': { type: 'string' },
   'log-level': { type: 'string' },
   'worker-memory-mb': { type: 'string' },
   'worker-memory-overcommit': { type: 'string' },
@@ -51,6 +52,10 @@ queue.
                         in HOURGLASS_ADMIN_KEY (read, then removed from what children inherit). With either,
                         no default tenant is created. Without: an admin key and a default tenant are
                         generated at first start and kept in DIR/first-start-credentials.txt (0600).
+  --credentials-key-file PATH  HOURGLASS_CREDENTIALS_KEY_FILE  a file (0600, owner only) holding 64 hex
+                        digits (openssl rand -hex 32) that seal tenants' registry passwords. Default:
+                        DIR/registry-credentials.key, generated at first start. Keep it apart from backups of
+                        DIR: without it the stored passwords cannot be read (nor used).
   --log-level L         HOURGLASS_LOG_LEVEL    debug|info|warn|error|silent (default info; JSON on stderr)
   --worker-memory-mb N  HOURGLASS_WORKER_MEMORY_MB  memory handed out to runs (default 80% of the host's)
   --worker-memory-overcommit N  HOURGLASS_WORKER_MEMORY_OVERCOMMIT  the runs' memory limits may sum to N

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
+import { parseImageReference } from '../core/image-reference.js';
 import { JOB_DEFAULTS, type Job, type JobResources } from '../core/job.js';
 import { partitionOf } from '../core/schedule.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
@@ -124,6 +125,8 @@ function checkJob(job: Job, tenant: Tenant): void {
     throw invalid('command', 'is required when the job has no image (it is the host command to run)');
   }
   if (job.image === null) checkHostCommandsAllowed(tenant.limits, 'image');
+  // A malformed reference is the request's fault, told now rather than as a failed run later.
+  else parseImageReference(job.image, 'image');
   if (job.resources.memoryMb > tenant.limits.maxMemoryMb) {
     throw new HourglassError(
       'plan_limit_exceeded',

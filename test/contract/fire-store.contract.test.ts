@@ -114,6 +114,7 @@ for (const factory of STORE_FACTORIES) {
         heartbeatAt: null,
         cancelRequestedAt: null,
         idempotencyKey: null,
+        imageDigest: null,
       });
       const plain = await runOf(w, t3);
       assert.deepEqual([plain.args, plain.env], [null, null]);

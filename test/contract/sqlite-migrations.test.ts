@@ -230,4 +230,44 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('migration 8: runs written before it read imageDigest null, and registry logins can be kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hourglass-migrate-8-'));
+    const path = join(dir, 'hourglass.db');
+    const tenant = makeTenant();
+    const job = makeJob(tenant.id);
+    const runId = id('run');
+    const db = new Database(path);
+    try {
+      migrateTo(db, 7);
+      insertRow(db, 'tenants', tenantToRow(tenant));
+      insertRow(db, 'jobs', jobToRow(job));
+      db.prepare(
+        `INSERT INTO runs (id, tenant_id, job_id, status, attempt, created_at, nominal_time, available_at)
+         VALUES (?, ?, ?, 'succeeded', 1, 5, 5, 5)`,
+      ).run(runId, tenant.id, job.id);
+    } finally {
+      db.close();
+    }
+    const store = SqliteStore.open(path);
+    try {
+      assert.deepEqual(store.migrationsApplied, [8]);
+      assert.equal((await store.getRun(tenant.id, runId))?.imageDigest, null);
+      const login = {
+        tenantId: tenant.id,
+        host: 'ghcr.io',
+        username: 'u',
+        ciphertext: Buffer.from([1, 2, 3]),
+        nonce: Buffer.alloc(12),
+        keyId: 'a'.repeat(16),
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      assert.equal(await store.putRegistryCredential(login, 50), true);
+      assert.deepEqual(await store.getRegistryCredential(tenant.id, 'ghcr.io'), login);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

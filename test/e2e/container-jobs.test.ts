@@ -69,7 +69,7 @@ describe('jobs with an image', { skip: SUITE_SKIP }, () => {
     assert.equal(run.status, 'succeeded', JSON.stringify(run));
     const logs = await server.request('GET', `/v1/runs/${run.id}/logs`, { key: tenant.key });
     assert.equal(logs.text, 'hello from python\n');
-    if ('imageDigest' in run) assert.equal(run.imageDigest, pythonDigest);
+    assert.equal(run.imageDigest, pythonDigest);
   });
 
   it('runs through the CLI: jobs create --image, run --wait', async () => {

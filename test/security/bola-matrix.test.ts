@@ -1,5 +1,5 @@
 // Broken object-level authorization, route by route: tenant B's key with tenant A's ids (jobs by id and by
-// name, runs, schedules, keys, the tenant itself) on every route of the API answers 404 (403 on admin routes),
+// name, runs, schedules, keys, registry logins, the tenant itself) on every route of the API answers 404 (403 on admin routes),
 // shows nothing of A's, and changes nothing of A's. The route list is read from the served OpenAPI document,
 // and the matrix below must name every route in it: a route added without a row here fails this test.
 
@@ -62,6 +62,10 @@ const MATRIX: Record<string, Probe[]> = {
   'POST /v1/schedules/{scheduleId}/pause': [{ expect: 404, body: {} }],
   'POST /v1/schedules/{scheduleId}/resume': [{ expect: 404, body: {} }],
   'GET /v1/schedules/{scheduleId}/preview': [{ expect: 404 }, { expect: 404, query: 'count=5' }],
+  // In this order: B's own login for A's host (the PUT) would make a later DELETE delete B's own.
+  'GET /v1/registries': [{ expect: 'list' }],
+  'DELETE /v1/registries/{host}': [{ expect: 404 }],
+  'PUT /v1/registries/{host}': [{ expect: 'own', body: { username: 'bob', password: 'bobs-own' } }],
 };
 
 describe('BOLA matrix: every route with another tenant’s ids', () => {
@@ -83,14 +87,21 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
     const job = await server.create(key, '/v1/jobs', { name: 'payroll', command: ['true'], env });
     const schedule = await server.create(key, '/v1/jobs/payroll/schedules', { every: '1h', env });
     const run = await server.create(key, '/v1/jobs/payroll/runs', { env });
+    const registryUser = `alice-robot-${randomBytes(4).toString('hex')}`;
+    const login = await server.request('PUT', '/v1/registries/registry.alice.example', {
+      key,
+      body: { username: registryUser, password: secret },
+    });
+    assert.equal(login.status, 201, login.text);
     values = {
       job: [job.id, 'payroll'],
       runId: [run.id],
       scheduleId: [schedule.id],
       tenantId: [alice.id],
       keyId: [alice.keyId],
+      host: ['registry.alice.example'],
     };
-    aliceIds = [alice.id, alice.keyId, job.id, run.id, schedule.id];
+    aliceIds = [alice.id, alice.keyId, job.id, run.id, schedule.id, registryUser];
   });
   after(() => server.stop());
 
@@ -105,6 +116,7 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
       `/v1/runs/${values['runId']?.[0]}/logs`,
       '/v1/schedules',
       `/v1/schedules/${values['scheduleId']?.[0]}`,
+      '/v1/registries',
     ];
     const answers = await Promise.all(reads.map((path) => server.request('GET', path, { key })));
     for (const [i, res] of answers.entries()) assert.equal(res.status, 200, `${reads[i]}: ${res.text}`);

@@ -25,6 +25,7 @@ import type { RunSignal } from '../../src/ports/run-events.js';
 import type { Store } from '../../src/ports/store.js';
 import type { Logger } from '../../src/services/logger.js';
 import { WorkerAgent, type WorkerAgentOptions } from '../../src/services/worker/worker-agent.js';
+import type { RegistryCredentialLookup } from '../../src/services/worker/worker-agent-options.js';
 import type { WorkerMetrics } from '../../src/services/worker/worker-metrics.js';
 import { NO_JOB_LIMIT } from './store-factories.js';
 
@@ -172,6 +173,8 @@ export interface HarnessOptions extends Partial<WorkerAgentOptions> {
   wrapQueue?: (queue: RunQueue) => RunQueue;
   /** The clock of the worker, its queue and executor (default: the system's). */
   clock?: Clock;
+  /** How the worker opens a tenant's registry login (default: none, anonymous pulls). */
+  registryCredentials?: RegistryCredentialLookup;
 }
 
 /** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
@@ -179,7 +182,15 @@ export async function withWorker(
   options: HarnessOptions,
   test: (h: Harness) => Promise<void>,
 ): Promise<void> {
-  const { executors, wrapExecutor, wrapStore, wrapQueue, clock = systemClock, ...rest } = options;
+  const {
+    executors,
+    wrapExecutor,
+    wrapStore,
+    wrapQueue,
+    clock = systemClock,
+    registryCredentials,
+    ...rest
+  } = options;
   const world = await openWorld(clock);
   const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
   const executor = new ProcessExecutor({
@@ -204,6 +215,7 @@ export async function withWorker(
       clock,
       logger: silentLogger,
       metrics,
+      ...(registryCredentials === undefined ? {} : { registryCredentials }),
     },
     {
       workerId,

@@ -228,6 +228,7 @@ describe('exit codes and formatting', () => {
       dueAt: '2024-01-01T00:00:00.000Z',
       blockedBy: null,
       lagMs: 2,
+      imageDigest: null,
       args: null,
       env: null,
     };

@@ -262,6 +262,27 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE jobs ADD COLUMN memory_request_mb INTEGER NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'registry logins per tenant; the image digest a run ran',
+    // The password is sealed before it reaches the store (services/registry-secret-box.ts): secret holds
+    // AES-256-GCM ciphertext and tag, bound to (tenant_id, host, username); key_id names the server key.
+    sql: `
+      CREATE TABLE registry_credentials (
+        tenant_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        secret BLOB NOT NULL,
+        nonce BLOB NOT NULL,
+        key_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, host)
+      ) WITHOUT ROWID;
+      -- sha256:… of the manifest the last attempt that pulled an image ran; NULL for host commands.
+      ALTER TABLE runs ADD COLUMN image_digest TEXT NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

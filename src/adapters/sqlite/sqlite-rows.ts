@@ -69,6 +69,8 @@ export interface RunRow {
   cancel_requested_at: number | null;
   idempotency_key: string | null;
   request_hash: string | null;
+  /** NULL before migration 8, and for runs that pulled no image. */
+  image_digest: string | null;
 }
 
 export interface RunEventRow {
@@ -198,6 +200,7 @@ export function runToRow(run: Run, requestHash: string | null): RunRow {
     cancel_requested_at: run.cancelRequestedAt,
     idempotency_key: run.idempotencyKey,
     request_hash: requestHash,
+    image_digest: run.imageDigest,
   };
 }
 
@@ -225,6 +228,7 @@ export function rowToRun(row: RunRow): Run {
     heartbeatAt: row.heartbeat_at,
     cancelRequestedAt: row.cancel_requested_at,
     idempotencyKey: row.idempotency_key,
+    imageDigest: row.image_digest,
   };
 }
 

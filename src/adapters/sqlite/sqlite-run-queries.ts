@@ -39,7 +39,7 @@ import {
 
 const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt, exit_code, reason, args_json,
   env_json, created_at, nominal_time, due_at, blocked_by, available_at, dispatched_at, started_at,
-  finished_at, worker_id, heartbeat_at, cancel_requested_at, idempotency_key, request_hash`;
+  finished_at, worker_id, heartbeat_at, cancel_requested_at, idempotency_key, request_hash, image_digest`;
 
 const CANCELLED_BY_REQUEST = 'cancelled by request';
 const CANCELLED_BY_JOB_DELETION = 'job deleted';
@@ -102,7 +102,7 @@ export function compileRunQueries(
   const insert = db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @tenant_id, @job_id,
     @schedule_id, @status, @attempt, @exit_code, @reason, @args_json, @env_json, @created_at, @nominal_time,
     @due_at, @blocked_by, @available_at, @dispatched_at, @started_at, @finished_at, @worker_id, @heartbeat_at,
-    @cancel_requested_at, @idempotency_key, @request_hash)`);
+    @cancel_requested_at, @idempotency_key, @request_hash, @image_digest)`);
   const byIdempotencyKey = db.prepare<[string, string], RunRow>(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND idempotency_key = ?`,
   );
@@ -151,11 +151,13 @@ export function compileRunQueries(
     WHERE id = ? AND attempt = ? AND worker_id = ? AND status = 'running'`);
   const fence = `id = @runId AND attempt = @attempt AND worker_id = @workerId AND status = 'running'`;
   const finish = db.prepare<[Record<string, unknown>]>(`UPDATE runs
-    SET status = @status, exit_code = @exitCode, reason = @reason, finished_at = @at WHERE ${fence}`);
+    SET status = @status, exit_code = @exitCode, reason = @reason, finished_at = @at,
+      image_digest = COALESCE(@imageDigest, image_digest) WHERE ${fence}`);
   // A run whose cancellation was requested is not retried, whatever its attempt ended with.
   const requeue = db.prepare<[Record<string, unknown>]>(`UPDATE runs
     SET status = 'queued', attempt = attempt + 1, available_at = @retryAt, worker_id = NULL,
-      heartbeat_at = NULL, exit_code = @exitCode, reason = @reason
+      heartbeat_at = NULL, exit_code = @exitCode, reason = @reason,
+      image_digest = COALESCE(@imageDigest, image_digest)
     WHERE ${fence} AND cancel_requested_at IS NULL`);
   const release = db.prepare<[Record<string, unknown>]>(`UPDATE runs
     SET status = 'queued', available_at = @at, worker_id = NULL, heartbeat_at = NULL WHERE ${fence}`);
@@ -234,7 +236,14 @@ export function compileRunQueries(
 
   const finishAttempt = db.transaction((result: AttemptResult): FinishResult => {
     const { runId, attempt, workerId, outcome, exitCode, reason, at, retryAt } = result;
-    const fenceParams = { runId, attempt, workerId, exitCode, reason };
+    const fenceParams = {
+      runId,
+      attempt,
+      workerId,
+      exitCode,
+      reason,
+      imageDigest: result.imageDigest ?? null,
+    };
     if (retryAt !== null && requeue.run({ ...fenceParams, retryAt }).changes > 0) {
       event(runId, at, 'retry_scheduled', reason === null ? outcome : `${outcome}: ${reason}`);
       return 'requeued';

@@ -2,7 +2,8 @@
 // file, sets the PRAGMAs, applies pending migrations, compiles every statement once, and closes it. The
 // statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts,
 // sqlite-schedule-queries.ts, sqlite-lease-queries.ts, sqlite-fire-queries.ts, sqlite-overlap-queries.ts);
-// meta, tenants and API keys are small enough to stay here.
+// meta, tenants and API keys are small enough to stay here; registry logins are in
+// sqlite-registry-queries.ts.
 //
 // Durability: every write a client is answered about (run creation, cancel, jobs, schedules, keys), every
 // attempt result, every release and every fired tick commits with synchronous=FULL (fsync of the WAL). The
@@ -19,6 +20,7 @@ import { HourglassError } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
+import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../core/registry-credential.js';
 import type {
   AttemptResult,
   CancelResult,
@@ -55,6 +57,7 @@ import { compileFireQueries, type FireQueries } from './sqlite-fire-queries.js';
 import { compileFrontierQueries } from './sqlite-frontier-queries.js';
 import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
 import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
+import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
 
@@ -132,6 +135,7 @@ export class SqliteStore implements Store {
   private readonly leases: LeaseQueries;
   private readonly overlap: OverlapQueries;
   private readonly fires: FireQueries;
+  private readonly registries: RegistryQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (
@@ -154,6 +158,7 @@ export class SqliteStore implements Store {
     this.leases = compileLeaseQueries(db);
     this.overlap = compileOverlapQueries(db, this.runs);
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
+    this.registries = compileRegistryQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -247,6 +252,22 @@ export class SqliteStore implements Store {
 
   async revokeOtherAdminKeys(keepKeyId: string, at: number): Promise<number> {
     return this.tenants.revokeOtherAdminKeys.run(at, keepKeyId).changes;
+  }
+
+  async putRegistryCredential(entry: SealedRegistryCredential, maxPerTenant: number): Promise<boolean> {
+    return this.registries.put(entry, maxPerTenant);
+  }
+
+  async deleteRegistryCredential(tenantId: string, host: string): Promise<boolean> {
+    return this.registries.remove(tenantId, host);
+  }
+
+  async listRegistryCredentials(tenantId: string): Promise<RegistryCredentialInfo[]> {
+    return this.registries.list(tenantId);
+  }
+
+  async getRegistryCredential(tenantId: string, host: string): Promise<SealedRegistryCredential | null> {
+    return this.registries.get(tenantId, host);
   }
 
   async insertJob(job: Job, maxJobs: number): Promise<void> {

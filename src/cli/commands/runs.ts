@@ -124,6 +124,7 @@ function formatRunDetail(run: RunDetail): string {
     ['Nominal', orDash(run.nominalTime)],
     ['Due', orDash(run.dueAt)],
     ['Blocked by', orDash(run.blockedBy)],
+    ['Image digest', orDash(run.imageDigest)],
     ['Created', orDash(run.createdAt)],
     ['Dispatched', orDash(run.dispatchedAt)],
     ['Started', orDash(run.startedAt)],

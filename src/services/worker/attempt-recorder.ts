@@ -42,6 +42,8 @@ export interface AttemptEnd {
   /** From the process start to its end; 0 when it never started. */
   durationMs: number;
   startedAt: number | null;
+  /** The image digest the attempt ran; null when none (a host command, or the pull failed). */
+  imageDigest?: string | null;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function recordAttemptEnd(
     reason: end.reason,
     at,
     retryAt,
+    imageDigest: end.imageDigest ?? null,
   });
   if (execution !== null) ctx.retire(execution);
   if (result === 'fenced') {

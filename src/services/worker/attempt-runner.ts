@@ -20,7 +20,9 @@ import type { Logger } from '../logger.js';
 import { recordAttemptEnd, releaseRun, WORKER_STOPPED, type RecorderContext } from './attempt-recorder.js';
 import type { Execution } from './execution.js';
 import { GuardedLogWriter } from './guarded-log-writer.js';
+import { RegistryCredentialError } from '../registry-credentials.js';
 import { buildExecutionSpec } from './run-environment.js';
+import type { RegistryCredentialLookup } from './worker-agent-options.js';
 
 export type Runtime = Executor['runtime'];
 
@@ -31,6 +33,8 @@ export interface RunnerContext extends RecorderContext {
   readonly executors: Partial<Record<Runtime, Executor>>;
   /** PATH for process-runtime jobs; null for none. */
   readonly hostPath: string | null;
+  /** Opens the tenant's registry login for an image job; absent: anonymous pulls. */
+  readonly registryCredentials?: RegistryCredentialLookup | undefined;
 }
 
 export async function runAttempt(
@@ -61,7 +65,12 @@ export async function runAttempt(
     result = { outcome: 'failed', exitCode: null, reason: refusal };
   } else {
     try {
-      const spec = buildExecutionSpec(job, run, ctx.hostPath, clock.now());
+      // Looked up per attempt, not per job: a login changed or removed since applies to the next attempt.
+      const credentials =
+        job.image !== null && ctx.registryCredentials !== undefined
+          ? await ctx.registryCredentials(run.tenantId, job.image)
+          : null;
+      const spec = buildExecutionSpec(job, run, ctx.hostPath, clock.now(), credentials);
       const hooks = {
         onStarted: (precise: number): void => {
           // Executors may measure the start below the millisecond; times are stored in whole milliseconds.
@@ -77,7 +86,14 @@ export async function runAttempt(
       result = await executor.execute(spec, hooks, execution.controller.signal);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      result = { outcome: 'failed', exitCode: null, reason: `executor error: ${message}` };
+      // A stored login that cannot be opened stays so until the tenant logs in again: not retried.
+      const unusableLogin = error instanceof RegistryCredentialError;
+      if (unusableLogin) retryable = false;
+      result = {
+        outcome: 'failed',
+        exitCode: null,
+        reason: unusableLogin ? message : `executor error: ${message}`,
+      };
     }
   }
   if (result.retryable === false) retryable = false;
@@ -91,7 +107,13 @@ export async function runAttempt(
     return;
   }
   const durationMs = started.at === null ? 0 : Math.max(0, clock.monotonic() - started.monotonic);
-  const end = { ...result, retryable, durationMs, startedAt: started.at };
+  const end = {
+    ...result,
+    imageDigest: result.imageDigest ?? null,
+    retryable,
+    durationMs,
+    startedAt: started.at,
+  };
   await recordAttemptEnd(ctx, claimed, end, execution, log);
 }
 

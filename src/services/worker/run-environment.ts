@@ -1,4 +1,5 @@
-// What one attempt runs with: argv, environment and start time, built from the claimed run and its job. Pure.
+// What one attempt runs with: argv, environment, start time and registry login, built from the claimed run and
+// its job. Pure.
 
 import { runtimeOf, type Job } from '../../core/job.js';
 import type { Run } from '../../core/run.js';
@@ -25,6 +26,7 @@ export function buildRunEnvironment(job: Job, run: Run, hostPath: string | null)
 /**
  * `now` decides the start: a run's first attempt handed over before its due time (pre-dispatch, a future run)
  * starts at `dueAt`; a retry, or a run whose due time has passed (released by a stopping worker), at once.
+ * `registryCredentials` are the tenant's for the image's registry (looked up by the attempt runner).
  */
 export function buildExecutionSpec(
   job: Job,
@@ -42,7 +44,7 @@ export function buildExecutionSpec(
     args: run.args ?? job.args,
     env: buildRunEnvironment(job, run, hostPath),
     image: job.image,
-    registryCredentials,
+    registryCredentials: job.image === null ? null : registryCredentials,
     memoryMb: job.resources.memoryMb,
     timeoutMs: job.timeoutSeconds * 1000,
     startAt: run.attempt === 1 && run.dueAt > now ? run.dueAt : null,

@@ -4,6 +4,7 @@
 import { DEFAULT_MEMORY_OVERCOMMIT } from '../../core/job.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Executor } from '../../ports/executor.js';
+import type { RegistryCredentials } from '../../ports/images.js';
 import type { LogStore } from '../../ports/log-store.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
@@ -22,7 +23,18 @@ export interface WorkerAgentDeps {
   clock: Clock;
   logger: Logger;
   metrics?: WorkerMetrics;
+  /**
+   * The tenant's login for an image's registry, opened (services/registry-credentials.ts); null for none.
+   * Throws when one is stored but cannot be used: the run fails with that reason. Absent: every pull is
+   * anonymous.
+   */
+  registryCredentials?: RegistryCredentialLookup;
 }
+
+export type RegistryCredentialLookup = (
+  tenantId: string,
+  imageReference: string,
+) => Promise<RegistryCredentials | null>;
 
 export interface WorkerAgentOptions {
   workerId: string;
