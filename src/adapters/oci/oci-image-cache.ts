@@ -12,7 +12,7 @@
 // cold for tenants (each resolves again), warm for bytes (a resolved digest on disk is not pulled again).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseImageReference, type ImageReference } from '../../core/image-reference.js';
@@ -59,6 +59,9 @@ export class OciImageCache implements ImageSource {
 
   constructor(private readonly options: OciImageCacheOptions) {
     this.guard = new RegistryGuard(options.insecureRegistries);
+    // A worker killed mid-pull leaves its auth files (a tenant's login, base64) and half-pulled images.
+    rmSync(join(options.cacheDir, 'auth'), { recursive: true, force: true });
+    rmSync(join(options.cacheDir, 'staging'), { recursive: true, force: true });
     this.skopeo = new Skopeo(options.skopeoPath);
   }
 
