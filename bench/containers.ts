@@ -8,20 +8,28 @@
 //   scheduled     — execute() handed over 500 ms ahead with startAt: first output − startAt (the preparation is
 //                   done ahead; what remains is runc run itself);
 //   sustained     — runs per second, `--concurrency` at a time, for `--seconds`: Hourglass, then plain runc.
+// And through a real server (the binary: API, SQLite, queue, worker), with the images in a docker-registry on
+// loopback:
+//   cold pull     — the 26 MiB Python image into an empty cache (resolve, copy, layer check, unpack);
+//   api run-now   — client clock before POST /v1/jobs/{id}/runs → the run's startedAt (runc spawned);
+//   api scheduled — an `every 1s` schedule: startedAt − dueAt of each tick (the gate's release).
 //
 //   npm run build && node dist/bench/containers.js [--runs 100] [--seconds 10] [--concurrency 4] [--out FILE]
 //
 // Needs root, runc and busybox-static (the image is built from the host's static busybox, as the tests do).
 
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { buildRuntimeSpec, DEFAULT_CONTAINER_LIMITS } from '../src/adapters/container/runtime-spec.js';
 import type { ExecutionSpec, Executor } from '../src/ports/executor.js';
 import { DEFAULT_CONTAINER_ID_MAP } from '../src/ports/images.js';
+import { OciImageCache } from '../src/adapters/oci/oci-image-cache.js';
 import { containerFixture, type ContainerFixture } from '../test/support/container-fixtures.js';
+import { buildBusyboxImage, buildPythonImage, startTestRegistry } from '../test/support/oci-fixtures.js';
+import { ServerProcess } from '../test/support/server-process.js';
 import { round, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -150,6 +158,74 @@ const summary = (samples: number[]) => {
   return { n: s.n, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) };
 };
 
+async function coldPull(): Promise<number[]> {
+  const registry = await startTestRegistry();
+  const dir = mkdtempSync(join(tmpdir(), 'hg-bench-pull-'));
+  chmodSync(dir, 0o711);
+  try {
+    await registry.push(await buildPythonImage(), 'lang/python:3.11');
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const cache = new OciImageCache({
+        cacheDir: join(dir, `cache-${i}`),
+        idMap: DEFAULT_CONTAINER_ID_MAP,
+        maxImageBytes: 1024 ** 3,
+        maxCacheBytes: 10 * 1024 ** 3,
+        insecureRegistries: [registry.host],
+      });
+      const from = preciseNow();
+      const image = await cache.prepare(
+        { reference: `${registry.host}/lang/python:3.11`, tenantId: 'tenant_bench', credentials: null },
+        new AbortController().signal,
+      );
+      times.push(preciseNow() - from);
+      image.release();
+    }
+    return times;
+  } finally {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function throughTheApi(): Promise<{ runNow: number[]; scheduled: number[] }> {
+  const registry = await startTestRegistry();
+  await registry.push(await buildBusyboxImage(), 'tools/busybox:1');
+  const server = await ServerProcess.start({
+    env: { HOURGLASS_INSECURE_REGISTRIES: registry.host, HOURGLASS_LOG_LEVEL: 'error' },
+  });
+  try {
+    const tenant = await server.createTenant('bench', { allowHostCommands: false });
+    await server.create(tenant.key, '/v1/jobs', {
+      name: 'echo',
+      image: `${registry.host}/tools/busybox:1`,
+      command: ['echo', 'x'],
+      resources: { memoryMb: 128 },
+    });
+    const runNow: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 50) + WARMUP; i++) {
+      const from = Date.now();
+      const created = await server.create(tenant.key, '/v1/jobs/echo/runs');
+      const run = await server.waitForRun(tenant.key, created.id, undefined, 30_000);
+      runNow.push(Date.parse(run.startedAt) - from);
+    }
+    const schedule = await server.create(tenant.key, '/v1/jobs/echo/schedules', { every: '1s' });
+    await new Promise((resolve) => setTimeout(resolve, (30 + WARMUP) * 1000));
+    await server.request('POST', `/v1/schedules/${schedule.id}/pause`, { key: tenant.key });
+    const runs = await server.request('GET', `/v1/runs?scheduleId=${schedule.id}&limit=100`, {
+      key: tenant.key,
+    });
+    const scheduled = (runs.body.items as { lagMs: number | null }[])
+      .map((r) => r.lagMs)
+      .filter((lag): lag is number => lag !== null)
+      .reverse();
+    return { runNow, scheduled };
+  } finally {
+    await server.stop();
+    await registry.stop();
+  }
+}
+
 const fixture = containerFixture({ killGraceMs: 200 });
 try {
   await fixture.executor.removeOrphans();
@@ -171,6 +247,8 @@ try {
     plainRunc(plain.bundle, plain.root, `plain-s${plainSequence++}`),
   );
   await run('umount', [join(plain.bundle, 'rootfs')]);
+  const pulls = await coldPull();
+  const api = await throughTheApi();
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((l) => round(l)) },
@@ -178,6 +256,9 @@ try {
     startNowMs: summary(startNow),
     plainRuncRunMs: summary(runcRun),
     scheduledLagMs: summary(scheduled),
+    coldPullPythonMs: { n: pulls.length, p50: round(summarize(pulls).p50), max: round(summarize(pulls).max) },
+    apiRunNowMs: summary(api.runNow),
+    apiScheduledLagMs: summary(api.scheduled),
     sustained: {
       seconds: SECONDS,
       concurrency: CONCURRENCY,
