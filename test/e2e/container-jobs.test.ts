@@ -72,6 +72,20 @@ describe('jobs with an image', { skip: SUITE_SKIP }, () => {
     assert.equal(run.imageDigest, pythonDigest);
   });
 
+  it('runs Python threads and subprocesses under the seccomp profile (clone3 → ENOSYS, clone falls back)', async () => {
+    const script = [
+      'import subprocess, threading',
+      'out = []',
+      't = threading.Thread(target=lambda: out.append("thread ok")); t.start(); t.join()',
+      'print(out[0])',
+      'print(subprocess.run(["echo", "subprocess ok"], capture_output=True, text=True).stdout.strip())',
+    ].join('\n');
+    const run = await runImage('py-threads', { image: python, command: ['python3', '-c', script] });
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    const logs = await server.request('GET', `/v1/runs/${run.id}/logs`, { key: tenant.key });
+    assert.equal(logs.text, 'thread ok\nsubprocess ok\n');
+  });
+
   it('runs through the CLI: jobs create --image, run --wait', async () => {
     const env = { PATH: process.env['PATH'] ?? '', HOURGLASS_URL: server.url, HOURGLASS_API_KEY: tenant.key };
     const created = await runCli(
