@@ -7,10 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OciImageCache } from '../../src/adapters/oci/oci-image-cache.js';
-import { RuncExecutor } from '../../src/adapters/container/runc-executor.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { DEFAULT_CONTAINER_ID_MAP, ImageError, type ImageRequest } from '../../src/ports/images.js';
-import { CAN_RUN_CONTAINERS } from '../support/container-fixtures.js';
+import { CAN_RUN_CONTAINERS, runcExecutorIn } from '../support/container-fixtures.js';
 import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
 import {
   buildBusyboxImage,
@@ -85,16 +83,7 @@ describe(
 
     it('runs python3 from a pulled image, recording the digest it ran', async () => {
       const images = cache();
-      const executor = new RuncExecutor({
-        clock: systemClock,
-        runtimePath: 'runc',
-        stateRoot: join(dir, 'runc'),
-        bundleRoot: join(dir, 'bundles'),
-        images,
-        idMap: DEFAULT_CONTAINER_ID_MAP,
-        killGraceMs: 500,
-        cgroupParent: `/hourglass-test-oci-${process.pid}`,
-      });
+      const executor = runcExecutorIn(dir, images, 'oci');
       const run = await captureExecution(
         executor,
         executionSpec([], {

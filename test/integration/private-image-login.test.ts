@@ -9,13 +9,12 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RuncExecutor } from '../../src/adapters/container/runc-executor.js';
 import { OciImageCache } from '../../src/adapters/oci/oci-image-cache.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { DEFAULT_PLAN_LIMITS } from '../../src/core/tenant.js';
 import { DEFAULT_CONTAINER_ID_MAP } from '../../src/ports/images.js';
 import { RegistryCredentialService } from '../../src/services/registry-credentials.js';
-import { CAN_RUN_CONTAINERS } from '../support/container-fixtures.js';
+import { CAN_RUN_CONTAINERS, runcExecutorIn } from '../support/container-fixtures.js';
 import {
   buildBusyboxImage,
   HAS_IMAGE_TOOLS,
@@ -57,16 +56,7 @@ describe(
         maxCacheBytes: 4 * 1024 * 1024 * 1024,
         insecureRegistries: [registry.host],
       });
-      const executor = new RuncExecutor({
-        clock: systemClock,
-        runtimePath: 'runc',
-        stateRoot: join(dir, 'runc'),
-        bundleRoot: join(dir, 'bundles'),
-        images,
-        idMap: DEFAULT_CONTAINER_ID_MAP,
-        killGraceMs: 500,
-        cgroupParent: `/hourglass-test-login-${process.pid}`,
-      });
+      const executor = runcExecutorIn(dir, images, 'login');
       let service: RegistryCredentialService | null = null;
       await withWorker(
         {

@@ -27,7 +27,7 @@ import { IS_ROOT } from './required-services.js';
 
 export const BUSYBOX = '/bin/busybox';
 
-function commandWorks(command: string, args: string[]): boolean {
+export function commandWorks(command: string, args: string[]): boolean {
   try {
     execFileSync(command, args, { stdio: 'ignore' });
     return true;
@@ -95,6 +95,20 @@ export class DirectoryImageSource implements ImageSource {
       },
     });
   }
+}
+
+/** A runc executor over `images`, its runc root and bundles in `dir`, under a cgroup parent named for `name`. */
+export function runcExecutorIn(dir: string, images: ImageSource, name: string): RuncExecutor {
+  return new RuncExecutor({
+    clock: systemClock,
+    runtimePath: 'runc',
+    stateRoot: join(dir, 'runc'),
+    bundleRoot: join(dir, 'bundles'),
+    images,
+    idMap: DEFAULT_CONTAINER_ID_MAP,
+    killGraceMs: 500,
+    cgroupParent: `/hourglass-test-${name}-${process.pid}`,
+  });
 }
 
 export interface ContainerFixture {

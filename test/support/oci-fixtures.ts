@@ -9,24 +9,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BUSYBOX, buildBusyboxRootfs } from './container-fixtures.js';
+import { BUSYBOX, buildBusyboxRootfs, commandWorks } from './container-fixtures.js';
 
 const run = promisify(execFile);
 const IMAGES_DIR = '/var/tmp/hourglass-test-images';
 
-function works(command: string, args: string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** skopeo, umoci and docker-registry installed (with runc and busybox: see CAN_RUN_CONTAINERS). */
 export const HAS_IMAGE_TOOLS =
-  works('skopeo', ['--version']) &&
-  works('umoci', ['--version']) &&
+  commandWorks('skopeo', ['--version']) &&
+  commandWorks('umoci', ['--version']) &&
   existsSync('/usr/bin/docker-registry') &&
   existsSync(BUSYBOX);
 
