@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { PreparedNetwork } from '../../src/adapters/container/container-network.js';
 import { EgressNetworks, type EgressNetwork } from '../../src/adapters/container/egress-network.js';
 import { IS_ROOT, skipUnless } from '../support/required-services.js';
 
@@ -89,6 +90,14 @@ describe(
     let runA: EgressNetwork;
     let runB: EgressNetwork;
     let allowing: EgressNetworks;
+    const prepared: PreparedNetwork[] = [];
+
+    /** Every network a test makes is released in after(), whatever the test's outcome. */
+    async function prepareEgress(instance: EgressNetworks, runKey: string): Promise<EgressNetwork> {
+      const network = (await instance.prepare(runKey, 'egress')) as EgressNetwork;
+      prepared.push(network);
+      return network;
+    }
 
     before(async () => {
       for (const target of ['203.0.113.0/24', '169.254.169.254', '192.168.213.1', '100.64.213.1']) {
@@ -123,14 +132,15 @@ describe(
         allowPrivate: ['192.168.213.0/24', '10.0.0.0/8'],
       });
       instances.push(allowing);
-      runA = (await networks.prepare('run-a', 'egress')) as EgressNetwork;
-      runB = (await networks.prepare('run-b', 'egress')) as EgressNetwork;
+      runA = await prepareEgress(networks, 'run-a');
+      runB = await prepareEgress(networks, 'run-b');
       await startServerIn(runB.namespaceName, children);
     });
 
     after(async () => {
       for (const child of children) child.kill('SIGKILL');
       hostServer?.close();
+      await Promise.all(prepared.map((p) => p.release().catch(() => {})));
       for (const instance of instances) {
         await instance.removeOrphans().catch(() => {});
         await instance.removeRules().catch(() => {});
@@ -175,12 +185,21 @@ describe(
       ip('-n', ns, 'rule', 'del', 'pref', '0');
       ip('-n', ns, 'rule', 'add', 'pref', '10', 'to', '127.0.0.1', 'lookup', '100');
       ip('-n', ns, 'route', 'add', 'table', '100', '127.0.0.1', 'via', runA.hostAddress, 'dev', 'eth0');
+      // …and to accept the reply from 127.0.0.1 on eth0, which the run's own kernel would drop as a martian.
+      const localnet = ['netns', 'exec', ns, '/usr/sbin/sysctl', '-q', '-w'];
+      ip(
+        ...localnet,
+        'net.ipv4.conf.eth0.route_localnet=1',
+        'net.ipv4.conf.all.rp_filter=0',
+        'net.ipv4.conf.eth0.rp_filter=0',
+      );
       try {
         assert.notEqual((await probeFrom(ns, '127.0.0.1', hostPort)).ok, true);
       } finally {
         ip('-n', ns, 'rule', 'add', 'pref', '0', 'lookup', 'local');
         ip('-n', ns, 'rule', 'del', 'pref', '10');
         ip('-n', ns, 'rule', 'del', 'pref', '100');
+        ip(...localnet, 'net.ipv4.conf.eth0.route_localnet=0');
       }
     });
 
@@ -199,8 +218,8 @@ describe(
       assert.notEqual((await probeFrom(runA.namespaceName, runB.runAddress, 8080)).ok, true);
       assert.notEqual((await probeFrom(runB.namespaceName, runA.hostAddress, hostPort)).ok, true);
       // With 10/8 allowed, only the rule against traffic into a run's veth stands between two runs.
-      const c = (await allowing.prepare('run-c', 'egress')) as EgressNetwork;
-      const d = (await allowing.prepare('run-d', 'egress')) as EgressNetwork;
+      const c = await prepareEgress(allowing, 'run-c');
+      const d = await prepareEgress(allowing, 'run-d');
       await startServerIn(d.namespaceName, children);
       assert.equal((await probeFrom(d.namespaceName, d.runAddress, 8080)).ok, true, 'sanity: run D listens');
       assert.notEqual((await probeFrom(c.namespaceName, d.runAddress, 8080)).ok, true);
@@ -217,7 +236,7 @@ describe(
         allowPrivate: ['192.168.213.0/24'],
       });
       instances.push(allowing);
-      const run = (await allowing.prepare('run-allowed', 'egress')) as EgressNetwork;
+      const run = await prepareEgress(allowing, 'run-allowed');
       assert.equal((await probeFrom(run.namespaceName, '192.168.213.1', 8080)).ok, true);
       assert.notEqual((await probeFrom(run.namespaceName, '100.64.213.1', 8080)).ok, true);
       await run.release();
@@ -263,7 +282,7 @@ describe(
     });
 
     it('release is idempotent and frees the namespace and veth', async () => {
-      const run = (await networks.prepare('run-release', 'egress')) as EgressNetwork;
+      const run = await prepareEgress(networks, 'run-release');
       assert.ok(existsSync(run.namespacePath));
       await Promise.all([run.release(), run.release()]);
       await run.release();
@@ -274,7 +293,7 @@ describe(
     it("removeOrphans removes a crashed worker's namespaces and veths, and only its own", async () => {
       const crashed = new EgressNetworks({ prefix: `o${rand}`, pool: `10.214.${poolByte}.128/26` });
       instances.push(crashed);
-      const orphan = (await crashed.prepare('run-orphan', 'egress')) as EgressNetwork;
+      const orphan = await prepareEgress(crashed, 'run-orphan');
       const restarted = new EgressNetworks({ prefix: `o${rand}`, pool: `10.214.${poolByte}.128/26` });
       await restarted.removeOrphans();
       assert.equal(existsSync(orphan.namespacePath), false);
