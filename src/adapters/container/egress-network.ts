@@ -70,8 +70,8 @@ export class EgressNetworks implements ContainerNetworks {
     const namespaces = listNamespaces().filter(isOrphan);
     const lines = [...veths.map((v) => `link del ${v}`), ...namespaces.map((n) => `netns del ${n}`)];
     if (lines.length > 0) await runBatchIgnoringGone(this.options.ipPath, [], lines);
-    this.rulesInstalled = installEgressRules(this.options);
-    await this.rulesInstalled;
+    this.rulesInstalled = null; // rewritten: an older worker with this prefix may have had other options
+    await this.ensureRules();
   }
 
   /** Removes the worker's iptables chains and jumps (a worker that stops for good; tests). */
