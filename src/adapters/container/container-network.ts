@@ -7,6 +7,11 @@ export type NetworkMode = 'none' | 'egress';
 export interface PreparedNetwork {
   /** A network namespace to join (/var/run/netns/…), or null for a new empty one made by runc. */
   namespacePath: string | null;
+  /**
+   * The container's /etc/resolv.conf (egress: resolvers a run can reach — the host's own resolver is out of
+   * reach by design), or undefined to leave the image's file (none: there is no network to resolve on).
+   */
+  resolvConf?: string;
   /** Removes what prepare made. Idempotent. */
   release(): Promise<void>;
 }
