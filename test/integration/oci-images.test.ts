@@ -185,6 +185,21 @@ describe(
       }
     });
 
+    it('refuses DNS rebinding: skopeo dials only the address the dial guard checked', async () => {
+      let calls = 0;
+      // Public at the early check, loopback by the time skopeo connects (through the dial guard).
+      const resolve = async (): Promise<string[]> => (calls++ === 0 ? ['93.184.215.14'] : ['127.0.0.1']);
+      const images = cache({ insecureRegistries: [], resolve });
+      const port = open.host.split(':')[1] ?? '';
+      const refused = await refusal(images.prepare(request(`rebind.test:${port}/tools/busybox:1`), never));
+      assert.equal(refused.code, 'registry_not_allowed');
+      assert.match(
+        refused.message,
+        /refused to connect: rebind\.test resolves to 127\.0\.0\.1, which is not a public address/,
+      );
+      assert.ok(calls >= 2);
+    });
+
     it('evicts the least recently used unpinned image past the cache size', async () => {
       const images = cache({ maxCacheBytes: 2 * MIB });
       const busybox = await images.prepare(request(`${open.host}/tools/busybox:1`), never);

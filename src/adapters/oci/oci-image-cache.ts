@@ -25,8 +25,8 @@ import {
   type RegistryCredentials,
 } from '../../ports/images.js';
 import { checkLayers } from './layer-safety.js';
-import { RegistryGuard } from './registry-guard.js';
-import { display, Skopeo } from './skopeo.js';
+import { RegistryGuard, type Resolver } from './registry-guard.js';
+import { display, Skopeo, type SkopeoAccess } from './skopeo.js';
 import { directoryBytes, readImageRunConfig, unpackImage } from './umoci.js';
 
 export interface OciImageCacheOptions {
@@ -39,6 +39,8 @@ export interface OciImageCacheOptions {
   insecureRegistries: readonly string[];
   skopeoPath?: string;
   umociPath?: string;
+  /** How registry hosts are resolved, for the guard and the dial guard; the system's by default. */
+  resolve?: Resolver;
 }
 
 interface CachedImage {
@@ -58,7 +60,7 @@ export class OciImageCache implements ImageSource {
   private readonly resolvedBy = new Map<string, Set<string>>();
 
   constructor(private readonly options: OciImageCacheOptions) {
-    this.guard = new RegistryGuard(options.insecureRegistries);
+    this.guard = new RegistryGuard(options.insecureRegistries, options.resolve);
     // A worker killed mid-pull leaves its auth files (a tenant's login, base64) and half-pulled images.
     rmSync(join(options.cacheDir, 'auth'), { recursive: true, force: true });
     rmSync(join(options.cacheDir, 'staging'), { recursive: true, force: true });
@@ -84,7 +86,12 @@ export class OciImageCache implements ImageSource {
     if (!known) {
       const authFile = await this.writeAuthFile(ref.registry, request.credentials);
       try {
-        const skopeoAccess = { insecure: access.insecure, authFile };
+        const skopeoAccess = {
+          insecure: access.insecure,
+          authFile,
+          insecureHosts: this.guard.insecureHosts,
+          ...(this.options.resolve === undefined ? {} : { resolve: this.options.resolve }),
+        };
         const resolved = await this.skopeo.resolve(ref, skopeoAccess, signal);
         if (resolved.compressedBytes > this.options.maxImageBytes)
           throw tooLarge(ref, resolved.compressedBytes, this.options.maxImageBytes);
@@ -115,7 +122,7 @@ export class OciImageCache implements ImageSource {
   private pull(
     ref: ImageReference,
     digest: string,
-    access: { insecure: boolean; authFile: string | null },
+    access: SkopeoAccess,
     signal: AbortSignal,
   ): Promise<CachedImage> {
     const cached = this.images.get(digest);
@@ -129,11 +136,7 @@ export class OciImageCache implements ImageSource {
     return abortable(pulling, signal);
   }
 
-  private async pullOnce(
-    ref: ImageReference,
-    digest: string,
-    access: { insecure: boolean; authFile: string | null },
-  ): Promise<CachedImage> {
+  private async pullOnce(ref: ImageReference, digest: string, access: SkopeoAccess): Promise<CachedImage> {
     const hex = digest.slice('sha256:'.length);
     const dir = join(this.options.cacheDir, 'images', hex);
     if (!existsSync(join(dir, 'ready'))) {

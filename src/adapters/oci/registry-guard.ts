@@ -4,9 +4,9 @@
 // and so are IPv4-mapped IPv6 forms of them. Only hosts the operator lists in HOURGLASS_INSECURE_REGISTRIES
 // pass whatever they resolve to (and may speak plain HTTP).
 //
-// What is checked is the name's addresses at the moment of the pull; skopeo resolves the name again when it
-// dials. A name whose answer changes between the two (DNS rebinding) is the remaining gap: docs/security.md
-// says so, and the egress firewall of the worker host is the defence in depth it names.
+// This check answers early and plainly; the address actually dialed is checked again by the dial guard
+// (dial-guard-proxy.ts), the CONNECT proxy every skopeo call goes through, so DNS rebinding between the two
+// cannot reach an internal address.
 
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
@@ -59,6 +59,12 @@ export function isPublicAddress(address: string): boolean {
   return !REFUSED.check(address, 'ipv4');
 }
 
+/** All the addresses a name resolves to (the system resolver by default; tests give their own). */
+export type Resolver = (host: string) => Promise<string[]>;
+
+export const systemResolver: Resolver = async (host) =>
+  isIP(host) !== 0 ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
 export interface RegistryAccess {
   /** Plain HTTP and no certificate check: only for the operator's listed registries. */
   insecure: boolean;
@@ -74,8 +80,16 @@ function hostOf(registry: string): string {
 export class RegistryGuard {
   private readonly insecure: ReadonlySet<string>;
 
-  constructor(insecureRegistries: readonly string[]) {
+  constructor(
+    insecureRegistries: readonly string[],
+    private readonly resolve: Resolver = systemResolver,
+  ) {
     this.insecure = new Set(insecureRegistries.map((host) => host.toLowerCase()));
+  }
+
+  /** The operator's listed hosts (host:port, lowercase): the only ones skopeo reaches without the dial guard. */
+  get insecureHosts(): ReadonlySet<string> {
+    return this.insecure;
   }
 
   /** Resolves the registry host and refuses it unless every address is public (or the operator listed it). */
@@ -84,8 +98,7 @@ export class RegistryGuard {
     const host = hostOf(registry);
     let addresses: string[];
     try {
-      addresses =
-        isIP(host) !== 0 ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      addresses = await this.resolve(host);
     } catch {
       throw new ImageError('pull_failed', `registry ${registry} could not be resolved`);
     }

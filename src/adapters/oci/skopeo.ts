@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { transportReference, type ImageReference } from '../../core/image-reference.js';
 import { ImageError } from '../../ports/images.js';
+import { startDialGuard } from './dial-guard-proxy.js';
+import type { Resolver } from './registry-guard.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +31,9 @@ const LAYER_TYPES = new Set([
 
 export interface SkopeoAccess {
   insecure: boolean;
+  /** The operator's insecure hosts, which skopeo reaches directly; every other connection goes through the dial guard. */
+  insecureHosts: ReadonlySet<string>;
+  resolve?: Resolver;
   /** An auth file (containers-auth.json(5)) holding the tenant's login, or null for anonymous. */
   authFile: string | null;
 }
@@ -118,7 +123,7 @@ export class Skopeo {
       transportReference(ref, digest),
       `oci:${dir}:image`,
     ];
-    await this.skopeo(args, signal, ref);
+    await this.skopeo(args, signal, ref, access);
   }
 
   private async inspectRaw(
@@ -131,13 +136,22 @@ export class Skopeo {
       ...(access.authFile === null ? ['--no-creds'] : ['--authfile', access.authFile]),
       ...(access.insecure ? ['--tls-verify=false'] : []),
     ];
-    return this.skopeo(['inspect', '--raw', ...flags, transport], signal, ref);
+    return this.skopeo(['inspect', '--raw', ...flags, transport], signal, ref, access);
   }
 
-  private async skopeo(args: string[], signal: AbortSignal, ref: ImageReference): Promise<Buffer> {
+  /** Runs skopeo with every connection it makes through a dial guard of its own (checked at connect time). */
+  private async skopeo(
+    args: string[],
+    signal: AbortSignal,
+    ref: ImageReference,
+    access: SkopeoAccess,
+  ): Promise<Buffer> {
+    const guard = await startDialGuard(access.insecureHosts, access.resolve);
     try {
+      const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', ...guard.env };
       const { stdout } = await run(this.path, args, {
         signal,
+        env,
         encoding: 'buffer',
         maxBuffer: 16 * 1024 * 1024,
         timeout: 30 * 60_000,
@@ -145,7 +159,16 @@ export class Skopeo {
       return stdout;
     } catch (error) {
       if (signal.aborted) throw error;
+      const refusal = guard.refusal();
+      if (refusal !== null) {
+        throw new ImageError(
+          'registry_not_allowed',
+          `${display(ref)}: the worker refused to connect: ${refusal}`,
+        );
+      }
       throw classify(String((error as { stderr?: Buffer }).stderr ?? (error as Error).message), ref);
+    } finally {
+      await guard.close();
     }
   }
 }
