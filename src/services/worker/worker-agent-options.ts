@@ -10,14 +10,13 @@ import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { Store } from '../../ports/store.js';
 import type { Logger } from '../logger.js';
-import type { Runtime } from './attempt-runner.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerAgentDeps {
   store: Store;
   queue: RunQueue;
   /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
-  executors: Partial<Record<Runtime, Executor>>;
+  executors: Partial<Record<Executor['runtime'], Executor>>;
   logStore: LogStore;
   signals: RunSignals;
   clock: Clock;
