@@ -38,6 +38,7 @@ export function renderJob(j: Job, isolation: ProcessIsolation | null = null) {
     id: j.id,
     name: j.name,
     image: j.image,
+    network: j.network ?? 'none',
     command: j.command,
     args: j.args,
     env: j.env,

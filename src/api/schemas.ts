@@ -154,10 +154,17 @@ const jobFields = {
   ),
 };
 
+const NetworkField = Type.Union([Type.Literal('none'), Type.Literal('egress')], {
+  description:
+    "A container's network: none (default; its own loopback only) or egress (out to public addresses; never " +
+    "the host, private ranges or metadata). Only for jobs with an image: a host command shares the host's network.",
+});
+
 export const CreateJobBody = Type.Object(
   {
     name: jobFields.name,
     image: Type.Optional(jobFields.image),
+    network: Type.Optional(NetworkField),
     command: Type.Optional(jobFields.command),
     args: Type.Optional(jobFields.args),
     env: Type.Optional(jobFields.env),
@@ -172,6 +179,7 @@ export const UpdateJobBody = Type.Object(
   {
     name: Type.Optional(jobFields.name),
     image: Type.Optional(Nullable(jobFields.image)),
+    network: Type.Optional(NetworkField),
     command: Type.Optional(jobFields.command),
     args: Type.Optional(jobFields.args),
     env: Type.Optional(jobFields.env),
@@ -186,6 +194,7 @@ export const Job = Type.Object({
   id: Type.String(),
   name: Type.String(),
   image: Nullable(Type.String()),
+  network: NetworkField,
   command: Type.Array(Type.String()),
   args: Type.Array(Type.String()),
   env: Type.Record(Type.String(), Type.String()),

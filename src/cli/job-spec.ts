@@ -7,6 +7,7 @@ import { parseArgvFlag, parseInteger, parseKeyValues, parseSeconds, UsageError }
 
 export const JOB_SPEC_OPTIONS = {
   image: { type: 'string' },
+  network: { type: 'string' },
   cmd: { type: 'string', multiple: true },
   command: { type: 'string', multiple: true },
   arg: { type: 'string', multiple: true },
@@ -23,6 +24,8 @@ export const JOB_SPEC_HELP = `What to run (a command after '--' is the most conv
   --cmd WORD            The command one word at a time (repeat), or all at once as a JSON array:
                         --cmd '["sh","-c","echo hi"]'   (--command is the same flag)
   --image REF           OCI image to run; without it the command runs as a host process
+  --network MODE        A container's network: none (default: its own loopback only) or egress (out to
+                        public addresses, never the host, private ranges or metadata)
   --arg ARG             Default argument appended to the command (repeat); a run may replace them
   --env KEY=VALUE       Environment variable (repeat)
 
@@ -36,6 +39,7 @@ Limits and retries:
 
 export interface JobSpecFlags {
   image?: string | undefined;
+  network?: string | undefined;
   cmd?: string[] | undefined;
   command?: string[] | undefined;
   arg?: string[] | undefined;
@@ -53,6 +57,12 @@ export function buildJobFields(flags: JobSpecFlags, afterDash: string[] | null):
   const command = resolveCommand(flags, afterDash);
   if (command !== undefined) fields.command = command;
   if (flags.image !== undefined) fields.image = flags.image;
+  if (flags.network !== undefined) {
+    if (flags.network !== 'none' && flags.network !== 'egress') {
+      throw new UsageError(`--network must be none or egress, got ${JSON.stringify(flags.network)}`);
+    }
+    fields.network = flags.network;
+  }
   if (flags.arg !== undefined) fields.args = flags.arg;
   if (flags.env !== undefined) fields.env = parseKeyValues(flags.env, '--env');
   const memoryMb = parseInteger(flags['memory-mb'], '--memory-mb', JOB_MEMORY_MB.min, JOB_MEMORY_MB.max);

@@ -23,11 +23,19 @@ export interface Job {
   args: string[];
   env: Record<string, string>;
   resources: JobResources;
+  /**
+   * A container's network: `none` (its own loopback only), or `egress` (out to public addresses, never the
+   * host's, a private range or metadata). Absent is `none`. Host commands share the host's network whatever this says.
+   */
+  network?: NetworkMode;
   timeoutSeconds: number;
   retry: RetryPolicy;
   createdAt: number;
   updatedAt: number;
 }
+
+export type NetworkMode = 'none' | 'egress';
+export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'egress'];
 
 /** The memory a job may ask for, in MB: the API's schema and the CLI's `--memory-mb` both check it. */
 export const JOB_MEMORY_MB = Object.freeze({ min: 16, max: 1_048_576 });

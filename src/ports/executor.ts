@@ -1,6 +1,7 @@
 // The executor port: runs one attempt of a job to its end. The process runtime runs a host command; the
 // container runtime (runc) plugs in behind the same interface.
 
+import type { NetworkMode } from '../core/job.js';
 import type { AttemptOutcome } from '../core/run-state.js';
 import type { RegistryCredentials } from './images.js';
 
@@ -24,6 +25,8 @@ export interface ExecutionSpec {
    * anonymous pull (and for host commands). Never to be logged, put in an argv or an error message.
    */
   registryCredentials: RegistryCredentials | null;
+  /** A container's network (absent: none); host commands share the host's. */
+  network?: NetworkMode;
   memoryMb: number;
   /** Counted from the start (not from the hand-over to the executor when the start is deferred). */
   timeoutMs: number;

@@ -107,6 +107,7 @@ export interface Job {
   name: string;
   /** OCI image reference; null means a host command run by the process runtime. */
   image: string | null;
+  network: 'none' | 'egress';
   command: string[];
   args: string[];
   env: Record<string, string>;
@@ -126,6 +127,8 @@ export interface Job {
 export interface CreateJobInput {
   name: string;
   image?: string | null;
+  /** A container's network: none (default) or egress. */
+  network?: 'none' | 'egress';
   command?: string[];
   args?: string[];
   env?: Record<string, string>;

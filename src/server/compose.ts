@@ -16,6 +16,7 @@ import { FileLogStore } from '../adapters/files/file-log-store.js';
 import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
+import { EgressNetworks } from '../adapters/container/egress-network.js';
 import { RuncExecutor } from '../adapters/container/runc-executor.js';
 import { probeContainerRuntime } from '../adapters/container/runtime-probe.js';
 import { OciImageCache } from '../adapters/oci/oci-image-cache.js';
@@ -83,6 +84,12 @@ async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Cloc
     maxCacheBytes: container.imageCacheMb * 1024 * 1024,
     insecureRegistries: container.insecureRegistries,
   });
+  const hash = createHash('sha256').update(container.dir).digest('hex');
+  // Named by the container directory, so that a restarted worker finds its own leftovers (and only those).
+  const networks =
+    container.egressPool === null
+      ? undefined
+      : new EgressNetworks({ prefix: `hg${hash.slice(0, 6)}`, pool: container.egressPool });
   const executor = new RuncExecutor({
     clock,
     runtimePath: container.runtimePath,
@@ -91,7 +98,8 @@ async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Cloc
     images,
     idMap: DEFAULT_CONTAINER_ID_MAP,
     killGraceMs: config.worker.killGraceMs,
-    cgroupParent: `/hourglass-${createHash('sha256').update(container.dir).digest('hex').slice(0, 12)}`,
+    cgroupParent: `/hourglass-${hash.slice(0, 12)}`,
+    ...(networks === undefined ? {} : { networks }),
   });
   await executor.removeOrphans();
   return executor;

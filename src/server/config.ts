@@ -76,6 +76,11 @@ export interface ServerConfig {
      * (HOURGLASS_INSECURE_REGISTRIES): every other registry must be public and HTTPS with a verified certificate.
      */
     insecureRegistries: readonly string[];
+    /**
+     * The address pool (IPv4 CIDR) of `egress` runs' networks, which turns egress on; null leaves it off (jobs
+     * that ask for it fail with the reason). Off by default: it sets ip_forward and adds iptables chains.
+     */
+    egressPool: string | null;
   };
   scheduler: {
     /** Ticks (and future runs) go to a worker this long before they are due; the process starts on time. */
@@ -195,7 +200,21 @@ function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerC
       16 * 1024 * 1024,
     ),
     insecureRegistries: Object.freeze(insecure),
+    egressPool: resolveEgressPool(pick(input, 'egress-pool', 'HOURGLASS_EGRESS_POOL')),
   });
+}
+
+function resolveEgressPool(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
+  const octets = match?.slice(1, 5).map(Number) ?? [];
+  const bits = Number(match?.[5]);
+  if (match === null || octets.some((o) => o > 255) || bits < 8 || bits > 30) {
+    throw new ConfigError(
+      `--egress-pool / HOURGLASS_EGRESS_POOL must be an IPv4 CIDR from /8 to /30, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
 }
 
 export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {

@@ -32,6 +32,7 @@ const FLAGS = {
   'max-log-follows-per-tenant': { type: 'string' },
   'runtime-path': { type: 'string' },
   'container-dir': { type: 'string' },
+  'egress-pool': { type: 'string' },
   'image-cache-dir': { type: 'string' },
   'max-image-mb': { type: 'string' },
   'image-cache-mb': { type: 'string' },
@@ -76,6 +77,9 @@ queue.
   --runtime-path PATH   HOURGLASS_RUNTIME_PATH      the container runtime binary (default runc on PATH)
   --container-dir DIR   HOURGLASS_CONTAINER_DIR     bundles and runc state (default
                         /var/lib/hourglass/containers-<hash of the data dir>)
+  --egress-pool CIDR    HOURGLASS_EGRESS_POOL       turns on network egress for containers, their /30s from
+                        this private pool (e.g. 10.213.0.0/16; off by default: it sets ip_forward and
+                        adds iptables chains)
   --image-cache-dir DIR HOURGLASS_IMAGE_CACHE_DIR   pulled images (default CONTAINER_DIR/images)
   --max-image-mb N      HOURGLASS_MAX_IMAGE_MB      largest image pulled, in MiB (default 1024)
   --image-cache-mb N    HOURGLASS_IMAGE_CACHE_MB    image cache size before eviction, in MiB (default 10240)

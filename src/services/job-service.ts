@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
 import { parseImageReference } from '../core/image-reference.js';
-import { JOB_DEFAULTS, type Job, type JobResources } from '../core/job.js';
+import { JOB_DEFAULTS, type Job, type JobResources, type NetworkMode } from '../core/job.js';
 import { partitionOf } from '../core/schedule.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
@@ -17,6 +17,7 @@ import type { Page, Store } from '../ports/store.js';
 export interface JobInput {
   name?: string;
   image?: string | null;
+  network?: NetworkMode;
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
@@ -41,6 +42,7 @@ export class JobService {
       tenantId: tenant.id,
       name: input.name,
       image: input.image ?? null,
+      ...(input.network === undefined || input.network === 'none' ? {} : { network: input.network }),
       command: input.command ?? [],
       args: input.args ?? [],
       env: input.env ?? {},
@@ -93,6 +95,9 @@ export class JobService {
       retry: { ...current.retry, ...patch.retry },
       updatedAt: this.clock.now(),
     };
+    const network = patch.network ?? current.network ?? 'none';
+    if (network === 'none') delete job.network;
+    else job.network = network;
     checkJob(job, tenant);
     await this.store.updateJob(job);
     return job;
@@ -123,6 +128,9 @@ function checkJob(job: Job, tenant: Tenant): void {
   if (isId('job', job.name)) throw invalid('name', 'must not look like a job id');
   if (job.image === null && job.command.length === 0) {
     throw invalid('command', 'is required when the job has no image (it is the host command to run)');
+  }
+  if (job.image === null && job.network !== undefined) {
+    throw invalid('network', "is for jobs with an image: a host command shares the host's network");
   }
   if (job.image === null) checkHostCommandsAllowed(tenant.limits, 'image');
   // A malformed reference is the request's fault, told now rather than as a failed run later.

@@ -53,7 +53,7 @@ function createVersion2(
     migrateTo(db, 2);
     insertRow(db, 'tenants', tenantToRow(rows.tenant));
     // Version 2 had no memory request (migration 7).
-    const { memory_request_mb: _request, ...jobRow } = jobToRow(rows.job);
+    const { memory_request_mb: _request, network: _network, ...jobRow } = jobToRow(rows.job);
     insertRow(db, 'jobs', jobRow);
     insertRow(db, 'schedules', { ...scheduleToRow(rows.schedule), change_seq: 1 });
     const { events, ...run } = rows.run;
@@ -241,7 +241,8 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
     try {
       migrateTo(db, 7);
       insertRow(db, 'tenants', tenantToRow(tenant));
-      insertRow(db, 'jobs', jobToRow(job));
+      const { network: _network, ...jobRow } = jobToRow(job); // before migration 9
+      insertRow(db, 'jobs', jobRow);
       db.prepare(
         `INSERT INTO runs (id, tenant_id, job_id, status, attempt, created_at, nominal_time, available_at)
          VALUES (?, ?, ?, 'succeeded', 1, 5, 5, 5)`,
@@ -251,8 +252,10 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
     }
     const store = SqliteStore.open(path);
     try {
-      assert.deepEqual(store.migrationsApplied, [8]);
+      assert.deepEqual(store.migrationsApplied, [8, 9]);
       assert.equal((await store.getRun(tenant.id, runId))?.imageDigest, null);
+      // Migration 9: a job written before it has network none (absent on the domain object).
+      assert.equal((await store.findJob(tenant.id, job.id))?.network, undefined);
       const login = {
         tenantId: tenant.id,
         host: 'ghcr.io',

@@ -126,6 +126,36 @@ describe('jobs with an image', { skip: SUITE_SKIP }, () => {
     assert.equal(run.attempt, 1);
   });
 
+  it('takes network egress only for image jobs, and fails it once where the operator did not enable it', async () => {
+    const hostJob = await server.request('POST', '/v1/jobs', {
+      key: tenant.key,
+      body: { name: 'host-egress', command: ['true'], network: 'egress' },
+    });
+    assert.equal(hostJob.status, 400);
+    assert.equal(hostJob.body.field, 'network');
+    const bad = await server.request('POST', '/v1/jobs', {
+      key: tenant.key,
+      body: { name: 'bad-net', image: busybox, network: 'host' },
+    });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body), /network/);
+    const created = await server.create(tenant.key, '/v1/jobs', {
+      name: 'wants-egress',
+      image: busybox,
+      command: ['true'],
+      network: 'egress',
+      retry: { maxAttempts: 3 },
+    });
+    assert.equal(created.network, 'egress');
+    const run = await server.create(tenant.key, '/v1/jobs/wants-egress/runs');
+    const ended = await server.waitForRun(tenant.key, run.id, undefined, 30_000);
+    assert.equal(ended.status, 'failed');
+    assert.match(ended.reason, /network egress is not enabled on this worker/);
+    assert.equal(ended.attempt, 1);
+    const plain = await server.request('GET', '/v1/jobs/py', { key: tenant.key });
+    assert.equal(plain.body.network, 'none');
+  });
+
   it('leaves nothing running when the server is SIGKILLed mid-run and restarted', async () => {
     await server.create(tenant.key, '/v1/jobs', {
       name: 'orphan',

@@ -10,12 +10,34 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { PreparedNetwork } from '../../src/adapters/container/container-network.js';
 import { EgressNetworks, type EgressNetwork } from '../../src/adapters/container/egress-network.js';
+import { RuncExecutor, type RuncExecutorOptions } from '../../src/adapters/container/runc-executor.js';
+import { systemClock } from '../../src/adapters/system/system-clock.js';
+import { DEFAULT_CONTAINER_ID_MAP } from '../../src/ports/images.js';
+import {
+  CAN_RUN_CONTAINERS,
+  containerFixture,
+  type ContainerFixture,
+} from '../support/container-fixtures.js';
+import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
 import { IS_ROOT, skipUnless } from '../support/required-services.js';
+
+function executorOptions(fixture: ContainerFixture): RuncExecutorOptions {
+  return {
+    clock: systemClock,
+    runtimePath: 'runc',
+    stateRoot: fixture.stateRoot,
+    bundleRoot: fixture.bundleRoot,
+    images: fixture.images,
+    idMap: DEFAULT_CONTAINER_ID_MAP,
+    killGraceMs: 500,
+    cgroupParent: fixture.cgroupParent,
+  };
+}
 
 const HAS_TOOLS =
   existsSync('/usr/sbin/ip') && existsSync('/usr/sbin/iptables') && existsSync('/usr/bin/unshare');
@@ -155,6 +177,39 @@ describe(
         ip('netns', 'del', inet);
       } catch {
         /* already gone */
+      }
+    });
+
+    it('gives a runc container egress: it reaches the test internet, not the host, and none reaches nothing', async (t) => {
+      if (!CAN_RUN_CONTAINERS) {
+        skipUnless(false, 'runc and busybox-static as root');
+        return t.skip('needs runc');
+      }
+      const fixture = containerFixture();
+      const containerNetworks = new EgressNetworks({ prefix: `c${rand}`, pool: `10.214.${poolByte}.128/26` });
+      instances.push(containerNetworks);
+      const executor = new RuncExecutor({ ...executorOptions(fixture), networks: containerNetworks });
+      try {
+        const script = `echo | nc -w 3 198.51.100.1 8080; echo; echo | nc -w 2 127.0.0.1 ${hostPort} && echo HOST; cat /etc/resolv.conf`;
+        const spec = (network: 'none' | 'egress') =>
+          executionSpec(['/bin/sh', '-c', script], {
+            runId: `run_egress_${network}_${rand}`,
+            image: 'registry.test/busybox:1',
+            env: {},
+            memoryMb: 128,
+            network,
+          });
+        const egress = await captureExecution(executor, spec('egress'));
+        assert.equal(egress.result.outcome, 'succeeded', egress.stderr);
+        const [seenAs, ...rest] = egress.stdout.split('\n'); // nc prints no newline: the echo adds it
+        assert.equal(seenAs, '198.51.100.2', 'the far end sees the host, NATed');
+        assert.doesNotMatch(egress.stdout, /HOST|^host$/m);
+        assert.match(rest.join('\n'), /nameserver 1\.1\.1\.1/);
+        const none = await captureExecution(executor, spec('none'));
+        assert.doesNotMatch(none.stdout, /198\.51\.100\.2|HOST/);
+        assert.deepEqual(readdirSync(fixture.bundleRoot), []);
+      } finally {
+        fixture.cleanup();
       }
     });
 

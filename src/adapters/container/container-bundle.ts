@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerIdMap } from '../../ports/images.js';
 
+/** The file in the bundle that an egress container sees as /etc/resolv.conf. */
+export const RESOLV_CONF = 'resolv.conf';
+
 const run = promisify(execFile);
 
 export interface ContainerBundle {
@@ -26,6 +29,7 @@ export async function createBundle(
   imageRootfs: string,
   idMap: ContainerIdMap,
   spec: Record<string, unknown>,
+  resolvConf?: string,
 ): Promise<ContainerBundle> {
   const dir = join(bundleRoot, id);
   const upper = join(dir, 'upper');
@@ -38,6 +42,8 @@ export async function createBundle(
   await chmod(join(upper, 'tmp'), 0o1777);
   await Promise.all([upper, work, join(upper, 'tmp')].map((path) => chown(path, idMap.hostId, idMap.hostId)));
   await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+  // Bound read-only at /etc/resolv.conf (runtime-spec.ts): readable by the container's users.
+  if (resolvConf !== undefined) await writeFile(join(dir, RESOLV_CONF), resolvConf, { mode: 0o644 });
   const options = `lowerdir=${imageRootfs},upperdir=${upper},workdir=${work}`;
   await run('mount', ['-t', 'overlay', 'overlay', '-o', options, rootfs]);
   return { dir, rootfs };

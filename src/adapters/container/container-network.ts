@@ -2,7 +2,9 @@
 // it). `egress`: a namespace made ahead with a veth to the host and NAT out, which can reach neither the
 // host's own addresses, its loopback, nor link-local metadata addresses (egress-network.ts).
 
-export type NetworkMode = 'none' | 'egress';
+import type { NetworkMode } from '../../core/job.js';
+
+export type { NetworkMode };
 
 export interface PreparedNetwork {
   /** A network namespace to join (/var/run/netns/…), or null for a new empty one made by runc. */

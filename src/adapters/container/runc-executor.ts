@@ -18,13 +18,20 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { CANCELLED_BEFORE_START, decideAttemptOutcome, type StopCause } from '../../core/attempt-outcome.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ExecutionHooks, ExecutionResult, ExecutionSpec, Executor } from '../../ports/executor.js';
 import { ImageError, type ContainerIdMap, type ImageSource, type PreparedImage } from '../../ports/images.js';
-import { createBundle, listBundles, removeBundle, type ContainerBundle } from './container-bundle.js';
+import {
+  createBundle,
+  listBundles,
+  removeBundle,
+  RESOLV_CONF,
+  type ContainerBundle,
+} from './container-bundle.js';
 import type { ContainerNetworks, NetworkMode, PreparedNetwork } from './container-network.js';
 import { ContainerProcessError, resolveContainerProcess } from './container-process.js';
 import {
@@ -125,7 +132,13 @@ export class RuncExecutor implements Executor {
           return { ...failed(error.message), ...digest, retryable: false };
         throw error;
       }
-      network = await this.prepareNetwork(id, networkModeOf(spec));
+      try {
+        network = await this.prepareNetwork(id, networkModeOf(spec));
+      } catch (error) {
+        if (error instanceof EgressUnavailable)
+          return { ...failed(error.message), ...digest, retryable: false };
+        throw error;
+      }
       const gate = this.gateFor(spec);
       const runtimeSpec = buildRuntimeSpec({
         ...process,
@@ -136,8 +149,18 @@ export class RuncExecutor implements Executor {
         limits: { ...this.limits, memoryMb: spec.memoryMb },
         cgroupsPath: `${this.cgroupParent}/${id}`,
         networkNamespacePath: network.namespacePath,
+        ...(network.resolvConf === undefined
+          ? {}
+          : { resolvConfPath: join(this.options.bundleRoot, id, RESOLV_CONF) }),
       });
-      bundle = await createBundle(this.options.bundleRoot, id, image.rootfs, this.options.idMap, runtimeSpec);
+      bundle = await createBundle(
+        this.options.bundleRoot,
+        id,
+        image.rootfs,
+        this.options.idMap,
+        runtimeSpec,
+        network.resolvConf,
+      );
       if (gate === null && !(await waitUntil(spec.startAt, this.options.clock, signal)))
         return { ...CANCELLED_BEFORE_START, ...digest };
       const end = await this.runContainer(id, bundle.dir, spec, hooks, signal, gate !== null);
@@ -229,7 +252,7 @@ export class RuncExecutor implements Executor {
 
   private async prepareNetwork(id: string, mode: NetworkMode): Promise<PreparedNetwork> {
     if (mode === 'none') return { namespacePath: null, release: async () => undefined };
-    if (this.options.networks === undefined) throw new Error('egress is not available on this worker');
+    if (this.options.networks === undefined) throw new EgressUnavailable();
     return this.options.networks.prepare(id, mode);
   }
 
@@ -262,8 +285,17 @@ function containerId(spec: ExecutionSpec): string {
   return `${spec.runId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${spec.attempt}`;
 }
 
-function networkModeOf(_spec: ExecutionSpec): NetworkMode {
-  return 'none';
+function networkModeOf(spec: ExecutionSpec): NetworkMode {
+  return spec.network ?? 'none';
+}
+
+/** A job asks for egress on a worker whose operator did not enable it (--egress-pool). */
+class EgressUnavailable extends Error {
+  constructor() {
+    super(
+      'network egress is not enabled on this worker (its operator sets --egress-pool); jobs with network none run',
+    );
+  }
 }
 
 /** Waits for a deferred start; false when aborted first. */

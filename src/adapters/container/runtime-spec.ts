@@ -45,6 +45,8 @@ export interface RuntimeSpecInput {
   networkNamespacePath: string | null;
   /** A static shell bound read-only at GATE_PATH, to hold a deferred start (runc-executor.ts); none if absent. */
   gateShell?: string | null;
+  /** A file to bind read-only at /etc/resolv.conf (egress); the image's own otherwise. */
+  resolvConfPath?: string;
 }
 
 /** Where the gate shell is bound in a container whose start is deferred. */
@@ -122,19 +124,38 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         source: 'mqueue',
         options: ['nosuid', 'noexec', 'nodev'],
       },
-      // In a user namespace sysfs cannot be mounted for a new network namespace's view: bind the host's, read-only.
-      {
-        destination: '/sys',
-        type: 'none',
-        source: '/sys',
-        options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
-      },
+      // In a user namespace sysfs cannot be mounted for a new network namespace's view: bind the host's,
+      // read-only. Joining a prepared namespace (owned by the host's user namespace) runc cannot bind it
+      // either: an empty read-only tmpfs stands there instead.
+      input.networkNamespacePath === null
+        ? {
+            destination: '/sys',
+            type: 'none',
+            source: '/sys',
+            options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+          }
+        : {
+            destination: '/sys',
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: ['nosuid', 'noexec', 'nodev', 'ro', 'size=0'],
+          },
       {
         destination: '/tmp',
         type: 'tmpfs',
         source: 'tmpfs',
         options: ['nosuid', 'nodev', 'mode=1777', `size=${limits.tmpMb}m`],
       },
+      ...(input.resolvConfPath === undefined
+        ? []
+        : [
+            {
+              destination: '/etc/resolv.conf',
+              type: 'none',
+              source: input.resolvConfPath,
+              options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+            },
+          ]),
       ...(input.gateShell === null || input.gateShell === undefined
         ? []
         : [

@@ -29,6 +29,9 @@ interface SeccompArg {
 
 const ENOSYS = 38;
 const EPERM = 1;
+const EINVAL = 22;
+const AF_NETLINK = 16;
+const NETLINK_AUDIT = 9;
 
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (and NEWTIME): any of them is refused. */
 const CLONE_NAMESPACE_FLAGS = 0x7e020080;
@@ -448,6 +451,27 @@ export const CONTAINER_SECCOMP_PROFILE: SeccompProfile = {
       args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
     },
     { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS },
+    // socket(2) but for the kernel's audit netlink (AF_NETLINK = 16, NETLINK_AUDIT = 9), as the base profile
+    // has it for a process without CAP_AUDIT_WRITE: EINVAL there, allowed everywhere else.
+    {
+      names: ['socket'],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: EINVAL,
+      args: [
+        { index: 0, value: AF_NETLINK, op: 'SCMP_CMP_EQ' },
+        { index: 2, value: NETLINK_AUDIT, op: 'SCMP_CMP_EQ' },
+      ],
+    },
+    {
+      names: ['socket'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 2, value: NETLINK_AUDIT, op: 'SCMP_CMP_NE' }],
+    },
+    {
+      names: ['socket'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: AF_NETLINK, op: 'SCMP_CMP_NE' }],
+    },
     { names: REFUSED, action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
   ],
 };

@@ -9,7 +9,7 @@ import type { Page } from '../../ports/store.js';
 import { BEFORE_ALL_IDS, jobToRow, rowToJob, toPage, type JobRow } from './sqlite-rows.js';
 
 const JOB_COLUMNS = `id, tenant_id, name, image, command_json, args_json, env_json, memory_mb, memory_request_mb,
-  timeout_seconds, max_attempts, backoff_seconds, created_at, updated_at`;
+  network, timeout_seconds, max_attempts, backoff_seconds, created_at, updated_at`;
 
 /** The driver's unique-violation on (tenant_id, name), as the error the API reports. */
 function translateNameTaken(error: unknown, job: Job): never {
@@ -28,11 +28,11 @@ function translateNameTaken(error: unknown, job: Job): never {
 
 export function compileJobQueries(db: Database.Database) {
   const insert = db.prepare<[JobRow]>(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (@id, @tenant_id, @name,
-    @image, @command_json, @args_json, @env_json, @memory_mb, @memory_request_mb, @timeout_seconds, @max_attempts,
+    @image, @command_json, @args_json, @env_json, @memory_mb, @memory_request_mb, @network, @timeout_seconds, @max_attempts,
     @backoff_seconds, @created_at, @updated_at)`);
   const update = db.prepare<[JobRow]>(`UPDATE jobs SET name = @name, image = @image,
     command_json = @command_json, args_json = @args_json, env_json = @env_json, memory_mb = @memory_mb,
-    memory_request_mb = @memory_request_mb, timeout_seconds = @timeout_seconds, max_attempts = @max_attempts, backoff_seconds = @backoff_seconds,
+    memory_request_mb = @memory_request_mb, network = @network, timeout_seconds = @timeout_seconds, max_attempts = @max_attempts, backoff_seconds = @backoff_seconds,
     updated_at = @updated_at
     WHERE id = @id AND tenant_id = @tenant_id AND deleted_at IS NULL`);
   const byId = db.prepare<[string, string], JobRow>(

@@ -283,6 +283,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE runs ADD COLUMN image_digest TEXT NULL;
     `,
   },
+  {
+    version: 9,
+    name: "a job's container network",
+    // 'none' or 'egress' (core/job.ts NetworkMode); jobs written before this version have none.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN network TEXT NOT NULL DEFAULT 'none';
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -2,7 +2,7 @@
 // snake_case, times are epoch ms, lists and maps are JSON text; the domain uses null (never undefined) for
 // an absent value, and so do the rows.
 
-import type { Job } from '../../core/job.js';
+import type { Job, NetworkMode } from '../../core/job.js';
 import type { RunStatus } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type { ApiKey, KeyScope, PlanLimits, Tenant } from '../../core/tenant.js';
@@ -37,6 +37,7 @@ export interface JobRow {
   memory_mb: number;
   /** Null: the default request (core/job.ts memoryRequestOf). */
   memory_request_mb: number | null;
+  network: NetworkMode;
   timeout_seconds: number;
   max_attempts: number;
   backoff_seconds: number;
@@ -147,6 +148,7 @@ export function jobToRow(job: Job): JobRow {
     env_json: JSON.stringify(job.env),
     memory_mb: job.resources.memoryMb,
     memory_request_mb: job.resources.memoryRequestMb ?? null,
+    network: job.network ?? 'none',
     timeout_seconds: job.timeoutSeconds,
     max_attempts: job.retry.maxAttempts,
     backoff_seconds: job.retry.backoffSeconds,
@@ -168,6 +170,7 @@ export function rowToJob(row: JobRow): Job {
       row.memory_request_mb === null
         ? { memoryMb: row.memory_mb }
         : { memoryMb: row.memory_mb, memoryRequestMb: row.memory_request_mb },
+    ...(row.network === 'none' ? {} : { network: row.network }),
     timeoutSeconds: row.timeout_seconds,
     retry: { maxAttempts: row.max_attempts, backoffSeconds: row.backoff_seconds },
     createdAt: row.created_at,

@@ -44,6 +44,7 @@ export function buildExecutionSpec(
     args: run.args ?? job.args,
     env: buildRunEnvironment(job, run, hostPath),
     image: job.image,
+    ...(job.network === undefined ? {} : { network: job.network }),
     registryCredentials: job.image === null ? null : registryCredentials,
     memoryMb: job.resources.memoryMb,
     timeoutMs: job.timeoutSeconds * 1000,
