@@ -16,7 +16,7 @@
 // there was left by a worker that died, and is removed (removeOrphans).
 
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -84,11 +84,15 @@ export class RuncExecutor implements Executor {
   private readonly options: Readonly<RuncExecutorOptions>;
   private readonly limits: Omit<ContainerLimits, 'memoryMb'>;
   private readonly cgroupParent: string;
+  private readonly gateShell: string | null;
 
   constructor(options: RuncExecutorOptions) {
     this.options = Object.freeze({ ...options });
     this.limits = { ...DEFAULT_CONTAINER_LIMITS, ...options.limits };
     this.cgroupParent = options.cgroupParent ?? '/hourglass-containers';
+    // Without a static busybox on this host, deferred starts run runc at their time instead (slower, still correct).
+    const gateShell = options.gateShell === undefined ? DEFAULT_GATE_SHELL : options.gateShell;
+    this.gateShell = gateShell !== null && existsSync(gateShell) ? gateShell : null;
     // Once, here: bundles are made in it for every run. The mapped root passes through it to its bundle.
     mkdirSync(options.bundleRoot, { recursive: true, mode: 0o711 });
     chmodSync(options.bundleRoot, 0o711);
@@ -244,10 +248,8 @@ export class RuncExecutor implements Executor {
 
   /** The gate shell to hold a deferred start with, or null to start it by running runc at its time. */
   private gateFor(spec: ExecutionSpec): string | null {
-    if (this.options.gateShell === null || spec.startAt === null) return null;
-    return spec.startAt - this.options.clock.now() >= GATE_MIN_LEAD_MS
-      ? (this.options.gateShell ?? DEFAULT_GATE_SHELL)
-      : null;
+    if (this.gateShell === null || spec.startAt === null) return null;
+    return spec.startAt - this.options.clock.now() >= GATE_MIN_LEAD_MS ? this.gateShell : null;
   }
 
   private async prepareNetwork(id: string, mode: NetworkMode): Promise<PreparedNetwork> {
