@@ -11,7 +11,8 @@
 // And through a real server (the binary: API, SQLite, queue, worker), with the images in a docker-registry on
 // loopback:
 //   cold pull     — the 26 MiB Python image into an empty cache (resolve, copy, layer check, unpack);
-//   api run-now   — client clock before POST /v1/jobs/{id}/runs → the run's startedAt (runc spawned);
+//   api run-now   — client clock before POST /v1/jobs/{id}/runs → the run's startedAt (runc spawned), and
+//                   → the time python3 in the container prints first thing (the process's own clock);
 //   api scheduled — an `every 1s` schedule: startedAt − dueAt of each tick (the gate's release).
 //
 //   npm run build && node dist/bench/containers.js [--runs 100] [--seconds 10] [--concurrency 4] [--out FILE]
@@ -188,9 +189,10 @@ async function coldPull(): Promise<number[]> {
   }
 }
 
-async function throughTheApi(): Promise<{ runNow: number[]; scheduled: number[] }> {
+async function throughTheApi(): Promise<{ runNow: number[]; runNowProcess: number[]; scheduled: number[] }> {
   const registry = await startTestRegistry();
   await registry.push(await buildBusyboxImage(), 'tools/busybox:1');
+  await registry.push(await buildPythonImage(), 'lang/python:3.11');
   const server = await ServerProcess.start({
     env: { HOURGLASS_INSECURE_REGISTRIES: registry.host, HOURGLASS_LOG_LEVEL: 'error' },
   });
@@ -209,6 +211,24 @@ async function throughTheApi(): Promise<{ runNow: number[]; scheduled: number[] 
       const run = await server.waitForRun(tenant.key, created.id, undefined, 30_000);
       runNow.push(Date.parse(run.startedAt) - from);
     }
+    // The process's own clock: python3 prints its time as its first act (its interpreter start included,
+    // so this is an upper bound on API → process running).
+    await server.create(tenant.key, '/v1/jobs', {
+      name: 'clock',
+      image: `${registry.host}/lang/python:3.11`,
+      command: ['python3', '-I', '-S', '-c', 'import time; print(time.time_ns())'],
+      resources: { memoryMb: 128 },
+    });
+    const runNowProcess: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 50) + WARMUP; i++) {
+      const from = Date.now();
+      const created = await server.create(tenant.key, '/v1/jobs/clock/runs');
+      await server.waitForRun(tenant.key, created.id, undefined, 30_000);
+      const printed = (
+        await server.request('GET', `/v1/runs/${created.id}/logs`, { key: tenant.key })
+      ).text.trim();
+      runNowProcess.push(Number(BigInt(printed) / 1000n) / 1000 - from);
+    }
     const schedule = await server.create(tenant.key, '/v1/jobs/echo/schedules', { every: '1s' });
     await new Promise((resolve) => setTimeout(resolve, (30 + WARMUP) * 1000));
     await server.request('POST', `/v1/schedules/${schedule.id}/pause`, { key: tenant.key });
@@ -219,7 +239,7 @@ async function throughTheApi(): Promise<{ runNow: number[]; scheduled: number[] 
       .map((r) => r.lagMs)
       .filter((lag): lag is number => lag !== null)
       .reverse();
-    return { runNow, scheduled };
+    return { runNow, runNowProcess, scheduled };
   } finally {
     await server.stop();
     await registry.stop();
@@ -258,6 +278,7 @@ try {
     scheduledLagMs: summary(scheduled),
     coldPullPythonMs: { n: pulls.length, p50: round(summarize(pulls).p50), max: round(summarize(pulls).max) },
     apiRunNowMs: summary(api.runNow),
+    apiRunNowProcessMs: summary(api.runNowProcess),
     apiScheduledLagMs: summary(api.scheduled),
     sustained: {
       seconds: SECONDS,
