@@ -266,7 +266,6 @@ try {
   const runcPerSecond = await sustained(() =>
     plainRunc(plain.bundle, plain.root, `plain-s${plainSequence++}`),
   );
-  await run('umount', [join(plain.bundle, 'rootfs')]);
   const pulls = await coldPull();
   const api = await throughTheApi();
   const results = {
@@ -291,5 +290,7 @@ try {
   process.stdout.write(`${text}\n`);
   if (values.out !== undefined) writeFileSync(values.out, `${text}\n`);
 } finally {
+  // The peer's bundle is mounted for the whole run: unmounted whatever happened, before its directory goes.
+  await run('umount', ['-l', join(fixture.dir, 'plain-bundle', 'rootfs')]).catch(() => undefined);
   fixture.cleanup();
 }
