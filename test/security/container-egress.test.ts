@@ -15,29 +15,10 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { PreparedNetwork } from '../../src/adapters/container/container-network.js';
 import { EgressNetworks, type EgressNetwork } from '../../src/adapters/container/egress-network.js';
-import { RuncExecutor, type RuncExecutorOptions } from '../../src/adapters/container/runc-executor.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
-import { DEFAULT_CONTAINER_ID_MAP } from '../../src/ports/images.js';
-import {
-  CAN_RUN_CONTAINERS,
-  containerFixture,
-  type ContainerFixture,
-} from '../support/container-fixtures.js';
+import { RuncExecutor } from '../../src/adapters/container/runc-executor.js';
+import { CAN_RUN_CONTAINERS, containerFixture } from '../support/container-fixtures.js';
 import { captureExecution, executionSpec } from '../support/executor-fixtures.js';
 import { IS_ROOT, skipUnless } from '../support/required-services.js';
-
-function executorOptions(fixture: ContainerFixture): RuncExecutorOptions {
-  return {
-    clock: systemClock,
-    runtimePath: 'runc',
-    stateRoot: fixture.stateRoot,
-    bundleRoot: fixture.bundleRoot,
-    images: fixture.images,
-    idMap: DEFAULT_CONTAINER_ID_MAP,
-    killGraceMs: 500,
-    cgroupParent: fixture.cgroupParent,
-  };
-}
 
 const HAS_TOOLS =
   existsSync('/usr/sbin/ip') && existsSync('/usr/sbin/iptables') && existsSync('/usr/bin/unshare');
@@ -188,7 +169,7 @@ describe(
       const fixture = containerFixture();
       const containerNetworks = new EgressNetworks({ prefix: `c${rand}`, pool: `10.214.${poolByte}.128/26` });
       instances.push(containerNetworks);
-      const executor = new RuncExecutor({ ...executorOptions(fixture), networks: containerNetworks });
+      const executor = new RuncExecutor({ ...fixture.executorOptions, networks: containerNetworks });
       try {
         const script = `echo | nc -w 3 198.51.100.1 8080; echo; echo | nc -w 2 127.0.0.1 ${hostPort} && echo HOST; cat /etc/resolv.conf`;
         const spec = (network: 'none' | 'egress') =>

@@ -9,9 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RuncExecutor, type RuncExecutorOptions } from '../../src/adapters/container/runc-executor.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
-import { DEFAULT_CONTAINER_ID_MAP } from '../../src/ports/images.js';
+import { RuncExecutor } from '../../src/adapters/container/runc-executor.js';
 import {
   CAN_RUN_CONTAINERS,
   containerFixture,
@@ -21,20 +19,6 @@ import { captureExecution, executionSpec } from '../support/executor-fixtures.js
 import { skipUnless } from '../support/required-services.js';
 
 const CHILD = fileURLToPath(new URL('../support/container-orphan-child.js', import.meta.url));
-
-/** The options a worker restarted on the same directories would have. */
-function executorOptionsOf(fixture: ContainerFixture): RuncExecutorOptions {
-  return {
-    clock: systemClock,
-    runtimePath: 'runc',
-    stateRoot: fixture.stateRoot,
-    bundleRoot: fixture.bundleRoot,
-    images: fixture.images,
-    idMap: DEFAULT_CONTAINER_ID_MAP,
-    killGraceMs: 500,
-    cgroupParent: fixture.cgroupParent,
-  };
-}
 
 function shell(script: string, overrides: Parameters<typeof executionSpec>[1] = {}) {
   return executionSpec(['/bin/sh', '-c', script], {
@@ -245,7 +229,7 @@ describe(
           encoding: 'utf8',
         });
         assert.equal(listed.trim(), 'run_orphan-1');
-        const restarted = new RuncExecutor(executorOptionsOf(orphan));
+        const restarted = new RuncExecutor(orphan.executorOptions);
         assert.deepEqual(await restarted.removeOrphans(), ['run_orphan-1']);
         assert.equal(
           execFileSync('runc', ['--root', orphan.stateRoot, 'list', '--quiet'], { encoding: 'utf8' }),

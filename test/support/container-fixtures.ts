@@ -12,10 +12,11 @@ import {
   rmSync,
   symlinkSync,
   writeFileSync,
+  rmdirSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RuncExecutor } from '../../src/adapters/container/runc-executor.js';
+import { RuncExecutor, type RuncExecutorOptions } from '../../src/adapters/container/runc-executor.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import {
   DEFAULT_CONTAINER_ID_MAP,
@@ -116,6 +117,8 @@ export interface ContainerFixture {
   rootfs: string;
   images: DirectoryImageSource;
   executor: RuncExecutor;
+  /** What `executor` was made with: for another executor on the same directories (a restarted worker). */
+  executorOptions: RuncExecutorOptions;
   stateRoot: string;
   bundleRoot: string;
   cgroupParent: string;
@@ -131,7 +134,7 @@ export function containerFixture(options: { killGraceMs?: number } = {}): Contai
   const stateRoot = join(dir, 'runc');
   const bundleRoot = join(dir, 'bundles');
   const cgroupParent = `/hourglass-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const executor = new RuncExecutor({
+  const executorOptions: RuncExecutorOptions = {
     clock: systemClock,
     runtimePath: 'runc',
     stateRoot,
@@ -140,9 +143,11 @@ export function containerFixture(options: { killGraceMs?: number } = {}): Contai
     idMap: DEFAULT_CONTAINER_ID_MAP,
     killGraceMs: options.killGraceMs ?? 500,
     cgroupParent,
-  });
+  };
+  const executor = new RuncExecutor(executorOptions);
   return {
     dir,
+    executorOptions,
     rootfs,
     images,
     executor,
@@ -162,15 +167,11 @@ export function containerFixture(options: { killGraceMs?: number } = {}): Contai
         'perf_event',
         'hugetlb',
       ]) {
+        // An empty cgroup directory goes with rmdir(2) only (its control files cannot be unlinked).
         try {
-          rmSync(`/sys/fs/cgroup/${controller}${cgroupParent}`, { recursive: false });
+          rmdirSync(`/sys/fs/cgroup/${controller}${cgroupParent}`);
         } catch {
-          // absent, or not a directory rmSync can take: rmdir below
-          try {
-            execFileSync('rmdir', [`/sys/fs/cgroup/${controller}${cgroupParent}`], { stdio: 'ignore' });
-          } catch {
-            // not made in this controller
-          }
+          // not made in this controller
         }
       }
       rmSync(dir, { recursive: true, force: true });

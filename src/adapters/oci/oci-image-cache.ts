@@ -20,6 +20,7 @@ import {
   ImageError,
   type ContainerIdMap,
   type ImageRequest,
+  type ImageRunConfig,
   type ImageSource,
   type PreparedImage,
   type RegistryCredentials,
@@ -45,6 +46,7 @@ export interface OciImageCacheOptions {
 
 interface CachedImage {
   digest: string;
+  config: ImageRunConfig;
   dir: string;
   bytes: number;
   pins: number;
@@ -173,7 +175,9 @@ export class OciImageCache implements ImageSource {
       }
     }
     const bytes = Number((await readFile(join(dir, 'ready'), 'utf8')).trim());
-    const image: CachedImage = { digest, dir, bytes, pins: 0, lastUsed: Date.now() };
+    // Read once, when the image enters the cache: every run of it needs the config.
+    const config = await readImageRunConfig(join(dir, 'layout'));
+    const image: CachedImage = { digest, dir, bytes, config, pins: 0, lastUsed: Date.now() };
     this.images.set(digest, image);
     return image;
   }
@@ -183,23 +187,17 @@ export class OciImageCache implements ImageSource {
     image.lastUsed = Date.now();
     await this.evict(); // pinned, so never this one
     let released = false;
-    try {
-      const config = await readImageRunConfig(join(image.dir, 'layout'));
-      return {
-        digest: image.digest,
-        rootfs: join(image.dir, 'bundle', 'rootfs'),
-        config,
-        release: () => {
-          if (released) return;
-          released = true;
-          image.pins--;
-          void this.evict();
-        },
-      };
-    } catch (error) {
-      image.pins--;
-      throw error;
-    }
+    return {
+      digest: image.digest,
+      rootfs: join(image.dir, 'bundle', 'rootfs'),
+      config: image.config,
+      release: () => {
+        if (released) return;
+        released = true;
+        image.pins--;
+        void this.evict();
+      },
+    };
   }
 
   /** Least recently used unpinned images go until the cache fits. */
