@@ -82,6 +82,7 @@ async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Cloc
     idMap: DEFAULT_CONTAINER_ID_MAP,
     maxImageBytes: container.maxImageMb * 1024 * 1024,
     maxCacheBytes: container.imageCacheMb * 1024 * 1024,
+    tagTtlMs: container.imageTagTtlMs,
     insecureRegistries: container.insecureRegistries,
   });
   const hash = createHash('sha256').update(container.dir).digest('hex');

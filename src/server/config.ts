@@ -71,6 +71,8 @@ export interface ServerConfig {
     maxImageMb: number;
     /** Unpinned images are evicted, least recently used first, past this total. */
     imageCacheMb: number;
+    /** A tag's resolution to a digest is reused for its tenant this long (0: resolved at every run). */
+    imageTagTtlMs: number;
     /**
      * Registry hosts (`host:port`) the operator allows whatever they resolve to, and over plain HTTP
      * (HOURGLASS_INSECURE_REGISTRIES): every other registry must be public and HTTPS with a verified certificate.
@@ -198,6 +200,13 @@ function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerC
       10 * 1024,
       64,
       16 * 1024 * 1024,
+    ),
+    imageTagTtlMs: integer(
+      '--image-tag-ttl-ms / HOURGLASS_IMAGE_TAG_TTL_MS',
+      pick(input, 'image-tag-ttl-ms', 'HOURGLASS_IMAGE_TAG_TTL_MS'),
+      10_000,
+      0,
+      3_600_000,
     ),
     insecureRegistries: Object.freeze(insecure),
     egressPool: resolveEgressPool(pick(input, 'egress-pool', 'HOURGLASS_EGRESS_POOL')),

@@ -36,6 +36,7 @@ const FLAGS = {
   'image-cache-dir': { type: 'string' },
   'max-image-mb': { type: 'string' },
   'image-cache-mb': { type: 'string' },
+  'image-tag-ttl-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -83,6 +84,8 @@ queue.
   --image-cache-dir DIR HOURGLASS_IMAGE_CACHE_DIR   pulled images (default CONTAINER_DIR/images)
   --max-image-mb N      HOURGLASS_MAX_IMAGE_MB      largest image pulled, in MiB (default 1024)
   --image-cache-mb N    HOURGLASS_IMAGE_CACHE_MB    image cache size before eviction, in MiB (default 10240)
+  --image-tag-ttl-ms N  HOURGLASS_IMAGE_TAG_TTL_MS  a tag's resolution to a digest is reused by its tenant
+                        this long (default 10000; 0: the registry is asked at every run)
                         HOURGLASS_INSECURE_REGISTRIES  host:port,… registries allowed on private addresses
                         and plain HTTP (every other registry: public, HTTPS, verified certificate)
 `;

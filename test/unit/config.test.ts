@@ -34,6 +34,15 @@ describe('resolveConfig', () => {
       defaults.dir,
     );
     assert.equal(defaults.maxImageMb, 1024);
+    assert.equal(defaults.imageTagTtlMs, 10_000);
+    assert.equal(
+      resolveConfig({ flags: {}, env: { HOURGLASS_IMAGE_TAG_TTL_MS: '0' } }).container.imageTagTtlMs,
+      0,
+    );
+    assert.throws(
+      () => resolveConfig({ flags: { 'image-tag-ttl-ms': '-1' }, env: {} }),
+      /--image-tag-ttl-ms \/ HOURGLASS_IMAGE_TAG_TTL_MS must be an integer from 0 to 3600000, got "-1"/,
+    );
     assert.deepEqual(defaults.insecureRegistries, []);
     const set = resolveConfig({
       flags: { 'runtime-path': '/opt/runc/bin/runc' },

@@ -7,7 +7,8 @@
 //
 // One pull per digest at a time (single flight). A tenant may run a cached image only once its own access
 // resolved the same digest: a pinned digest skips the registry only for tenants that resolved it before, so
-// a private image cached for tenant A is not runnable by B. Past the cache's size, unpinned images are
+// a private image cached for tenant A is not runnable by B. A tag's resolution is reused by its tenant for a
+// few seconds (tag-resolutions.ts), so that a hot tag's runs do not wait for the registry. Past the cache's size, unpinned images are
 // evicted least recently used first. Nothing but the directories is kept: after a restart the cache starts
 // cold for tenants (each resolves again), warm for bytes (a resolved digest on disk is not pulled again).
 
@@ -28,6 +29,7 @@ import {
 import { checkLayers } from './layer-safety.js';
 import { RegistryGuard, type Resolver } from './registry-guard.js';
 import { display, Skopeo, type SkopeoAccess } from './skopeo.js';
+import { TagResolutions } from './tag-resolutions.js';
 import { directoryBytes, readImageRunConfig, unpackImage } from './umoci.js';
 
 export interface OciImageCacheOptions {
@@ -40,9 +42,13 @@ export interface OciImageCacheOptions {
   insecureRegistries: readonly string[];
   skopeoPath?: string;
   umociPath?: string;
+  /** A tag's resolution is reused this long for its tenant (tag-resolutions.ts); 0 resolves every run. */
+  tagTtlMs?: number;
   /** How registry hosts are resolved, for the guard and the dial guard; the system's by default. */
   resolve?: Resolver;
 }
+
+const DEFAULT_TAG_TTL_MS = 10_000;
 
 interface CachedImage {
   digest: string;
@@ -60,9 +66,11 @@ export class OciImageCache implements ImageSource {
   private readonly pulls = new Map<string, Promise<CachedImage>>();
   /** digest → the tenants whose own access resolved it. */
   private readonly resolvedBy = new Map<string, Set<string>>();
+  private readonly tags: TagResolutions;
 
   constructor(private readonly options: OciImageCacheOptions) {
     this.guard = new RegistryGuard(options.insecureRegistries, options.resolve);
+    this.tags = new TagResolutions(options.tagTtlMs ?? DEFAULT_TAG_TTL_MS);
     // A worker killed mid-pull leaves its auth files (a tenant's login, base64) and half-pulled images.
     rmSync(join(options.cacheDir, 'auth'), { recursive: true, force: true });
     rmSync(join(options.cacheDir, 'staging'), { recursive: true, force: true });
@@ -80,32 +88,65 @@ export class OciImageCache implements ImageSource {
       );
     }
     const access = await this.guard.check(ref.registry);
-    let digest = ref.digest;
-    const known =
-      digest !== null &&
-      this.resolvedBy.get(digest)?.has(request.tenantId) === true &&
-      this.images.has(digest);
-    if (!known) {
-      const authFile = await this.writeAuthFile(ref.registry, request.credentials);
-      try {
-        const skopeoAccess = {
-          insecure: access.insecure,
-          authFile,
-          insecureHosts: this.guard.insecureHosts,
-          ...(this.options.resolve === undefined ? {} : { resolve: this.options.resolve }),
-        };
-        const resolved = await this.skopeo.resolve(ref, skopeoAccess, signal);
-        if (resolved.compressedBytes > this.options.maxImageBytes)
-          throw tooLarge(ref, resolved.compressedBytes, this.options.maxImageBytes);
-        digest = resolved.digest;
-        this.authorize(digest, request.tenantId);
-        const image = await this.pull(ref, digest, skopeoAccess, signal);
-        return this.pin(image);
-      } finally {
-        if (authFile !== null) await rm(authFile, { force: true });
+    if (ref.digest !== null && this.isRunnableBy(ref.digest, request.tenantId))
+      return this.pin(this.images.get(ref.digest)!);
+    const tagKey = TagResolutions.keyOf(request.tenantId, request.reference, request.credentials);
+    const hit = ref.digest === null ? this.tags.lookup(tagKey) : null;
+    if (hit !== null && this.isRunnableBy(hit.digest, request.tenantId)) {
+      if (hit.stale) {
+        this.tags.refreshOnce(tagKey, () =>
+          this.withAccess(ref, request, access, (skopeoAccess) =>
+            this.resolve(ref, request.tenantId, skopeoAccess, new AbortController().signal),
+          ),
+        );
       }
+      return this.pin(this.images.get(hit.digest)!);
     }
-    return this.pin(this.images.get(digest!)!);
+    return this.withAccess(ref, request, access, async (skopeoAccess) => {
+      const digest = await this.resolve(ref, request.tenantId, skopeoAccess, signal);
+      const image = await this.pull(ref, digest, skopeoAccess, signal);
+      if (ref.digest === null) this.tags.remember(tagKey, digest);
+      return this.pin(image);
+    });
+  }
+
+  /** The digest is cached and this tenant's own access resolved it. */
+  private isRunnableBy(digest: string, tenantId: string): boolean {
+    return this.resolvedBy.get(digest)?.has(tenantId) === true && this.images.has(digest);
+  }
+
+  /** Tag (or digest) → digest with the tenant's access, size-checked, and the tenant authorized for it. */
+  private async resolve(
+    ref: ImageReference,
+    tenantId: string,
+    access: SkopeoAccess,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const resolved = await this.skopeo.resolve(ref, access, signal);
+    if (resolved.compressedBytes > this.options.maxImageBytes)
+      throw tooLarge(ref, resolved.compressedBytes, this.options.maxImageBytes);
+    this.authorize(resolved.digest, tenantId);
+    return resolved.digest;
+  }
+
+  /** Runs `work` with skopeo's access for this request: the tenant's login in an auth file while it runs. */
+  private async withAccess<T>(
+    ref: ImageReference,
+    request: ImageRequest,
+    access: { insecure: boolean },
+    work: (skopeoAccess: SkopeoAccess) => Promise<T>,
+  ): Promise<T> {
+    const authFile = await this.writeAuthFile(ref.registry, request.credentials);
+    try {
+      return await work({
+        insecure: access.insecure,
+        authFile,
+        insecureHosts: this.guard.insecureHosts,
+        ...(this.options.resolve === undefined ? {} : { resolve: this.options.resolve }),
+      });
+    } finally {
+      if (authFile !== null) await rm(authFile, { force: true });
+    }
   }
 
   /** How many images are on disk and their bytes, for metrics and tests. */
@@ -210,6 +251,7 @@ export class OciImageCache implements ImageSource {
       if (bytes <= this.options.maxCacheBytes) break;
       this.images.delete(image.digest);
       this.resolvedBy.delete(image.digest);
+      this.tags.forgetDigest(image.digest);
       bytes -= image.bytes;
       await rm(image.dir, { recursive: true, force: true });
     }
