@@ -11,11 +11,16 @@
 // And through a real server (the binary: API, SQLite, queue, worker), with the images in a docker-registry on
 // loopback:
 //   cold pull     — the 26 MiB Python image into an empty cache (resolve, copy, layer check, unpack);
+//   start-now warm — as start-now, with warm containers on (--warm-containers 2): each run takes the container
+//                   made for it after the run before, and only its gate opens;
 //   api run-now   — client clock before POST /v1/jobs/{id}/runs → the run's startedAt (runc spawned), and
-//                   → the time python3 in the container prints first thing (the process's own clock);
+//                   → the time python3 in the container prints first thing (the process's own clock); with
+//                   the defaults (warm containers, tag resolutions reused) and with both off (each run
+//                   resolves its tag with the registry and creates its container);
 //   api scheduled — an `every 1s` schedule: startedAt − dueAt of each tick (the gate's release).
 //
 //   npm run build && node dist/bench/containers.js [--runs 100] [--seconds 10] [--concurrency 4] [--out FILE]
+//     [--only api]   (the API part alone)
 //
 // Needs root, runc and busybox-static (the image is built from the host's static busybox, as the tests do).
 
@@ -40,6 +45,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '4' },
     out: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -189,12 +195,18 @@ async function coldPull(): Promise<number[]> {
   }
 }
 
-async function throughTheApi(): Promise<{ runNow: number[]; runNowProcess: number[]; scheduled: number[] }> {
+interface ApiTimes {
+  runNow: number[];
+  runNowProcess: number[];
+  scheduled: number[];
+}
+
+async function throughTheApi(env: Record<string, string>, withSchedule: boolean): Promise<ApiTimes> {
   const registry = await startTestRegistry();
   await registry.push(await buildBusyboxImage(), 'tools/busybox:1');
   await registry.push(await buildPythonImage(), 'lang/python:3.11');
   const server = await ServerProcess.start({
-    env: { HOURGLASS_INSECURE_REGISTRIES: registry.host, HOURGLASS_LOG_LEVEL: 'error' },
+    env: { HOURGLASS_INSECURE_REGISTRIES: registry.host, HOURGLASS_LOG_LEVEL: 'error', ...env },
   });
   try {
     const tenant = await server.createTenant('bench', { allowHostCommands: false });
@@ -229,6 +241,7 @@ async function throughTheApi(): Promise<{ runNow: number[]; runNowProcess: numbe
       ).text.trim();
       runNowProcess.push(Number(BigInt(printed) / 1000n) / 1000 - from);
     }
+    if (!withSchedule) return { runNow, runNowProcess, scheduled: [] };
     const schedule = await server.create(tenant.key, '/v1/jobs/echo/schedules', { every: '1s' });
     await new Promise((resolve) => setTimeout(resolve, (30 + WARMUP) * 1000));
     await server.request('POST', `/v1/schedules/${schedule.id}/pause`, { key: tenant.key });
@@ -246,18 +259,50 @@ async function throughTheApi(): Promise<{ runNow: number[]; runNowProcess: numbe
   }
 }
 
+/** Run-now through the API with the defaults, and with warm containers and tag reuse off (the peer). */
+async function runNowBothWays() {
+  const off = await throughTheApi({ HOURGLASS_WARM_CONTAINERS: '0', HOURGLASS_IMAGE_TAG_TTL_MS: '0' }, false);
+  const defaults = await throughTheApi({}, true);
+  return {
+    apiRunNowMs: summary(defaults.runNow),
+    apiRunNowProcessMs: summary(defaults.runNowProcess),
+    apiRunNowNoWarmNoTagReuseMs: summary(off.runNow),
+    apiRunNowProcessNoWarmNoTagReuseMs: summary(off.runNowProcess),
+    apiScheduledLagMs: summary(defaults.scheduled),
+  };
+}
+
+function machine() {
+  return { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((l) => round(l)) };
+}
+
+function output(results: Record<string, unknown>): void {
+  const text = JSON.stringify(results, null, 2);
+  process.stdout.write(`${text}\n`);
+  if (values.out !== undefined) writeFileSync(values.out, `${text}\n`);
+}
+
+if (values.only === 'api') {
+  output({ date: new Date().toISOString(), machine: machine(), ...(await runNowBothWays()) });
+  process.exit(0);
+}
+
 const fixture = containerFixture({ killGraceMs: 200 });
+const warmFixture = containerFixture({ killGraceMs: 200, warmContainers: 2 });
 try {
   await fixture.executor.removeOrphans();
   const plain = await preparePlainBundle(fixture);
   const startNow: number[] = [];
+  const startNowWarm: number[] = [];
   const runcRun: number[] = [];
   const scheduled: number[] = [];
-  // Interleaved, so both see the same machine.
+  // Interleaved, so all see the same machine.
   for (let i = 0; i < RUNS + WARMUP; i++) {
     startNow.push(await firstOutput(fixture.executor, null));
+    startNowWarm.push(await firstOutput(warmFixture.executor, null));
     runcRun.push(await plainRunc(plain.bundle, plain.root, `plain-${i}`));
   }
+  await warmFixture.executor.close();
   for (let i = 0; i < Math.min(RUNS, 50) + WARMUP; i++)
     scheduled.push(await firstOutput(fixture.executor, preciseNow() + 500));
   const hourglassPerSecond = await sustained(() => firstOutput(fixture.executor, null));
@@ -267,30 +312,28 @@ try {
     plainRunc(plain.bundle, plain.root, `plain-s${plainSequence++}`),
   );
   const pulls = await coldPull();
-  const api = await throughTheApi();
-  const results = {
+  const api = await runNowBothWays();
+  output({
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((l) => round(l)) },
+    machine: machine(),
     runs: RUNS,
     startNowMs: summary(startNow),
+    startNowWarmMs: summary(startNowWarm),
     plainRuncRunMs: summary(runcRun),
     scheduledLagMs: summary(scheduled),
     coldPullPythonMs: { n: pulls.length, p50: round(summarize(pulls).p50), max: round(summarize(pulls).max) },
-    apiRunNowMs: summary(api.runNow),
-    apiRunNowProcessMs: summary(api.runNowProcess),
-    apiScheduledLagMs: summary(api.scheduled),
+    ...api,
     sustained: {
       seconds: SECONDS,
       concurrency: CONCURRENCY,
       hourglassPerSecond: round(hourglassPerSecond, 1),
       plainRuncPerSecond: round(runcPerSecond, 1),
     },
-  };
-  const text = JSON.stringify(results, null, 2);
-  process.stdout.write(`${text}\n`);
-  if (values.out !== undefined) writeFileSync(values.out, `${text}\n`);
+  });
 } finally {
   // The peer's bundle is mounted for the whole run: unmounted whatever happened, before its directory goes.
   await run('umount', ['-l', join(fixture.dir, 'plain-bundle', 'rootfs')]).catch(() => undefined);
+  await warmFixture.executor.close();
   fixture.cleanup();
+  warmFixture.cleanup();
 }

@@ -28,6 +28,8 @@ export interface PreparedImage {
   config: ImageRunConfig;
   /** Unpins the image (it may be evicted once no run holds it). Call exactly once. */
   release(): void;
+  /** Another pin on the same image, released on its own: what a pre-created container holds while it waits. */
+  retain(): PreparedImage;
 }
 
 export interface ImageRequest {

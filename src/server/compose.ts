@@ -9,7 +9,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { HourglassError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { FileLogStore } from '../adapters/files/file-log-store.js';
@@ -73,7 +73,11 @@ function credentialsKeyOf(config: Readonly<ServerConfig>): CredentialsKey {
  * The container runtime of this worker: an image cache and a runc executor under the container directory.
  * Whatever a previous worker on the same directory left (it died mid-run) is removed first.
  */
-async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Clock): Promise<RuncExecutor> {
+async function startContainerRuntime(
+  config: Readonly<ServerConfig>,
+  clock: Clock,
+  logger: Logger,
+): Promise<RuncExecutor> {
   const { container } = config;
   await mkdir(container.dir, { recursive: true, mode: 0o711 });
   await chmod(container.dir, 0o711); // the containers' root passes through it to their rootfs
@@ -100,6 +104,8 @@ async function startContainerRuntime(config: Readonly<ServerConfig>, clock: Cloc
     idMap: DEFAULT_CONTAINER_ID_MAP,
     killGraceMs: config.worker.killGraceMs,
     cgroupParent: `/hourglass-${hash.slice(0, 12)}`,
+    warmContainers: container.warmContainers,
+    onWarmError: (error) => logger.warn({ err: error }, 'a warm container could not be made or removed'),
     ...(networks === undefined ? {} : { networks }),
   });
   await executor.removeOrphans();
@@ -157,7 +163,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     : null;
   const containerExecutor =
     containerRuntime !== null && containerRuntime.unavailableReason === null
-      ? await startContainerRuntime(config, clock)
+      ? await startContainerRuntime(config, clock, logger.child({ role: 'containers' }))
       : null;
   // The in-process queue lives in memory: fill it again with every run the store has queued.
   await rebuildQueue(store, queue);
@@ -191,6 +197,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       // The port taken, say: nothing is left open, and the first-start credentials stay in their file.
       await api.close();
       await processExecutor?.close(); // its launcher process would keep this one alive
+      await containerExecutor?.close(); // its warm containers
       await queue.close();
       await store.close();
       throw error;
@@ -299,6 +306,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await scheduler?.stop();
       await worker?.stop();
       await processExecutor?.close(); // its launcher process
+      await containerExecutor?.close(); // its warm containers
       await blockedRuns.stop();
       await reaper.stop();
       await api?.close();

@@ -73,6 +73,8 @@ export interface ServerConfig {
     imageCacheMb: number;
     /** A tag's resolution to a digest is reused for its tenant this long (0: resolved at every run). */
     imageTagTtlMs: number;
+    /** Containers created ahead for hot images, at most (warm-containers.ts); 0 makes none. */
+    warmContainers: number;
     /**
      * Registry hosts (`host:port`) the operator allows whatever they resolve to, and over plain HTTP
      * (HOURGLASS_INSECURE_REGISTRIES): every other registry must be public and HTTPS with a verified certificate.
@@ -207,6 +209,13 @@ function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerC
       10_000,
       0,
       3_600_000,
+    ),
+    warmContainers: integer(
+      '--warm-containers / HOURGLASS_WARM_CONTAINERS',
+      pick(input, 'warm-containers', 'HOURGLASS_WARM_CONTAINERS'),
+      2,
+      0,
+      64,
     ),
     insecureRegistries: Object.freeze(insecure),
     egressPool: resolveEgressPool(pick(input, 'egress-pool', 'HOURGLASS_EGRESS_POOL')),

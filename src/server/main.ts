@@ -37,6 +37,7 @@ const FLAGS = {
   'max-image-mb': { type: 'string' },
   'image-cache-mb': { type: 'string' },
   'image-tag-ttl-ms': { type: 'string' },
+  'warm-containers': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -86,6 +87,8 @@ queue.
   --image-cache-mb N    HOURGLASS_IMAGE_CACHE_MB    image cache size before eviction, in MiB (default 10240)
   --image-tag-ttl-ms N  HOURGLASS_IMAGE_TAG_TTL_MS  a tag's resolution to a digest is reused by its tenant
                         this long (default 10000; 0: the registry is asked at every run)
+  --warm-containers N   HOURGLASS_WARM_CONTAINERS   containers created ahead for hot images, at most
+                        (default 2; 0: none), so that a run-now skips creating one
                         HOURGLASS_INSECURE_REGISTRIES  host:port,… registries allowed on private addresses
                         and plain HTTP (every other registry: public, HTTPS, verified certificate)
 `;

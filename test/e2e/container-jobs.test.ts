@@ -27,6 +27,13 @@ function containersOf(server: ServerProcess): string {
   });
 }
 
+/** The containers of runs: without the warm ones, which wait at their gate for a run not known yet. */
+function runContainersOf(server: ServerProcess): string[] {
+  return containersOf(server)
+    .split('\n')
+    .filter((id) => id !== '' && !id.startsWith('warm-'));
+}
+
 function sleepersAlive(marker: string): number {
   const out = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes(marker)).length;
@@ -111,7 +118,7 @@ describe('jobs with an image', { skip: SUITE_SKIP }, () => {
   it('is timed_out for sleep 600 with a 5 s timeout, leaving no process or container', async () => {
     const run = await runImage('sleeper', { image: busybox, command: ['sleep', '600'], timeoutSeconds: 5 });
     assert.equal(run.status, 'timed_out');
-    assert.equal(containersOf(server), '');
+    assert.deepEqual(runContainersOf(server), []);
     assert.equal(sleepersAlive('sleep 600'), 0);
   });
 
@@ -176,6 +183,22 @@ describe('jobs with an image', { skip: SUITE_SKIP }, () => {
     assert.equal(containersOf(server), '');
     assert.equal(sleepersAlive('sleep 601'), 0);
     tenant = await server.createTenant('images-after-restart', { allowHostCommands: false });
+  });
+
+  it('keeps a warm container for a hot image, and removes it when the server stops', async () => {
+    await server.create(tenant.key, '/v1/jobs', { name: 'hot', image: busybox, command: ['true'] });
+    for (let i = 0; i < 3; i++) {
+      const run = await server.create(tenant.key, '/v1/jobs/hot/runs');
+      assert.equal((await server.waitForRun(tenant.key, run.id, undefined, 30_000)).status, 'succeeded');
+    }
+    for (let i = 0; i < 100 && !/^warm-/m.test(containersOf(server)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(containersOf(server), /^warm-[0-9a-f]+$/m);
+    assert.deepEqual(runContainersOf(server), []);
+    const dataDir = server.dataDir;
+    await server.stop({ cleanup: false }); // SIGTERM: a graceful stop
+    assert.equal(containersOf(server), '');
+    server = await ServerProcess.start({ dataDir, env: { HOURGLASS_INSECURE_REGISTRIES: registry.host } });
   });
 });
 

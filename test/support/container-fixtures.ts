@@ -84,9 +84,13 @@ export class DirectoryImageSource implements ImageSource {
   ) {}
 
   prepare(): Promise<PreparedImage> {
+    return Promise.resolve(this.pin());
+  }
+
+  private pin(): PreparedImage {
     this.pinned++;
     let released = false;
-    return Promise.resolve({
+    return {
       digest: `sha256:${'0'.repeat(64)}`,
       rootfs: this.rootfs,
       config: this.config,
@@ -94,7 +98,8 @@ export class DirectoryImageSource implements ImageSource {
         if (!released) this.pinned--;
         released = true;
       },
-    });
+      retain: () => this.pin(),
+    };
   }
 }
 
@@ -126,7 +131,9 @@ export interface ContainerFixture {
 }
 
 /** A runc executor of the test's own (its runc root, bundles and cgroup parent unique to it). */
-export function containerFixture(options: { killGraceMs?: number } = {}): ContainerFixture {
+export function containerFixture(
+  options: { killGraceMs?: number; warmContainers?: number; warmIdleMs?: number } = {},
+): ContainerFixture {
   const dir = mkdtempSync(join(tmpdir(), 'hg-containers-'));
   execFileSync('chmod', ['711', dir]);
   const rootfs = buildBusyboxRootfs(dir);
@@ -143,6 +150,8 @@ export function containerFixture(options: { killGraceMs?: number } = {}): Contai
     idMap: DEFAULT_CONTAINER_ID_MAP,
     killGraceMs: options.killGraceMs ?? 500,
     cgroupParent,
+    ...(options.warmContainers === undefined ? {} : { warmContainers: options.warmContainers }),
+    ...(options.warmIdleMs === undefined ? {} : { warmIdleMs: options.warmIdleMs }),
   };
   const executor = new RuncExecutor(executorOptions);
   return {

@@ -35,6 +35,8 @@ describe('resolveConfig', () => {
     );
     assert.equal(defaults.maxImageMb, 1024);
     assert.equal(defaults.imageTagTtlMs, 10_000);
+    assert.equal(defaults.warmContainers, 2);
+    assert.equal(resolveConfig({ flags: { 'warm-containers': '0' }, env: {} }).container.warmContainers, 0);
     assert.equal(
       resolveConfig({ flags: {}, env: { HOURGLASS_IMAGE_TAG_TTL_MS: '0' } }).container.imageTagTtlMs,
       0,

@@ -3,7 +3,9 @@
 //
 //   preparing (image pulled or cached, pinned; overlay mounted; config.json written)
 //       │  └─ image error ──▶ done ('failed', not retried when another attempt cannot help)
-//       ▼  (startAt, when the start is deferred: the preparation is done ahead, the runtime started on time)
+//       ▼  (a warm container of the same image, limit and user is taken instead when one waits: warm-containers.ts)
+//   created (a start ahead, or a warm container: `runc run` done, the process held at its gate)
+//       ▼  (startAt: the launch script goes through the gate, container-launch.ts)
 //   running (`runc run`, foreground: its exit status is the container process's)
 //       │  └─ timeout | abort ──▶ stopping (SIGTERM to the container's init; after killGraceMs SIGKILL to all)
 //       ▼
@@ -15,7 +17,8 @@
 // State lives under a runc root of this worker's own, so everything in it is ours: at start, whatever is
 // there was left by a worker that died, and is removed (removeOrphans).
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,12 +37,10 @@ import {
 } from './container-bundle.js';
 import type { ContainerNetworks, NetworkMode, PreparedNetwork } from './container-network.js';
 import { ContainerProcessError, resolveContainerProcess } from './container-process.js';
-import {
-  buildRuntimeSpec,
-  DEFAULT_CONTAINER_LIMITS,
-  GATE_PATH,
-  type ContainerLimits,
-} from './runtime-spec.js';
+import type { ContainerProcess } from './container-process.js';
+import { gateArgv, launchScript } from './container-launch.js';
+import { buildRuntimeSpec, DEFAULT_CONTAINER_LIMITS, type ContainerLimits } from './runtime-spec.js';
+import { WarmContainers, type WarmUsage } from './warm-containers.js';
 
 const runFile = promisify(execFile);
 
@@ -65,16 +66,33 @@ export interface RuncExecutorOptions {
    * (bound read-only at /.hourglass/busybox); null starts every run by running runc at its time.
    */
   gateShell?: string | null;
+  /** Warm containers kept at most (warm-containers.ts); 0, the default, makes none. Needs the gate shell. */
+  warmContainers?: number;
+  /** A warm container not taken within this long is discarded (default 60 s). */
+  warmIdleMs?: number;
+  /** Told of a warm container that could not be made or removed. */
+  onWarmError?(error: unknown): void;
 }
 
 const DEFAULT_GATE_SHELL = '/bin/busybox';
 /** Less ahead than this, a gate gains nothing: creating the container takes about this long. */
 const GATE_MIN_LEAD_MS = 100;
-/** Holds the container until one line arrives on fd 3 (closed unopened: exit 125), then execs the command. */
-const GATE_SCRIPT = 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$0" "$@"';
+const DEFAULT_WARM_IDLE_MS = 60_000;
 
-function gatedArgv(argv: string[]): string[] {
-  return [GATE_PATH, 'sh', '-c', GATE_SCRIPT, ...argv];
+/** A container whose `runc run` is started: held at its gate when `gate` is not null. */
+interface ContainerChild {
+  id: string;
+  bundle: ContainerBundle;
+  child: ChildProcess;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+  gate: Writable | null;
+  /** Where its output goes: the run's hooks once it has one (nothing is written before a gate opens). */
+  output: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Set when runc run has exited. */
+  done: boolean;
+  alive(): boolean;
+  /** A warm container's own pin of its image (released when it is removed); null when the run holds it. */
+  image: PreparedImage | null;
 }
 
 const MEMORY_CGROUP_ROOT = '/sys/fs/cgroup/memory';
@@ -85,6 +103,7 @@ export class RuncExecutor implements Executor {
   private readonly limits: Omit<ContainerLimits, 'memoryMb'>;
   private readonly cgroupParent: string;
   private readonly gateShell: string | null;
+  private readonly warm: WarmContainers<ContainerChild> | null;
 
   constructor(options: RuncExecutorOptions) {
     this.options = Object.freeze({ ...options });
@@ -93,6 +112,16 @@ export class RuncExecutor implements Executor {
     // Without a static busybox on this host, deferred starts run runc at their time instead (slower, still correct).
     const gateShell = options.gateShell === undefined ? DEFAULT_GATE_SHELL : options.gateShell;
     this.gateShell = gateShell !== null && existsSync(gateShell) ? gateShell : null;
+    const warmContainers = options.warmContainers ?? 0;
+    this.warm =
+      this.gateShell === null || warmContainers <= 0
+        ? null
+        : new WarmContainers<ContainerChild>({
+            max: warmContainers,
+            idleMs: options.warmIdleMs ?? DEFAULT_WARM_IDLE_MS,
+            discard: (container) => this.discardWarm(container),
+            ...(options.onWarmError === undefined ? {} : { onError: options.onWarmError }),
+          });
     // Once, here: bundles are made in it for every run. The mapped root passes through it to its bundle.
     mkdirSync(options.bundleRoot, { recursive: true, mode: 0o711 });
     chmodSync(options.bundleRoot, 0o711);
@@ -109,12 +138,22 @@ export class RuncExecutor implements Executor {
     return ids;
   }
 
+  /** Discards the warm containers; call when the worker stops (a killed one's are removed as orphans). */
+  async close(): Promise<void> {
+    await this.warm?.close();
+  }
+
+  /** Warm containers waiting and being made. */
+  warmUsage(): WarmUsage {
+    return this.warm?.size() ?? { ready: 0, making: 0, taken: 0 };
+  }
+
   async execute(spec: ExecutionSpec, hooks: ExecutionHooks, signal: AbortSignal): Promise<ExecutionResult> {
     if (signal.aborted) return CANCELLED_BEFORE_START;
     if (spec.image === null) return failed('a container needs an image');
     const id = containerId(spec);
     let image: PreparedImage | null = null;
-    let bundle: ContainerBundle | null = null;
+    let container: ContainerChild | null = null;
     let network: PreparedNetwork | null = null;
     try {
       try {
@@ -136,55 +175,101 @@ export class RuncExecutor implements Executor {
           return { ...failed(error.message), ...digest, retryable: false };
         throw error;
       }
-      try {
-        network = await this.prepareNetwork(id, networkModeOf(spec));
-      } catch (error) {
-        if (error instanceof EgressUnavailable)
-          return { ...failed(error.message), ...digest, retryable: false };
-        throw error;
+      const mode = networkModeOf(spec);
+      const launch = this.gateShell === null ? null : launchScript(process);
+      if (launch !== null && mode === 'none' && this.warm !== null) {
+        const key = warmKey(image.digest, spec.memoryMb, process);
+        container = this.warm.take(key);
+        const pinned = image;
+        this.warm.ran(key, () => this.makeWarm(pinned, process, spec.memoryMb));
       }
-      const gate = this.gateFor(spec);
-      const runtimeSpec = buildRuntimeSpec({
-        ...process,
-        argv: gate === null ? process.argv : gatedArgv(process.argv),
-        gateShell: gate,
-        hostname: 'run',
-        idMap: this.options.idMap,
-        limits: { ...this.limits, memoryMb: spec.memoryMb },
-        cgroupsPath: `${this.cgroupParent}/${id}`,
-        networkNamespacePath: network.namespacePath,
-        ...(network.resolvConf === undefined
-          ? {}
-          : { resolvConfPath: join(this.options.bundleRoot, id, RESOLV_CONF) }),
-      });
-      bundle = await createBundle(
-        this.options.bundleRoot,
-        id,
-        image.rootfs,
-        this.options.idMap,
-        runtimeSpec,
-        network.resolvConf,
-      );
-      if (gate === null && !(await waitUntil(spec.startAt, this.options.clock, signal)))
-        return { ...CANCELLED_BEFORE_START, ...digest };
-      const end = await this.runContainer(id, bundle.dir, spec, hooks, signal, gate !== null);
+      if (container === null) {
+        try {
+          network = await this.prepareNetwork(id, mode);
+        } catch (error) {
+          if (error instanceof EgressUnavailable)
+            return { ...failed(error.message), ...digest, retryable: false };
+          throw error;
+        }
+        const gated = launch !== null && this.startsAhead(spec);
+        const bundle = await this.makeBundle(id, image.rootfs, process, spec.memoryMb, network, gated);
+        if (!gated && !(await waitUntil(spec.startAt, this.options.clock, signal))) {
+          await removeBundle(bundle.dir);
+          return { ...CANCELLED_BEFORE_START, ...digest };
+        }
+        container = this.startRunc(id, bundle, gated, null);
+      }
+      const end = await this.runContainer(container, spec, hooks, signal, launch);
       return { ...end, ...digest };
     } finally {
-      await this.runc(['delete', '--force', id]).catch(() => undefined);
-      if (bundle !== null) await removeBundle(bundle.dir);
+      if (container !== null) await this.removeContainer(container);
       await network?.release();
       image?.release();
     }
   }
 
-  private async runContainer(
+  /** Writes the bundle of a container (its overlay mounted), gated or with the command in config.json. */
+  private async makeBundle(
     id: string,
-    bundleDir: string,
-    spec: ExecutionSpec,
-    hooks: ExecutionHooks,
-    signal: AbortSignal,
+    rootfs: string,
+    process: ContainerProcess,
+    memoryMb: number,
+    network: PreparedNetwork,
     gated: boolean,
-  ): Promise<ExecutionResult> {
+  ): Promise<ContainerBundle> {
+    const runtimeSpec = buildRuntimeSpec({
+      ...process,
+      // A gated container's environment is the launch script's; its init's, the gate shell's, holds nothing.
+      ...(gated ? { argv: gateArgv(), env: [] } : {}),
+      gateShell: gated ? this.gateShell : null,
+      hostname: 'run',
+      idMap: this.options.idMap,
+      limits: { ...this.limits, memoryMb },
+      cgroupsPath: `${this.cgroupParent}/${id}`,
+      networkNamespacePath: network.namespacePath,
+      ...(network.resolvConf === undefined
+        ? {}
+        : { resolvConfPath: join(this.options.bundleRoot, id, RESOLV_CONF) }),
+    });
+    return createBundle(
+      this.options.bundleRoot,
+      id,
+      rootfs,
+      this.options.idMap,
+      runtimeSpec,
+      network.resolvConf,
+    );
+  }
+
+  /** A gated container of this image, limit and process, made for a run not known yet. */
+  private async makeWarm(
+    image: PreparedImage,
+    process: ContainerProcess,
+    memoryMb: number,
+  ): Promise<ContainerChild> {
+    const pin = image.retain();
+    const id = `warm-${randomBytes(6).toString('hex')}`;
+    try {
+      const bundle = await this.makeBundle(id, pin.rootfs, process, memoryMb, NO_NETWORK, true);
+      return this.startRunc(id, bundle, true, pin);
+    } catch (error) {
+      pin.release();
+      throw error;
+    }
+  }
+
+  private async discardWarm(container: ContainerChild): Promise<void> {
+    container.gate?.destroy(); // closed unwritten: the gate shell exits 125, running nothing
+    await this.removeContainer(container);
+  }
+
+  /** Spawns `runc run` of the bundle; a gated one gets the write end of its gate as fd 3. */
+  private startRunc(
+    id: string,
+    bundle: ContainerBundle,
+    gated: boolean,
+    image: PreparedImage | null,
+  ): ContainerChild {
     const args = [
       '--root',
       this.options.stateRoot,
@@ -192,26 +277,59 @@ export class RuncExecutor implements Executor {
       '--keep',
       ...(gated ? ['--preserve-fds', '1'] : []),
     ];
-    const child = spawn(this.options.runtimePath, [...args, '--bundle', bundleDir, id], {
+    const child = spawn(this.options.runtimePath, [...args, '--bundle', bundle.dir, id], {
       stdio: ['ignore', 'pipe', 'pipe', gated ? 'pipe' : 'ignore'],
     });
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-      child.once('error', () => resolve([null, null]));
-      child.once('close', (exitCode, bySignal) => resolve([exitCode, bySignal]));
-    });
-    child.stdout?.on('data', (chunk: Buffer) => hooks.onOutput('stdout', chunk));
-    child.stderr?.on('data', (chunk: Buffer) => hooks.onOutput('stderr', chunk));
-    if (gated) {
-      // The container is made now and waits at its gate; at startAt one byte on fd 3 lets it exec the command.
-      const gate = child.stdio[3] as Writable;
-      gate.on('error', () => undefined); // a container gone before its start: its exit says so
+    const container: ContainerChild = {
+      id,
+      bundle,
+      child,
+      exited: new Promise((resolve) => {
+        child.once('error', () => resolve([null, null]));
+        child.once('close', (exitCode, bySignal) => resolve([exitCode, bySignal]));
+      }),
+      gate: gated ? (child.stdio[3] as Writable) : null,
+      output: () => undefined,
+      done: false,
+      alive: () => !container.done,
+      image,
+    };
+    void container.exited.then(() => (container.done = true));
+    container.gate?.on('error', () => undefined); // a container gone before its start: its exit says so
+    child.stdout?.on('data', (chunk: Buffer) => container.output('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => container.output('stderr', chunk));
+    return container;
+  }
+
+  /** Kills what is left of the container and removes it, its bundle and (a warm one's) its image pin. */
+  private async removeContainer(container: ContainerChild): Promise<void> {
+    if (!container.done) {
+      await this.runc(['kill', '--all', container.id, 'KILL']).catch(() => undefined);
+      await container.exited;
+    }
+    await this.runc(['delete', '--force', container.id]).catch(() => undefined);
+    await removeBundle(container.bundle.dir);
+    container.image?.release();
+  }
+
+  private async runContainer(
+    container: ContainerChild,
+    spec: ExecutionSpec,
+    hooks: ExecutionHooks,
+    signal: AbortSignal,
+    launch: string | null,
+  ): Promise<ExecutionResult> {
+    const { id, exited, gate } = container;
+    container.output = (stream, chunk) => hooks.onOutput(stream, chunk);
+    if (gate !== null) {
+      // The container is made and waits at its gate; at startAt the launch script lets it exec the command.
       if (!(await waitUntil(spec.startAt, this.options.clock, signal))) {
-        gate.destroy(); // closed unopened: the gate shell exits 125, running nothing
+        gate.destroy(); // closed unwritten: the gate shell exits 125, running nothing
         await this.runc(['kill', '--all', id, 'KILL']).catch(() => undefined);
         await exited;
         return CANCELLED_BEFORE_START;
       }
-      gate.end('\n');
+      gate.end(launch ?? '');
     }
     hooks.onStarted(this.options.clock.now());
     let stopCause: StopCause | null = null;
@@ -246,14 +364,13 @@ export class RuncExecutor implements Executor {
     );
   }
 
-  /** The gate shell to hold a deferred start with, or null to start it by running runc at its time. */
-  private gateFor(spec: ExecutionSpec): string | null {
-    if (this.gateShell === null || spec.startAt === null) return null;
-    return spec.startAt - this.options.clock.now() >= GATE_MIN_LEAD_MS ? this.gateShell : null;
+  /** Started far enough ahead for a container created now to gain on one created at its time. */
+  private startsAhead(spec: ExecutionSpec): boolean {
+    return spec.startAt !== null && spec.startAt - this.options.clock.now() >= GATE_MIN_LEAD_MS;
   }
 
   private async prepareNetwork(id: string, mode: NetworkMode): Promise<PreparedNetwork> {
-    if (mode === 'none') return { namespacePath: null, release: async () => undefined };
+    if (mode === 'none') return NO_NETWORK;
     if (this.options.networks === undefined) throw new EgressUnavailable();
     return this.options.networks.prepare(id, mode);
   }
@@ -286,6 +403,13 @@ function failed(reason: string): ExecutionResult {
 function containerId(spec: ExecutionSpec): string {
   return `${spec.runId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${spec.attempt}`;
 }
+
+/** What is fixed when a container is created (the rest, env and argv, comes through its gate). */
+function warmKey(digest: string, memoryMb: number, process: ContainerProcess): string {
+  return JSON.stringify([digest, memoryMb, process.uid, process.gid, process.cwd]);
+}
+
+const NO_NETWORK: PreparedNetwork = { namespacePath: null, release: async () => undefined };
 
 function networkModeOf(spec: ExecutionSpec): NetworkMode {
   return spec.network ?? 'none';

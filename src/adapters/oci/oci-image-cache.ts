@@ -224,9 +224,15 @@ export class OciImageCache implements ImageSource {
   }
 
   private async pin(image: CachedImage): Promise<PreparedImage> {
+    const handle = this.handle(image);
+    await this.evict(); // pinned, so never this one
+    return handle;
+  }
+
+  /** One pin of the image, its own to release. */
+  private handle(image: CachedImage): PreparedImage {
     image.pins++;
     image.lastUsed = Date.now();
-    await this.evict(); // pinned, so never this one
     let released = false;
     return {
       digest: image.digest,
@@ -238,6 +244,7 @@ export class OciImageCache implements ImageSource {
         image.pins--;
         void this.evict();
       },
+      retain: () => this.handle(image),
     };
   }
 
