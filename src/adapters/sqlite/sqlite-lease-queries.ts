@@ -1,9 +1,9 @@
 // Partition leases and scheduler membership. A lease row exists per partition once someone first took it:
 // (owner, epoch, expires_at); owner NULL means given back. A node's round, in one IMMEDIATE transaction:
 //
-//   member row renewed → fair share = ceil(partitions / live members) → own rows renewed (same epoch)
-//   → beyond the share: the highest given back → below it: free or expired partitions taken, lowest first,
-//   each with epoch + 1.
+//   member row renewed → own rows renewed (same epoch) → the round's plan (src/core/lease-share.ts, from the
+//   live members and every lease row): beyond the fair share the highest given back; below it free or
+//   expired partitions taken, lowest first, each with epoch + 1.
 //
 // The epoch only grows, and only a take raises it, so a node that lost a partition and writes with its old
 // epoch is refused (fireTicks, advanceWatermarks check owner and epoch in their own transaction). A node
@@ -11,14 +11,8 @@
 // have written for the partition in between.
 
 import type Database from 'better-sqlite3';
+import { planLeaseRound, type LeaseHolding } from '../../core/lease-share.js';
 import type { LeaseRound, PartitionLease } from '../../ports/store.js';
-
-interface LeaseRow {
-  partition: number;
-  owner: string | null;
-  epoch: number;
-  expires_at: number;
-}
 
 export function compileLeaseQueries(db: Database.Database) {
   const upsertMember = db.prepare<[string, number]>(`INSERT INTO scheduler_members (owner, expires_at)
@@ -27,8 +21,8 @@ export function compileLeaseQueries(db: Database.Database) {
   const liveMembers = db
     .prepare<[number], number>('SELECT COUNT(*) FROM scheduler_members WHERE expires_at > ?')
     .pluck();
-  const allLeases = db.prepare<[], LeaseRow>(
-    'SELECT partition, owner, epoch, expires_at FROM scheduler_leases ORDER BY partition',
+  const allLeases = db.prepare<[], LeaseHolding>(
+    'SELECT partition, owner, expires_at AS expiresAt FROM scheduler_leases ORDER BY partition',
   );
   const renew = db.prepare<[number, string]>('UPDATE scheduler_leases SET expires_at = ? WHERE owner = ?');
   const giveBack = db.prepare<[number, string]>(
@@ -54,23 +48,12 @@ export function compileLeaseQueries(db: Database.Database) {
     const until = now + ttlMs;
     pruneMembers.run(now);
     upsertMember.run(owner, until);
-    const share = Math.ceil(partitionCount / Math.max(1, liveMembers.get(now) ?? 1));
+    const liveNodes = liveMembers.get(now) ?? 1;
     renew.run(until, owner);
 
-    const rows = new Map(allLeases.all().map((row) => [row.partition, row]));
-    const mine: number[] = [];
-    for (let p = 0; p < partitionCount; p++) if (rows.get(p)?.owner === owner) mine.push(p);
-    // Over the share: the highest partitions go back, so the lowest stay put across rounds.
-    for (const partition of mine.slice(share)) giveBack.run(partition, owner);
-    let missing = share - mine.length;
-    for (let p = 0; p < partitionCount && missing > 0; p++) {
-      const row = rows.get(p);
-      const free = row === undefined || row.owner === null || row.expires_at <= now;
-      if (free && row?.owner !== owner) {
-        take.run(p, owner, until);
-        missing--;
-      }
-    }
+    const plan = planLeaseRound({ owner, partitionCount, liveNodes, now, leases: allLeases.all() });
+    for (const partition of plan.giveBack) giveBack.run(partition, owner);
+    for (const partition of plan.take) take.run(partition, owner, until);
     return heldBy.all(owner);
   });
 

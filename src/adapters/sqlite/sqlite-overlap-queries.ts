@@ -2,21 +2,22 @@
 // depends on the runs the ones before it left), and the release of runs such a tick left blocked.
 // Runs inside fireTicks' transaction (sqlite-fire-queries.ts), with the schedule row it already read.
 //
-// Looking at the schedule's unfinished (queued or running) runs fired under an overlap policy, newest first
-// (runs fired in bulk under `allow` are not indexed for this, see migration 4: a schedule switched from
-// `allow` to another policy applies it from its first tick fired under that policy):
-//
-//   skip       → a `skipped` run with the reason, if any is unfinished; else queued
-//   buffer_one → queued, blocked by the newest unfinished; `skipped` if one is already waiting;
-//                queued if none
-//   replace    → unfinished queued ones cancelled, running ones asked to stop; queued, blocked by the newest
-//                running one if any
+// The policies' decisions are src/core/overlap-policy.ts (decideOverlap); this file reads what they look at
+// — the schedule's unfinished (queued or running) runs fired under an overlap policy, newest first — and
+// writes what they decide. Runs fired in bulk under `allow` are not indexed for this (see migration 4): a
+// schedule switched from `allow` to another policy applies it from its first tick fired under that policy.
 //
 // A blocked run is queued but not dispatched, not in the queue rebuild (listQueuedRuns) and not claimable;
 // releaseBlockedRuns frees it once its blocker is neither queued nor running.
 
 import type Database from 'better-sqlite3';
 import { memoryRequestOf } from '../../core/job.js';
+import {
+  decideOverlap,
+  overlapLooksAtUnfinished,
+  type OverlapDecision,
+  type UnfinishedRun,
+} from '../../core/overlap-policy.js';
 import type { OverlapPolicy } from '../../core/schedule.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { FireResult, TickFire } from '../../ports/store.js';
@@ -39,12 +40,6 @@ export interface FireSchedule {
   memory_request_mb: number;
 }
 
-interface UnfinishedRun {
-  id: string;
-  status: 'queued' | 'running';
-  blocked_by: string | null;
-}
-
 /** id, tenant, job, schedule, status, reason, args, env, created, nominal, due, available, blocked_by,
  * dispatched_at, finished_at. */
 type RunInsert = [
@@ -52,13 +47,14 @@ type RunInsert = [
   ...[number, number, string | null, number | null, number | null],
 ];
 
-type Outcome = { status: 'queued' | 'skipped'; reason: string | null; blockedBy: string | null };
+/** The tick's own run, as the policy decided it (the replaced runs' ends are written by decide). */
+type Outcome = Omit<OverlapDecision, 'replaced'>;
 
 export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueries, 'event'>) {
   const runExists = db.prepare<[string], number>('SELECT 1 FROM runs WHERE id = ?').pluck();
   // Newest first: the policies name or wait for the most recent unfinished run. INDEXED BY: the planner
   // would rather walk every run of the schedule in id order (runs_schedule) than sort its few unfinished.
-  const unfinishedOf = db.prepare<[string], UnfinishedRun>(`SELECT id, status, blocked_by
+  const unfinishedOf = db.prepare<[string], UnfinishedRun>(`SELECT id, status, blocked_by AS blockedBy
     FROM runs INDEXED BY runs_schedule_unfinished
     WHERE schedule_id = ? AND status IN ('queued', 'running') AND fired_late IS NULL ORDER BY id DESC`);
   // Positional: better-sqlite3 has no numbered parameters (?1), so a value used twice is passed twice.
@@ -136,39 +132,21 @@ export function compileOverlapQueries(db: Database.Database, runs: Pick<RunQueri
 
   /** The policy's decision for a tick whose run does not exist yet; writes the replaced runs' ends. */
   function decide(fire: TickFire, policy: OverlapPolicy, now: number, result: FireResult): Outcome {
-    const queued = { status: 'queued' as const, reason: null, blockedBy: null };
-    if (policy === 'allow') return queued;
-    const unfinished = unfinishedOf.all(fire.scheduleId);
-    const [newest] = unfinished;
-    if (newest === undefined) return queued;
-    if (policy === 'skip') {
-      return {
-        status: 'skipped',
-        reason: `previous run ${newest.id} is still ${newest.status}`,
-        blockedBy: null,
-      };
-    }
-    if (policy === 'buffer_one') {
-      const waiting = unfinished.find((run) => run.blocked_by !== null);
-      return waiting
-        ? { status: 'skipped', reason: `a run is already waiting: ${waiting.id}`, blockedBy: null }
-        : { status: 'queued', reason: null, blockedBy: newest.id };
-    }
-    // replace
-    const why = `replaced by ${fire.runId}`;
-    let newestRunning: string | null = null;
-    for (const run of unfinished) {
-      if (run.status === 'queued') {
-        cancelQueued.run(now, why, run.id);
-        runs.event(run.id, now, 'finished', why);
-        result.cancelled.push(run.id);
-      } else {
-        newestRunning ??= run.id;
-        if (requestStop.run(now, run.id).changes > 0) runs.event(run.id, now, 'cancel_requested', why);
-        result.stopping.push(run.id);
+    const unfinished = overlapLooksAtUnfinished(policy) ? unfinishedOf.all(fire.scheduleId) : [];
+    const { replaced, ...outcome } = decideOverlap(policy, fire.runId, unfinished);
+    if (replaced !== null) {
+      for (const runId of replaced.cancel) {
+        cancelQueued.run(now, replaced.reason, runId);
+        runs.event(runId, now, 'finished', replaced.reason);
+        result.cancelled.push(runId);
+      }
+      for (const runId of replaced.stop) {
+        const requested = requestStop.run(now, runId).changes > 0;
+        if (requested) runs.event(runId, now, 'cancel_requested', replaced.reason);
+        result.stopping.push(runId);
       }
     }
-    return { status: 'queued', reason: null, blockedBy: newestRunning };
+    return outcome;
   }
 
   /** Fires one tick of a current schedule (not `allow`): its run, as the policy says, into `result`. */

@@ -3,12 +3,19 @@
 // transaction. Worker-side writes are fenced by (id, attempt, worker_id, status = 'running'). A queued run
 // blocked by another (a schedule's overlap policy, see sqlite-overlap-queries.ts) cannot be claimed until it
 // is released. A retry or a release takes a running run back to queued, a retry as attempt + 1, a release
-// (a stopping worker giving the attempt back) with the same attempt.
+// (a stopping worker giving the attempt back) with the same attempt. What a cancel does in each state, and
+// the reasons it records, are src/core/cancel-reason.ts.
 //
 // An event records the run's attempt and status *after* the change it describes, read from the updated
 // row, and takes the next seq of that run. Statements are compiled once, when the store opens.
 
 import type Database from 'better-sqlite3';
+import {
+  CANCELLED_BY_JOB_DELETION,
+  CANCELLED_BY_REQUEST,
+  cancelEffectOf,
+  endWithoutRetry,
+} from '../../core/cancel-reason.js';
 import { HourglassError, notFound } from '../../core/errors.js';
 import { RUN_STATUSES } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
@@ -40,9 +47,6 @@ import {
 const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt, exit_code, reason, args_json,
   env_json, created_at, nominal_time, due_at, blocked_by, available_at, dispatched_at, started_at,
   finished_at, worker_id, heartbeat_at, cancel_requested_at, idempotency_key, request_hash, image_digest`;
-
-const CANCELLED_BY_REQUEST = 'cancelled by request';
-const CANCELLED_BY_JOB_DELETION = 'job deleted';
 
 /** Ids to a JSON array, read back with json_each: one compiled statement serves any number of ids. */
 const idList = (ids: string[]): string => JSON.stringify(ids);
@@ -249,8 +253,7 @@ export function compileRunQueries(
       return 'requeued';
     }
     // No retry: either none was asked for, or the run's cancellation was requested meanwhile.
-    const final =
-      retryAt === null ? { status: outcome, reason } : { status: 'cancelled', reason: CANCELLED_BY_REQUEST };
+    const final = endWithoutRetry(outcome, reason, retryAt !== null);
     if (finish.run({ ...fenceParams, ...final, at }).changes === 0) return 'fenced';
     event(runId, at, 'finished', final.reason);
     return 'finished';
@@ -267,17 +270,18 @@ export function compileRunQueries(
   const requestCancel = db.transaction((tenantId: string, runId: string, at: number): CancelResult => {
     const row = byTenantAndId.get(tenantId, runId);
     if (!row) throw notFound('run', runId);
-    if (row.status === 'queued') {
+    const effect = cancelEffectOf(row.status);
+    if (effect === 'cancelled') {
       cancelQueued.run(at, CANCELLED_BY_REQUEST, runId);
       event(runId, at, 'finished', CANCELLED_BY_REQUEST);
-      return { state: 'cancelled', run: mustGet(runId) };
+      return { state: effect, run: mustGet(runId) };
     }
-    if (row.status === 'running') {
+    if (effect === 'requested') {
       // Asking twice is not news: only the first request is recorded.
       if (requestStop.run(at, runId).changes > 0) event(runId, at, 'cancel_requested');
-      return { state: 'requested', run: mustGet(runId) };
+      return { state: effect, run: mustGet(runId) };
     }
-    return { state: 'already_finished', run: rowToRun(row) };
+    return { state: effect, run: rowToRun(row) };
   });
 
   return {
