@@ -24,6 +24,11 @@ export interface Delivery {
 }
 
 export interface RunQueue {
+  /**
+   * Whether its messages outlive this process (a broker). A queue that does not (the in-process one) starts
+   * empty, so the dispatch sweep publishes every queued run due within the horizon again at start.
+   */
+  readonly durable: boolean;
   publish(messages: QueueMessage[]): Promise<void>;
   /** Waits until at least one message is available (or `waitMs` passes, or the signal aborts); at most `max`. */
   pull(max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]>;

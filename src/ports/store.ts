@@ -164,6 +164,14 @@ export interface FireResult {
   stopping: string[];
 }
 
+export interface DispatchQuery {
+  availableBy: number;
+  /** Dispatched runs are taken again if dispatched before this; null takes only never-dispatched ones. */
+  redispatchBefore: number | null;
+  at: number;
+  limit: number;
+}
+
 export interface Store {
   close(): Promise<void>;
 
@@ -234,8 +242,15 @@ export interface Store {
    * not_found naming it; the cost never depends on another tenant's runs.
    */
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
-  /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
+  /** Every queued run not blocked by another, oldest first. */
   listQueuedRuns(): Promise<Run[]>;
+  /**
+   * The outbox (core/dispatch.ts): queued runs not blocked by another, available by `availableBy`, that were
+   * never dispatched (oldest available first) or were dispatched before `redispatchBefore`; at most `limit`;
+   * as queue messages (with their job's memory). Each is marked dispatched at `at` in the same transaction
+   * (a `dispatched` event the first time), so that two sweepers never take the same run at once.
+   */
+  takeRunsToDispatch(query: DispatchQuery): Promise<QueueMessage[]>;
   markDispatched(runIds: string[], at: number): Promise<void>;
 
   /** queued → running for this attempt and worker; null if the run is no longer queued at that attempt. */

@@ -57,32 +57,33 @@ for (const factory of HINT_BUS_FACTORIES) {
           assert.deepEqual(heard, [channel.hint(1)]);
         }));
 
-      it(`${channel.name}: another process hears each hint exactly once, in order`, async (t) => {
-        await withBus(async (bus) => {
-          if (!bus.crossesProcesses) return t.skip('one process only');
-          const [sender, receiver] = [await bus.node(), await bus.node()];
-          const heard: unknown[] = [];
-          const latencies: number[] = [];
-          let sentAt = 0;
-          channel.of(receiver).on((hint) => {
-            heard.push(hint);
-            latencies.push(performance.now() - sentAt);
+      // The in-process bus has one process: the tests of what crosses between processes are not its.
+      if (factory.crossesProcesses)
+        it(`${channel.name}: another process hears each hint exactly once, in order`, async (t) => {
+          await withBus(async (bus) => {
+            const [sender, receiver] = [await bus.node(), await bus.node()];
+            const heard: unknown[] = [];
+            const latencies: number[] = [];
+            let sentAt = 0;
+            channel.of(receiver).on((hint) => {
+              heard.push(hint);
+              latencies.push(performance.now() - sentAt);
+            });
+            for (let n = 0; n < 50; n++) {
+              sentAt = performance.now();
+              channel.of(sender).emit(channel.hint(n));
+              await until(() => heard.length === n + 1);
+            }
+            assert.deepEqual(
+              heard,
+              Array.from({ length: 50 }, (_, n) => channel.hint(n)),
+            );
+            latencies.sort((a, b) => a - b);
+            t.diagnostic(
+              `cross-process hint latency p50 ${latencies[25]!.toFixed(2)} ms, max ${latencies[49]!.toFixed(2)} ms`,
+            );
           });
-          for (let n = 0; n < 50; n++) {
-            sentAt = performance.now();
-            channel.of(sender).emit(channel.hint(n));
-            await until(() => heard.length === n + 1);
-          }
-          assert.deepEqual(
-            heard,
-            Array.from({ length: 50 }, (_, n) => channel.hint(n)),
-          );
-          latencies.sort((a, b) => a - b);
-          t.diagnostic(
-            `cross-process hint latency p50 ${latencies[25]!.toFixed(2)} ms, max ${latencies[49]!.toFixed(2)} ms`,
-          );
         });
-      });
 
       it(`${channel.name}: an unsubscribed listener hears nothing more, here or elsewhere`, () =>
         withBus(async (bus) => {
@@ -101,27 +102,28 @@ for (const factory of HINT_BUS_FACTORIES) {
           assert.deepEqual(there, [channel.hint(1)]);
         }));
 
-      it(`${channel.name}: drops a message on its subject that is not a hint`, async (t) => {
-        await withBus(async (bus) => {
-          const [sender, receiver] = [await bus.node(), await bus.node()];
-          const subject = channel.subject(sender);
-          if (sender.connection === null || subject === undefined) return t.skip('no wire to send on');
-          const heard: unknown[] = [];
-          channel.of(receiver).on((hint) => heard.push(hint));
-          for (const junk of [
-            'not json',
-            '{}',
-            '{"type":"explode","runId":"x"}',
-            '{"scheduleId":"","partition":-1}',
-            'null',
-          ])
-            sender.connection.publish(subject, new TextEncoder().encode(junk));
-          channel.of(sender).emit(channel.hint(7));
-          await until(() => heard.length >= 1);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          assert.deepEqual(heard, [channel.hint(7)]);
+      if (factory.crossesProcesses)
+        it(`${channel.name}: drops a message on its subject that is not a hint`, async () => {
+          await withBus(async (bus) => {
+            const [sender, receiver] = [await bus.node(), await bus.node()];
+            const subject = channel.subject(sender);
+            assert.ok(sender.connection !== null && subject !== undefined, 'a wire to send on');
+            const heard: unknown[] = [];
+            channel.of(receiver).on((hint) => heard.push(hint));
+            for (const junk of [
+              'not json',
+              '{}',
+              '{"type":"explode","runId":"x"}',
+              '{"scheduleId":"","partition":-1}',
+              'null',
+            ])
+              sender.connection.publish(subject, new TextEncoder().encode(junk));
+            channel.of(sender).emit(channel.hint(7));
+            await until(() => heard.length >= 1);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            assert.deepEqual(heard, [channel.hint(7)]);
+          });
         });
-      });
     }
   });
 }

@@ -40,6 +40,8 @@ export interface HintBus {
 
 export interface HintBusFactory {
   name: string;
+  /** Whether its buses have more than one process (node() gives each its own connection). */
+  crossesProcesses: boolean;
   /** False, or the reason to skip (skipUnless). */
   skip: false | string;
   create(): Promise<HintBus>;
@@ -47,6 +49,7 @@ export interface HintBusFactory {
 
 const memory: HintBusFactory = {
   name: 'memory',
+  crossesProcesses: false,
   skip: false,
   async create() {
     const node: HintNode = {
@@ -61,6 +64,7 @@ const memory: HintBusFactory = {
 
 const nats: HintBusFactory = {
   name: 'nats',
+  crossesProcesses: true,
   skip: skipUnless(NATS_AVAILABLE, `NATS at ${NATS_URL}`),
   async create() {
     // Subjects of this bus alone, so that parallel tests never hear each other.

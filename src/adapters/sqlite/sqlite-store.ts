@@ -25,6 +25,7 @@ import type {
   AttemptResult,
   CancelResult,
   ClaimedRun,
+  DispatchQuery,
   FinishResult,
   HeartbeatAnswer,
   HeldAttempt,
@@ -323,6 +324,11 @@ export class SqliteStore implements Store {
 
   async markDispatched(runIds: string[], at: number): Promise<void> {
     this.withoutFsync(() => this.runs.markDispatched(runIds, at));
+  }
+
+  async takeRunsToDispatch(query: DispatchQuery): Promise<QueueMessage[]> {
+    // Bookkeeping like markDispatched: if an OS crash undoes it, the run is dispatched again.
+    return this.withoutFsync(() => this.runs.takeRunsToDispatch(query));
   }
 
   async claimRun(runId: string, attempt: number, workerId: string, at: number): Promise<ClaimedRun | null> {
