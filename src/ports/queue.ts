@@ -1,6 +1,8 @@
 // The queue port: how runs travel from whoever creates them to the workers. Workers pull only as many as
 // they have capacity for; a delivery is acked once the run is durably claimed in the store, or nak'ed with a
-// delay to come back later. Publishing the same run id twice delivers it once (dedup by run id).
+// delay to come back later. Publishing the same message twice delivers it once (the in-process queue dedups by
+// run id; JetStream by run id, attempt and availability, within its dedup window). A second delivery is
+// harmless anyway: claims are fenced by attempt.
 
 export interface QueueMessage {
   runId: string;

@@ -1,6 +1,9 @@
 // How a QueueMessage travels in JetStream: JSON in the payload, on its tenant's subject, with the
-// `Nats-Msg-Id` the stream deduplicates by — the run id and the attempt, so a republish of the same attempt
-// is dropped and a retry (the next attempt) is a new message.
+// `Nats-Msg-Id` the stream deduplicates by — the run id, the attempt and when it is available. So a second
+// publish of one dispatch (a publish retried, the outbox sweep republishing a message that was not lost
+// after all) is dropped within the dedup window, while a retry (the next attempt) and a release (the same
+// attempt, available again from its release) are new messages: a release deduped against its first publish
+// would wait out the window.
 
 import type { QueueMessage } from '../../ports/queue.js';
 import { HourglassError } from '../../core/errors.js';
@@ -20,7 +23,7 @@ export function subjectOf(prefix: string, message: QueueMessage): string {
 }
 
 export function msgIdOf(message: QueueMessage): string {
-  return `${message.runId}:${message.attempt}`;
+  return `${message.runId}:${message.attempt}:${message.availableAt}`;
 }
 
 export function encodeMessage(message: QueueMessage): string {

@@ -39,6 +39,8 @@ const TERM = '+TERM';
 type PullShape = { batch: number; expiresMs: number | null };
 
 export class JetStreamRunQueue implements RunQueue {
+  /** Messages are in the stream, on the server's disk: they outlive every process of ours. */
+  readonly durable = true;
   private readonly pullSubject: string;
   private readonly js: JetStreamClient;
   private readonly closing = new AbortController();
