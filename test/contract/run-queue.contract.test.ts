@@ -75,7 +75,12 @@ for (const factory of QUEUE_FACTORIES) {
     name: string,
     body: (open: Open) => Promise<void>,
     options: QueueLocationOptions & { skip?: false | string } = {},
-  ) => it(name, { skip: options.skip ?? false }, () => withQueue(factory, options, body));
+  ): void => {
+    // A test of a capability this queue does not have is not its test: not registered, so that a skip in
+    // the output always means a missing service (test/support/required-services.ts).
+    if (typeof options.skip === 'string') return;
+    it(name, () => withQueue(factory, options, body));
+  };
   const unless = (capable: boolean, what: string): false | string =>
     capable ? false : `${factory.name}: ${what}`;
 
