@@ -9,10 +9,11 @@
 // advisory lock per tenant for plan limits); none of them needs SERIALIZABLE.
 //
 // A connection lost during COMMIT leaves the outcome unknown: the caller gets 'unavailable', never a retry
-// that could apply the work twice.
+// that could apply the work twice. A connection found dead at BEGIN (an idle one the server closed, which the
+// pool had not noticed yet) has done nothing, so that transaction is retried on another connection.
 
 import pg from 'pg';
-import { isRetryable, translateDriverError } from './postgres-errors.js';
+import { isConnectionError, isRetryable, translateDriverError } from './postgres-errors.js';
 
 /** What a query file runs its statements on: a transaction's connection, or the pool (autocommit). */
 export interface Sql {
@@ -35,11 +36,13 @@ const TYPES = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
+type Query = (text: string, values: unknown[]) => Promise<pg.QueryResult>;
+
 class QueryRunner implements Sql {
-  constructor(private readonly target: pg.Pool | pg.PoolClient) {}
+  constructor(private readonly query: Query) {}
 
   async rows<R>(text: string, values: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.target.query(text, values as unknown[]);
+    const result = await this.query(text, values as unknown[]);
     return result.rows as R[];
   }
 
@@ -48,10 +51,19 @@ class QueryRunner implements Sql {
   }
 
   async changes(text: string, values: readonly unknown[] = []): Promise<number> {
-    const result = await this.target.query(text, values as unknown[]);
+    const result = await this.query(text, values as unknown[]);
     return result.rowCount ?? 0;
   }
 }
+
+/**
+ * A connection that dies while checked out emits 'error' on its client (once or twice), and pg-pool listens
+ * only while the client is idle: without a listener of ours, a database restart would be an uncaught
+ * exception. The query in flight rejects with the error anyway, so the event itself is dropped. Attached
+ * once per client, for its whole life (a late second event after release is dropped too).
+ */
+const listened = new WeakSet<pg.PoolClient>();
+const dropClientError = (): void => {};
 
 export interface DatabaseOptions {
   connectionString: string;
@@ -61,6 +73,13 @@ export interface DatabaseOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** BEGIN failed on a dead connection: nothing of the transaction ran, so it may run again elsewhere. */
+class DeadAtBegin extends Error {
+  constructor(readonly driverError: unknown) {
+    super('connection lost before the transaction began');
+  }
+}
 
 export class PostgresDatabase {
   private readonly pool: pg.Pool;
@@ -76,7 +95,27 @@ export class PostgresDatabase {
     // An idle connection the server closed (a restart, a failover) is dropped from the pool and reported
     // here; without a listener it would crash the process. The next query opens a new one.
     this.pool.on('error', () => {});
-    this.autocommitSql = new QueryRunner(this.pool);
+    this.autocommitSql = new QueryRunner(async (text, values) => {
+      const client = await this.checkout();
+      let broken = false;
+      try {
+        return await client.query(text, values);
+      } catch (error) {
+        broken = isConnectionError(error);
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!listened.has(client)) {
+      client.on('error', dropClientError);
+      listened.add(client);
+    }
+    return client;
   }
 
   /** Statements each atomic on its own (a single write, or reads): no transaction around them. */
@@ -87,11 +126,16 @@ export class PostgresDatabase {
   /** `work` in one transaction on one connection, committed if it returns, rolled back if it throws. */
   transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     return this.withRetries(async () => {
-      const client = await this.pool.connect();
-      let broken = false;
+      const client = await this.checkout();
       try {
         await client.query('BEGIN');
-        const result = await work(new QueryRunner(client));
+      } catch (error) {
+        client.release(true);
+        throw isConnectionError(error) ? new DeadAtBegin(error) : error;
+      }
+      let broken = false;
+      try {
+        const result = await work(new QueryRunner((text, values) => client.query(text, values)));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -109,7 +153,7 @@ export class PostgresDatabase {
   async session<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.checkout();
     } catch (error) {
       throw translateDriverError(error);
     }
@@ -131,7 +175,10 @@ export class PostgresDatabase {
       try {
         return await attempt();
       } catch (error) {
-        if (!isRetryable(error) || n >= this.options.maxAttempts) throw translateDriverError(error);
+        const retryable = isRetryable(error) || error instanceof DeadAtBegin;
+        if (!retryable || n >= this.options.maxAttempts) {
+          throw translateDriverError(error instanceof DeadAtBegin ? error.driverError : error);
+        }
         // Jittered and growing, so that the two transactions that collided do not collide again.
         await sleep(Math.random() * 5 * 2 ** n);
       }
