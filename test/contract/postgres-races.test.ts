@@ -136,10 +136,12 @@ describe('PostgreSQL store: concurrent callers', { skip: POSTGRES_SKIP }, () => 
       }),
     ).finally(() => (writing = false));
     // Each schedule changes once, so a reader that sees a gap has seen a number before an earlier one.
-    while (writing || last < target) {
+    for (;;) {
+      // Sampled before the read: once the writers were done, the read sees every change they made.
+      const done = !writing;
       const changes = await b.listScheduleChanges([0], last, 100);
       for (const change of changes) assert.equal(change.changeSeq, ++last, 'changes are read in order');
-      if (!writing && changes.length === 0) break;
+      if (done && changes.length === 0) break;
     }
     await writers;
     assert.equal(last, target);
