@@ -1,0 +1,58 @@
+// Runs as the API and the dispatch side see them: creating one (with its Idempotency-Key), reading runs and
+// their timelines, cancelling, and what goes to the queue (queued runs, dispatch marks, runs released from
+// an overlap block). What a worker writes about an attempt is attempt-store.ts.
+
+import type { RunStatus } from '../../core/run-state.js';
+import type { Run, RunEvent } from '../../core/run.js';
+import type { QueueMessage } from '../queue.js';
+import type { Page } from './page.js';
+
+export interface RunFilter {
+  jobId?: string;
+  scheduleId?: string;
+  status?: RunStatus;
+  limit: number;
+  /** The last id of the previous page; runs are listed newest first. */
+  cursor?: string;
+}
+
+export interface NewRun {
+  run: Run;
+  /** Hash of the creating request, compared when the same Idempotency-Key comes again. */
+  requestHash: string | null;
+}
+
+export type InsertRunResult =
+  { inserted: true; run: Run } | { inserted: false; run: Run; sameRequest: boolean };
+
+export type CancelResult =
+  | { state: 'cancelled'; run: Run } // it was queued: now cancelled
+  | { state: 'requested'; run: Run } // it is running: its worker will stop it
+  | { state: 'already_finished'; run: Run };
+
+export interface RunStore {
+  /** Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run. */
+  insertRun(newRun: NewRun): Promise<InsertRunResult>;
+  getRun(tenantId: string, runId: string): Promise<Run | null>;
+  /** The tenant's run created with this Idempotency-Key, and the hash of the request that created it. */
+  findRunByIdempotencyKey(
+    tenantId: string,
+    key: string,
+  ): Promise<{ run: Run; requestHash: string | null } | null>;
+  getRunEvents(runId: string): Promise<RunEvent[]>;
+  /**
+   * Newest first. A `jobId` or `scheduleId` the tenant does not have (another tenant's, or none) throws
+   * not_found naming it; the cost never depends on another tenant's runs.
+   */
+  listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
+  /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
+  listQueuedRuns(): Promise<Run[]>;
+  markDispatched(runIds: string[], at: number): Promise<void>;
+  requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult>;
+  /**
+   * Runs blocked by `finishedRunId` (now ended) become available at `now`; returns their queue messages.
+   * Runs blocked by a run that ended without this being called (a crash) are released when `finishedRunId`
+   * is null: the reconciliation's safety net.
+   */
+  releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]>;
+}

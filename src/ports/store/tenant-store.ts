@@ -1,0 +1,11 @@
+// Tenants and their plan limits: written by an admin, read wherever a limit or a privilege is checked.
+
+import type { Tenant } from '../../core/tenant.js';
+
+export interface TenantStore {
+  createTenant(tenant: Tenant): Promise<void>;
+  getTenant(id: string): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+  /** Replaces the tenant's plan limits (an admin's change); null when there is no such tenant. */
+  updateTenantLimits(id: string, limits: Tenant['limits']): Promise<Tenant | null>;
+}
