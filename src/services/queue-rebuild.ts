@@ -3,9 +3,10 @@
 
 import { memoryRequestOf, type JobResources } from '../core/job.js';
 import type { QueueMessage, RunQueue } from '../ports/queue.js';
-import type { Store } from '../ports/store.js';
+import type { JobStore } from '../ports/store/job-store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 
-export async function rebuildQueue(store: Store, queue: RunQueue): Promise<number> {
+export async function rebuildQueue(store: RunStore & JobStore, queue: RunQueue): Promise<number> {
   const queued = await store.listQueuedRuns();
   const resourcesByJob = new Map<string, JobResources>();
   const messages: QueueMessage[] = [];

@@ -12,7 +12,7 @@ import { lagMs, type Run } from '../../core/run.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
-import type { ClaimedRun, Store } from '../../ports/store.js';
+import type { AttemptStore, ClaimedRun } from '../../ports/store/attempt-store.js';
 import type { Logger } from '../logger.js';
 import { recordedOutcome, retryMessage } from '../retry-message.js';
 import type { Execution } from './execution.js';
@@ -24,7 +24,7 @@ export const WORKER_STOPPED = 'worker stopped';
 /** What recording needs from the worker; the agent builds it once. */
 export interface RecorderContext {
   readonly workerId: string;
-  readonly store: Store;
+  readonly store: AttemptStore;
   readonly queue: RunQueue;
   readonly signals: RunSignals;
   readonly clock: Clock;
