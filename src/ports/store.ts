@@ -17,6 +17,13 @@
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
 // against every adapter. Every tenant-facing read takes the tenant id, so another tenant's ids are simply
 // not found.
+//
+// Concurrency: many processes call one store at once. Every method is atomic (its writes commit together or
+// not at all), resolves once they are committed, and reads only committed data. What each method must keep
+// under concurrent callers (claims, plan limits, Idempotency-Keys, lease rounds, fired ticks, the change
+// sequence) is written on it, and gathered, with what a second adapter needs for it under READ COMMITTED, in
+// docs/architecture.md, "The Store's concurrency contract"; test/contract/store-concurrency.contract.test.ts
+// races two connections on every adapter to check it.
 
 import type { ApiKeyStore } from './store/api-key-store.js';
 import type { AttemptStore } from './store/attempt-store.js';

@@ -65,6 +65,13 @@ export interface FireStore {
    * `through`, when given, becomes the frontier of every partition whose lease is current; a schedule's own
    * watermark is written only when its tick has no next (`nextFireAt` null: the schedule ended). A tick whose
    * partition has no current lease here writes nothing.
+   *
+   * Concurrency: the lease check holds until the batch commits — no round takes one of its partitions in
+   * between (lock the batch's lease rows), and two batches of one partition do not decide overlap policies at
+   * the same time. A tick fires once: its run id (scheduledRunId) is the run's key, so of concurrent batches
+   * with one tick (a retry whose first try committed, two connections of one node, an old and a new owner
+   * around a takeover) at most one creates its run; the others report it in `duplicates` (or are fenced),
+   * none throws.
    */
   fireTicks(
     owner: string,
@@ -73,6 +80,9 @@ export interface FireStore {
     now: number,
     through?: FiredThrough,
   ): Promise<FireResult>;
-  /** Moves watermarks without firing (ticks skipped by catch-up, a schedule ended), fenced like fireTicks. */
+  /**
+   * Moves watermarks without firing (ticks skipped by catch-up, a schedule ended), fenced like fireTicks (the
+   * lease check holds until it commits); false, writing nothing, when the lease is no longer (owner, epoch).
+   */
   advanceWatermarks(owner: string, lease: PartitionLease, marks: readonly WatermarkMark[]): Promise<boolean>;
 }

@@ -3,5 +3,6 @@
 
 export interface MetaStore {
   getMeta(key: string): Promise<string | null>;
+  /** An upsert: of concurrent calls for one key, the last to commit wins. */
   setMeta(key: string, value: string): Promise<void>;
 }

@@ -6,6 +6,8 @@ export interface RegistryCredentialStore {
   /**
    * Creates or replaces the tenant's login for its host (a replacement keeps createdAt); true when created.
    * A new one beyond `maxPerTenant` throws `plan_limit_exceeded`, checked in the same transaction.
+   * Concurrency: like every plan limit, never exceeded by concurrent puts of one tenant in any process (count
+   * and insert serialized per tenant); of concurrent puts of one new host, one reports it created.
    */
   putRegistryCredential(entry: SealedRegistryCredential, maxPerTenant: number): Promise<boolean>;
   /** False when the tenant had no login for that host. */

@@ -31,7 +31,12 @@ export type CancelResult =
   | { state: 'already_finished'; run: Run };
 
 export interface RunStore {
-  /** Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run. */
+  /**
+   * Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run.
+   * Concurrency: of concurrent inserts with one (tenant, key), from any process, exactly one inserts and every
+   * other returns that run (`inserted: false`), none throws: a unique constraint on (tenant, key), and a
+   * loser reads the winner's run once it has committed.
+   */
   insertRun(newRun: NewRun): Promise<InsertRunResult>;
   getRun(tenantId: string, runId: string): Promise<Run | null>;
   /** The tenant's run created with this Idempotency-Key, and the hash of the request that created it. */
@@ -47,12 +52,21 @@ export interface RunStore {
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
   /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
   listQueuedRuns(): Promise<Run[]>;
+  /** Sets dispatchedAt (and its event) once per run: a run already marked is left as it is. */
   markDispatched(runIds: string[], at: number): Promise<void>;
+  /**
+   * Cancels a queued run, asks a running one to stop (recorded once, however often asked), answers a finished
+   * one as it is. Concurrency: decided on the run's state when written, not as read before: a run a worker
+   * claims meanwhile answers `requested`, never `cancelled` while it runs (lock the run row, or make each
+   * branch a conditional write and answer by the one that changed the row).
+   */
   requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult>;
   /**
    * Runs blocked by `finishedRunId` (now ended) become available at `now`; returns their queue messages.
    * Runs blocked by a run that ended without this being called (a crash) are released when `finishedRunId`
-   * is null: the reconciliation's safety net.
+   * is null: the reconciliation's safety net. Concurrency: each blocked run is released (its message
+   * returned) by exactly one of concurrent callers, by a conditional write; a run blocked while its blocker
+   * was ending is released by the next call with null at the latest.
    */
   releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]>;
 }

@@ -30,12 +30,16 @@ export interface ScheduleTimingStore {
   ): Promise<ScheduleTiming[]>;
   /** One schedule's timing, deleted or paused included; null if it never existed. */
   getScheduleTiming(scheduleId: string): Promise<ScheduleTiming | null>;
-  /** Schedules of these partitions changed after `afterSeq` (deleted and paused included), in change order. */
+  /**
+   * Schedules of these partitions changed after `afterSeq` (deleted and paused included), in change order,
+   * each once, at its latest change. Because the sequence is in commit order (schedule-store.ts), a reader
+   * that passes the last number it saw misses no change, however many writers there are.
+   */
   listScheduleChanges(
     partitions: readonly number[],
     afterSeq: number,
     limit: number,
   ): Promise<ScheduleTiming[]>;
-  /** The latest change sequence number (0 before any change). */
+  /** The latest change sequence number (0 before any change): every change up to it is visible. */
   latestScheduleChange(): Promise<number>;
 }
