@@ -43,3 +43,22 @@ export function resolveWatermark(
   if (next === null || (schedule.endAt !== null && next > schedule.endAt)) return null;
   return Math.max(next, stored);
 }
+
+/**
+ * A "next tick after" that remembers its answers for one large read: after a frontier moved, the schedules of a
+ * partition that share a spec (and jitter) all ask the same question.
+ */
+export function memoisedNextTick(): NextTickAfter {
+  const answers = new Map<string, number | null>();
+  return (spec: ScheduleSpec, afterMs: number) => {
+    // An interval's next tick is arithmetic: cheaper than the key.
+    if (spec.kind === 'every') return nextFireAfter(timeSpecOf(spec), afterMs);
+    const key = `${spec.timezone}|${spec.cron}|${afterMs}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = nextFireAfter(timeSpecOf(spec), afterMs);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}

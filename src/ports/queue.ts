@@ -1,6 +1,8 @@
 // The queue port: how runs travel from whoever creates them to the workers. Workers pull only as many as
 // they have capacity for; a delivery is acked once the run is durably claimed in the store, or nak'ed with a
-// delay to come back later. Publishing the same run id twice delivers it once (dedup by run id).
+// delay to come back later. Publishing the same message twice delivers it once (the in-process queue dedups by
+// run id; JetStream by run id, attempt and availability, within its dedup window). A second delivery is
+// harmless anyway: claims are fenced by attempt.
 
 export interface QueueMessage {
   runId: string;
@@ -24,6 +26,11 @@ export interface Delivery {
 }
 
 export interface RunQueue {
+  /**
+   * Whether its messages outlive this process (a broker). A queue that does not (the in-process one) starts
+   * empty, so the dispatch sweep publishes every queued run due within the horizon again at start.
+   */
+  readonly durable: boolean;
   publish(messages: QueueMessage[]): Promise<void>;
   /** Waits until at least one message is available (or `waitMs` passes, or the signal aborts); at most `max`. */
   pull(max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]>;

@@ -52,7 +52,14 @@ export type { MetaStore } from './store/meta-store.js';
 export type { Page } from './store/page.js';
 export type { LeaseRound, PartitionLease, PartitionLeaseStore } from './store/partition-lease-store.js';
 export type { RegistryCredentialStore } from './store/registry-credential-store.js';
-export type { CancelResult, InsertRunResult, NewRun, RunFilter, RunStore } from './store/run-store.js';
+export type {
+  CancelResult,
+  DispatchQuery,
+  InsertRunResult,
+  NewRun,
+  RunFilter,
+  RunStore,
+} from './store/run-store.js';
 export type { ScheduleFilter, ScheduleStore } from './store/schedule-store.js';
 export type { ScheduleTiming, ScheduleTimingStore } from './store/schedule-timing-store.js';
 export type { TenantStore } from './store/tenant-store.js';

@@ -1,5 +1,5 @@
 // The composition root of `hourglass server`: the only place that constructs adapters. Embedded mode: a
-// SQLite store and log files under the data directory, an in-process queue rebuilt from the store, and the
+// SQLite store and log files under the data directory, an in-process queue filled from the store, and the
 // roles asked for (API, scheduler, worker; the reaper and the release of blocked runs always) in this one
 // process.
 
@@ -28,7 +28,7 @@ import { buildApi } from '../api/app.js';
 import { createMetrics } from '../observability/metrics.js';
 import { BlockedRunReleaser } from '../services/blocked-runs.js';
 import { JobService } from '../services/job-service.js';
-import { rebuildQueue } from '../services/queue-rebuild.js';
+import { RunDispatcher } from '../services/run-dispatcher.js';
 import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
@@ -165,8 +165,16 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     containerRuntime !== null && containerRuntime.unavailableReason === null
       ? await startContainerRuntime(config, clock, logger.child({ role: 'containers' }))
       : null;
-  // The in-process queue lives in memory: fill it again with every run the store has queued.
-  await rebuildQueue(store, queue);
+  // The store is the queue's outbox: runs come within the queue's horizon, or their message was lost, are
+  // published by this sweep. The in-process queue starts empty, so the first sweep fills it again.
+  const dispatcher = new RunDispatcher({
+    store,
+    queue,
+    signals,
+    clock,
+    logger: logger.child({ role: 'dispatcher' }),
+  });
+  await dispatcher.start();
 
   let ready = false;
   let api: FastifyInstance | null = null;
@@ -196,6 +204,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     } catch (error) {
       // The port taken, say: nothing is left open, and the first-start credentials stay in their file.
       await api.close();
+      await dispatcher.stop();
       await processExecutor?.close(); // its launcher process would keep this one alive
       await containerExecutor?.close(); // its warm containers
       await queue.close();
@@ -304,6 +313,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       // the worker stops next: its runs are released back to the queue for the next start. Then the API
       // closes, ending open log streams, and the store last.
       await scheduler?.stop();
+      await dispatcher.stop();
       await worker?.stop();
       await processExecutor?.close(); // its launcher process
       await containerExecutor?.close(); // its warm containers

@@ -14,12 +14,15 @@ import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { AttemptStore } from '../ports/store/attempt-store.js';
 import type { JobStore } from '../ports/store/job-store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 import type { Logger } from './logger.js';
 import { recordedOutcome, retryMessage } from './retry-message.js';
+import { dispatchDue } from './run-dispatcher.js';
 import type { WorkerMetrics } from './worker/worker-metrics.js';
 
 export interface ReaperOptions {
-  store: AttemptStore & JobStore;
+  /** Stale attempts and their ends; the job's retry policy; dispatching a retry that is due. */
+  store: AttemptStore & JobStore & Pick<RunStore, 'markDispatched'>;
   queue: RunQueue;
   clock: Clock;
   logger: Logger;
@@ -138,11 +141,11 @@ export class Reaper {
       'run lost: its worker stopped heartbeating',
     );
     if (result === 'requeued' && retryAt !== null && job !== null) {
-      await queue
-        .publish([retryMessage(run, job.resources, retryAt)])
-        .catch((error: unknown) =>
-          log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
-        );
+      await dispatchDue({ store: this.options.store, queue, clock: this.options.clock }, [
+        retryMessage(run, job.resources, retryAt),
+      ]).catch((error: unknown) =>
+        log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
+      );
       this.options.signals?.emit({ type: 'queued', runId: run.id });
     } else {
       this.options.signals?.emit({ type: 'finished', runId: run.id });

@@ -1,6 +1,6 @@
 // Runs as the API sees them: create (now, or at `runAt`, with idempotency and the tenant's rate limit), read,
-// list, cancel. A created run is stored first and then published to the queue; the queue is rebuilt from the
-// store at start, so a crash between the two loses nothing.
+// list, cancel. A created run is stored first and then published to the queue if it is due within the queue's
+// horizon (core/dispatch.ts); the store is the queue's outbox, so a crash between the two loses nothing.
 //
 // A future run is due at `runAt` (its nominal time and due time). It is published available a little before
 // (`preDispatchLeadMs`), so that a worker holds it when it is due and starts its process at `dueAt`.
@@ -23,6 +23,7 @@ import { parseInstant } from './input-time.js';
 import { resolveJobFilter } from './job-filter.js';
 import type { JobService } from './job-service.js';
 import { RateLimiter } from './rate-limiter.js';
+import { dispatchDue } from './run-dispatcher.js';
 
 export interface RunInput {
   args?: string[];
@@ -112,20 +113,19 @@ export class RunService {
     const result = await this.store.insertRun({ run, requestHash });
     // Two requests with one key raced, and the other inserted first.
     if (!result.inserted) return { run: replayed(result.run, result.sameRequest), created: false };
-    // Marked before it is published, so the timeline reads created → dispatched → claimed whatever the
-    // scheduling; a crash in between leaves it queued, and the queue is rebuilt from the store at start.
-    const dispatchedAt = this.clock.now();
-    await this.store.markDispatched([run.id], dispatchedAt);
-    await this.queue.publish([
-      {
-        runId: run.id,
-        tenantId: run.tenantId,
-        attempt: 1,
-        memoryMb: job.resources.memoryMb,
-        memoryRequestMb: memoryRequestOf(job.resources),
-        availableAt: run.availableAt,
-      },
+    const message = {
+      runId: run.id,
+      tenantId: run.tenantId,
+      attempt: 1,
+      memoryMb: job.resources.memoryMb,
+      memoryRequestMb: memoryRequestOf(job.resources),
+      availableAt: run.availableAt,
+    };
+    // Later than the queue's horizon, it stays in the store until the dispatch sweep publishes it.
+    const dispatch = await dispatchDue({ store: this.store, queue: this.queue, clock: this.clock }, [
+      message,
     ]);
+    const dispatchedAt = dispatch.published.length > 0 ? dispatch.at : null;
     return { run: { ...result.run, dispatchedAt }, created: true };
   }
 

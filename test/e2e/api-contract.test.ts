@@ -393,19 +393,31 @@ describe('API contract: bad input', () => {
     assert.match(doc.info.description, /405 \(method_not_allowed\) with an Allow header/);
   });
 
-  it('takes a future run off hourglass_queue_depth when it is cancelled', async () => {
+  it('queues a run for later only near its time, and takes it off hourglass_queue_depth when cancelled', async () => {
     const depth = async () => {
       const text = (await server.request('GET', '/metrics')).text;
       return Number(/^hourglass_queue_depth (\d+)$/m.exec(text)?.[1]);
     };
     const before = await depth();
-    const runAt = new Date(Date.now() + 3_600_000).toISOString();
-    const run = await server.request('POST', '/v1/jobs/base/runs', { key, body: { runAt } });
-    assert.equal(run.status, 201, run.text);
+    // An hour ahead: it waits in the store (the queue's outbox), not in the queue.
+    const later = await server.request('POST', '/v1/jobs/base/runs', {
+      key,
+      body: { runAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    assert.equal(later.status, 201, later.text);
+    assert.equal(later.body.dispatchedAt, null);
+    assert.equal(await depth(), before);
+    // Within the queue's horizon (2 s, its lead included): published at once.
+    const soon = await server.request('POST', '/v1/jobs/base/runs', {
+      key,
+      body: { runAt: new Date(Date.now() + 2_500).toISOString() },
+    });
+    assert.equal(soon.status, 201, soon.text);
     assert.equal(await depth(), before + 1);
-    const cancelled = await server.request('POST', `/v1/runs/${run.body.id}/cancel`, { key });
+    const cancelled = await server.request('POST', `/v1/runs/${soon.body.id}/cancel`, { key });
     assert.equal(cancelled.body.status, 'cancelled', cancelled.text);
     assert.equal(await depth(), before);
+    await server.request('POST', `/v1/runs/${later.body.id}/cancel`, { key });
   });
 
   it('answers health, readiness and metrics', async () => {

@@ -17,9 +17,12 @@ import type { Tenant } from '../../src/core/tenant.js';
 import type { ScheduleChange } from '../../src/ports/schedule-changes.js';
 import { JobService } from '../../src/services/job-service.js';
 import { RunService } from '../../src/services/run-service.js';
+import { RunDispatcher } from '../../src/services/run-dispatcher.js';
+import { QUEUE_HORIZON_MS } from '../../src/core/dispatch.js';
 import { ScheduleService } from '../../src/services/schedule-service.js';
 import { TenantService } from '../../src/services/tenant-service.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { silentLogger } from '../support/worker-fixtures.js';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -204,15 +207,29 @@ describe('ScheduleService and future runs', () => {
     await assert.rejects(schedules.get(tenant.id, a.id), { code: 'not_found' });
   });
 
-  it('hands a future run to the queue preDispatchLeadMs before it is due', async () => {
+  it('keeps a future run in the store until the sweep hands it to the queue, lead before it is due', async () => {
+    const dispatcher = new RunDispatcher({
+      store,
+      queue,
+      signals: new InProcessRunSignals(),
+      clock,
+      logger: silentLogger,
+    });
     const { run } = await runs.createRun(tenant, 'tick', { runAt: '2026-10-30T12:00:10Z' }, null);
     assert.equal(run.nominalTime, at('2026-10-30T12:00:10Z'));
     assert.equal(run.dueAt, run.nominalTime);
     assert.equal(run.availableAt, at('2026-10-30T12:00:09.500Z'));
-    assert.deepEqual(await queue.pull(10, 0), [], 'not yet');
+    assert.equal(run.dispatchedAt, null);
+    assert.equal(await queue.depth(), 0, 'beyond the horizon: not in the queue at all');
+    assert.equal(await dispatcher.sweep(false), 0, 'nor taken by a sweep yet');
+    clock.set(at('2026-10-30T12:00:09.500Z') - QUEUE_HORIZON_MS);
+    assert.equal(await dispatcher.sweep(false), 1, 'within the horizon: published');
+    assert.equal(await dispatcher.sweep(false), 0, 'once');
+    assert.deepEqual(await queue.pull(10, 0), [], 'not available yet');
     clock.set('2026-10-30T12:00:09.500Z');
     const [delivery] = await queue.pull(10, 0);
     assert.equal(delivery?.message.runId, run.id);
+    assert.equal((await store.getRun(tenant.id, run.id))?.dispatchedAt, at('2026-10-30T12:00:07.500Z'));
 
     const soon = await runs.createRun(tenant, 'tick', { runAt: '2026-10-30T12:00:09.700Z' }, null);
     assert.equal(soon.run.availableAt, clock.now(), 'inside the lead: available at once');

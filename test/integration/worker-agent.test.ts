@@ -102,6 +102,7 @@ describe('WorkerAgent', () => {
         'claimed',
         'started',
         'retry_scheduled',
+        'dispatched', // the retry reaches the queue (core/dispatch.ts); the first was published directly
         'claimed',
         'started',
         'finished',
@@ -356,6 +357,7 @@ describe('WorkerAgent', () => {
   it('naks a delivery for a run it is still executing instead of claiming over it', async () => {
     const naks: { runId: string; attempt: number; delayMs: number }[] = [];
     const watchNaks = (queue: RunQueue): RunQueue => ({
+      durable: queue.durable,
       publish: (messages) => queue.publish(messages),
       depth: () => queue.depth(),
       close: () => queue.close(),

@@ -53,6 +53,7 @@ function recordingExecutions(events: ExecEvent[]): (inner: Executor) => Executor
 /** Records every nak the worker sends, with its delay. */
 function recordingNaks(naks: { runId: string; delayMs: number }[]): (queue: RunQueue) => RunQueue {
   return (queue) => ({
+    durable: queue.durable,
     publish: (messages) => queue.publish(messages),
     depth: () => queue.depth(),
     close: () => queue.close(),

@@ -1,5 +1,6 @@
 // The embedded run queue: a RunQueue held in this process's memory, for `hourglass server` with all roles in
-// one process. It is not durable; at start the queue is rebuilt from the store's queued runs.
+// one process. It is not durable (`durable` false): at start the dispatch sweep publishes the store's queued
+// runs into it again.
 //
 // It owns every message it has been given, each in exactly one state:
 //
@@ -55,6 +56,7 @@ class Line<T> {
 }
 
 export class InProcessQueue implements RunQueue {
+  readonly durable = false;
   private readonly clock: Clock;
   /**
    * Every message held — delayed, ready or in flight — by run id. A delivery is still in flight while its

@@ -3,9 +3,7 @@
 // schedule read, so that a schedule's watermark is what the engine would load.
 
 import type Database from 'better-sqlite3';
-import { nextFireAfter } from '../../core/schedule-time.js';
-import { timeSpecOf, type ScheduleSpec } from '../../core/schedule.js';
-import type { NextTickAfter, PartitionFrontier } from '../../core/watermark.js';
+import type { PartitionFrontier } from '../../core/watermark.js';
 import type { FiredThrough } from '../../ports/store.js';
 
 export type Frontiers = ReadonlyMap<number, PartitionFrontier>;
@@ -39,21 +37,5 @@ export function compileFrontierQueries(db: Database.Database) {
 
 export type FrontierQueries = ReturnType<typeof compileFrontierQueries>;
 
-/**
- * A "next tick after" that remembers its answers for one large read: after a frontier moved, the schedules of a
- * partition that share a spec (and jitter) all ask the same question.
- */
-export function memoisedNextTick(): NextTickAfter {
-  const answers = new Map<string, number | null>();
-  return (spec: ScheduleSpec, afterMs: number) => {
-    // An interval's next tick is arithmetic: cheaper than the key.
-    if (spec.kind === 'every') return nextFireAfter(timeSpecOf(spec), afterMs);
-    const key = `${spec.timezone}|${spec.cron}|${afterMs}`;
-    let answer = answers.get(key);
-    if (answer === undefined) {
-      answer = nextFireAfter(timeSpecOf(spec), afterMs);
-      answers.set(key, answer);
-    }
-    return answer;
-  };
-}
+/** Shared with every store adapter (src/core/watermark.ts). */
+export { memoisedNextTick } from '../../core/watermark.js';

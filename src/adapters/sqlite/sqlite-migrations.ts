@@ -291,6 +291,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE jobs ADD COLUMN network TEXT NOT NULL DEFAULT 'none';
     `,
   },
+  {
+    version: 10,
+    name: 'the outbox of runs not yet dispatched',
+    // The dispatch sweep's due-time index (core/dispatch.ts): queued runs left in the store until they come
+    // within the queue's horizon. Ticks are inserted dispatched, so the firing path never writes it.
+    sql: `
+      CREATE INDEX runs_undispatched ON runs (available_at, id)
+        WHERE status = 'queued' AND dispatched_at IS NULL AND blocked_by IS NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -6,6 +6,7 @@ import type { Job, NetworkMode } from '../../core/job.js';
 import type { RunStatus } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type { ApiKey, KeyScope, PlanLimits, Tenant } from '../../core/tenant.js';
+import { impliedTickEvents } from '../../core/tick-timeline.js';
 
 export interface TenantRow {
   id: string;
@@ -239,11 +240,8 @@ export function rowToRunEvent(row: RunEventRow): RunEvent {
   return { at: row.at, type: row.type, attempt: row.attempt, status: row.status, detail: row.detail };
 }
 
-/** The `created` event's detail of a tick's run: which tick of which schedule, and whether it came late. */
-export function tickCreatedDetail(scheduleId: string, nominalTime: number, late: boolean): string {
-  const tick = `tick ${new Date(nominalTime).toISOString()} of schedule ${scheduleId}`;
-  return late ? `${tick}, caught up late (missed while no scheduler held it)` : tick;
-}
+/** Shared with every store adapter (src/core/tick-timeline.ts). */
+export { tickCreatedDetail } from '../../core/tick-timeline.js';
 
 /** What a run row says about its first events when they were not stored (see migration 3). */
 export interface FiredRunRow {
@@ -259,12 +257,12 @@ export interface FiredRunRow {
  */
 export function impliedRunEvents(row: FiredRunRow): RunEvent[] {
   if (row.fired_late === null || row.schedule_id === null) return [];
-  const detail = tickCreatedDetail(row.schedule_id, row.nominal_time, row.fired_late === 1);
-  const at = row.created_at;
-  return [
-    { at, type: 'created', attempt: 1, status: 'queued', detail },
-    { at, type: 'dispatched', attempt: 1, status: 'queued', detail: null },
-  ];
+  return impliedTickEvents({
+    scheduleId: row.schedule_id,
+    nominalTime: row.nominal_time,
+    late: row.fired_late === 1,
+    createdAt: row.created_at,
+  });
 }
 
 /** Where a list cursor should start when none is given: ids are ASCII, and `~` sorts after all of them. */

@@ -17,12 +17,14 @@ import {
   endWithoutRetry,
 } from '../../core/cancel-reason.js';
 import { HourglassError, notFound } from '../../core/errors.js';
+import { memoryRequestOf } from '../../core/job.js';
 import { RUN_STATUSES } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type {
   AttemptResult,
   CancelResult,
   ClaimedRun,
+  DispatchQuery,
   FinishResult,
   HeartbeatAnswer,
   HeldAttempt,
@@ -31,7 +33,18 @@ import type {
   Page,
   RunFilter,
 } from '../../ports/store.js';
+import type { QueueMessage } from '../../ports/queue.js';
 import type { JobQueries } from './sqlite-job-queries.js';
+
+interface DispatchRow {
+  id: string;
+  tenant_id: string;
+  attempt: number;
+  available_at: number;
+  dispatched_at: number | null;
+  memory_mb: number;
+  memory_request_mb: number | null;
+}
 import {
   AFTER_ALL_IDS,
   impliedRunEvents,
@@ -147,6 +160,31 @@ export function compileRunQueries(
   );
   const dispatch = db.prepare<[number, string], IdRow>(`UPDATE runs SET dispatched_at = ?
     WHERE id IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL RETURNING id`);
+  // The outbox (core/dispatch.ts). Never dispatched: by their own partial index, at every sweep. Dispatched
+  // but not claimed since: each tenant's queued runs through runs_tenant_status, only when the sweep asks
+  // (every few seconds), since ticks queued ahead of their time are many.
+  const DISPATCH_COLUMNS = `runs.id, runs.tenant_id, runs.attempt, runs.available_at, runs.dispatched_at,
+    jobs.memory_mb, jobs.memory_request_mb`;
+  const undispatched = db.prepare<[number, number], DispatchRow>(
+    `SELECT ${DISPATCH_COLUMNS}
+     FROM runs INDEXED BY runs_undispatched JOIN jobs ON jobs.id = runs.job_id
+     WHERE runs.status = 'queued' AND runs.dispatched_at IS NULL AND runs.blocked_by IS NULL
+       AND runs.available_at <= ?
+     ORDER BY runs.available_at, runs.id LIMIT ?`,
+  );
+  const undelivered = db.prepare<[number, number, number], DispatchRow>(
+    `WITH RECURSIVE tenant (tid) AS (
+       SELECT MIN(tenant_id) FROM runs
+       UNION ALL
+       SELECT (SELECT MIN(tenant_id) FROM runs WHERE tenant_id > tid) FROM tenant WHERE tid IS NOT NULL
+     )
+     SELECT ${DISPATCH_COLUMNS} FROM tenant JOIN runs INDEXED BY runs_tenant_status
+       ON runs.tenant_id = tenant.tid AND runs.status = 'queued'
+     JOIN jobs ON jobs.id = runs.job_id
+     WHERE runs.blocked_by IS NULL AND runs.dispatched_at < ? AND runs.available_at <= ?
+     ORDER BY runs.available_at, runs.id LIMIT ?`,
+  );
+  const redispatch = db.prepare<[number, string]>('UPDATE runs SET dispatched_at = ? WHERE id = ?');
   const claim = db.prepare<[string, number, string, number], RunRow>(`UPDATE runs
     SET status = 'running', worker_id = ?, heartbeat_at = ?
     WHERE id = ? AND status = 'queued' AND attempt = ? AND blocked_by IS NULL RETURNING ${RUN_COLUMNS}`);
@@ -160,11 +198,12 @@ export function compileRunQueries(
   // A run whose cancellation was requested is not retried, whatever its attempt ended with.
   const requeue = db.prepare<[Record<string, unknown>]>(`UPDATE runs
     SET status = 'queued', attempt = attempt + 1, available_at = @retryAt, worker_id = NULL,
-      heartbeat_at = NULL, exit_code = @exitCode, reason = @reason,
+      heartbeat_at = NULL, dispatched_at = NULL, exit_code = @exitCode, reason = @reason,
       image_digest = COALESCE(@imageDigest, image_digest)
     WHERE ${fence} AND cancel_requested_at IS NULL`);
   const release = db.prepare<[Record<string, unknown>]>(`UPDATE runs
-    SET status = 'queued', available_at = @at, worker_id = NULL, heartbeat_at = NULL WHERE ${fence}`);
+    SET status = 'queued', available_at = @at, worker_id = NULL, heartbeat_at = NULL, dispatched_at = NULL
+    WHERE ${fence}`);
   // The held attempts come as a JSON array of [runId, attempt] pairs; only exact (id, attempt) matches beat.
   const beat = db.prepare<[number, string, string], { id: string; cancel_requested_at: number | null }>(
     `UPDATE runs SET heartbeat_at = ?
@@ -214,6 +253,28 @@ export function compileRunQueries(
 
   const markDispatched = db.transaction((runIds: string[], at: number): void => {
     for (const { id } of dispatch.all(at, idList(runIds))) event(id, at, 'dispatched');
+  });
+
+  const takeRunsToDispatch = db.transaction((query: DispatchQuery): QueueMessage[] => {
+    const rows = undispatched.all(query.availableBy, query.limit);
+    if (query.redispatchBefore !== null && rows.length < query.limit)
+      rows.push(...undelivered.all(query.redispatchBefore, query.availableBy, query.limit - rows.length));
+    return rows.map((row) => {
+      redispatch.run(query.at, row.id);
+      if (row.dispatched_at === null) event(row.id, query.at, 'dispatched');
+      const resources = {
+        memoryMb: row.memory_mb,
+        ...(row.memory_request_mb === null ? {} : { memoryRequestMb: row.memory_request_mb }),
+      };
+      return {
+        runId: row.id,
+        tenantId: row.tenant_id,
+        attempt: row.attempt,
+        memoryMb: row.memory_mb,
+        memoryRequestMb: memoryRequestOf(resources),
+        availableAt: row.available_at,
+      };
+    });
   });
 
   const claimRun = db.transaction(
@@ -289,6 +350,7 @@ export function compileRunQueries(
     event,
     insertRun: (newRun: NewRun) => insertRun.immediate(newRun),
     markDispatched: (runIds: string[], at: number) => markDispatched.immediate(runIds, at),
+    takeRunsToDispatch: (query: DispatchQuery) => takeRunsToDispatch.immediate(query),
     claimRun: (runId: string, attempt: number, workerId: string, at: number) =>
       claimRun.immediate(runId, attempt, workerId, at),
     markStarted: (runId: string, attempt: number, workerId: string, at: number) =>

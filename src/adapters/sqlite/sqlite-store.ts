@@ -31,6 +31,7 @@ import type {
   CancelResult,
   ClaimedRun,
   DeletedJob,
+  DispatchQuery,
   FinishResult,
   HeartbeatAnswer,
   HeldAttempt,
@@ -334,6 +335,11 @@ export class SqliteStore implements Store {
 
   async markDispatched(runIds: string[], at: number): Promise<void> {
     this.withoutFsync(() => this.runs.markDispatched(runIds, at));
+  }
+
+  async takeRunsToDispatch(query: DispatchQuery): Promise<QueueMessage[]> {
+    // Bookkeeping like markDispatched: if an OS crash undoes it, the run is dispatched again.
+    return this.withoutFsync(() => this.runs.takeRunsToDispatch(query));
   }
 
   async requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult> {

@@ -1,6 +1,6 @@
 // Runs as the API and the dispatch side see them: creating one (with its Idempotency-Key), reading runs and
-// their timelines, cancelling, and what goes to the queue (queued runs, dispatch marks, runs released from
-// an overlap block). What a worker writes about an attempt is attempt-store.ts.
+// their timelines, cancelling, and what goes to the queue (the outbox of queued runs, dispatch marks, runs
+// released from an overlap block). What a worker writes about an attempt is attempt-store.ts.
 
 import type { RunStatus } from '../../core/run-state.js';
 import type { Run, RunEvent } from '../../core/run.js';
@@ -30,6 +30,15 @@ export type CancelResult =
   | { state: 'requested'; run: Run } // it is running: its worker will stop it
   | { state: 'already_finished'; run: Run };
 
+/** What the dispatch sweep takes from the outbox (core/dispatch.ts). */
+export interface DispatchQuery {
+  availableBy: number;
+  /** Dispatched runs are taken again if dispatched before this; null takes only never-dispatched ones. */
+  redispatchBefore: number | null;
+  at: number;
+  limit: number;
+}
+
 export interface RunStore {
   /**
    * Inserts the run and its `created` event; a repeated (tenant, idempotency key) returns the first run.
@@ -50,8 +59,17 @@ export interface RunStore {
    * not_found naming it; the cost never depends on another tenant's runs.
    */
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>>;
-  /** Every queued run not blocked by another, oldest first: the queue is rebuilt from this at start. */
+  /** Every queued run not blocked by another, oldest first. */
   listQueuedRuns(): Promise<Run[]>;
+  /**
+   * The outbox (core/dispatch.ts): queued runs not blocked by another, available by `availableBy`, that were
+   * never dispatched (oldest available first) or were dispatched before `redispatchBefore`; at most `limit`;
+   * as queue messages (with their job's memory). Each is marked dispatched at `at` in the same transaction
+   * (a `dispatched` event the first time), so that two sweepers never take the same run at once.
+   * Concurrency: of concurrent sweeps, in any process, each run is taken by at most one: SQLite's single
+   * writer; elsewhere the rows taken are locked until the mark commits (FOR UPDATE SKIP LOCKED).
+   */
+  takeRunsToDispatch(query: DispatchQuery): Promise<QueueMessage[]>;
   /** Sets dispatchedAt (and its event) once per run: a run already marked is left as it is. */
   markDispatched(runIds: string[], at: number): Promise<void>;
   /**

@@ -13,8 +13,10 @@ import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { AttemptStore, ClaimedRun } from '../../ports/store/attempt-store.js';
+import type { RunStore } from '../../ports/store/run-store.js';
 import type { Logger } from '../logger.js';
 import { recordedOutcome, retryMessage } from '../retry-message.js';
+import { dispatchDue } from '../run-dispatcher.js';
 import type { Execution } from './execution.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -24,7 +26,8 @@ export const WORKER_STOPPED = 'worker stopped';
 /** What recording needs from the worker; the agent builds it once. */
 export interface RecorderContext {
   readonly workerId: string;
-  readonly store: AttemptStore;
+  /** The attempt's writes; dispatching a retry that is due. */
+  readonly store: AttemptStore & Pick<RunStore, 'markDispatched'>;
   readonly queue: RunQueue;
   readonly signals: RunSignals;
   readonly clock: Clock;
@@ -101,7 +104,7 @@ export async function recordAttemptEnd(
   await publishRetry(ctx, run, job, retryAt, log);
 }
 
-/** The store already holds the retry as queued; the queue only speeds it up (it is rebuilt at start). */
+/** The store already holds the retry as queued; the queue only speeds it up (the sweep is the safety net). */
 async function publishRetry(
   ctx: RecorderContext,
   run: Run,
@@ -109,11 +112,10 @@ async function publishRetry(
   retryAt: number,
   log: Logger,
 ): Promise<void> {
-  await ctx.queue
-    .publish([retryMessage(run, job.resources, retryAt)])
-    .catch((error: unknown) =>
-      log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
-    );
+  // A retry later than the queue's horizon waits in the store for the dispatch sweep.
+  await dispatchDue(ctx, [retryMessage(run, job.resources, retryAt)]).catch((error: unknown) =>
+    log.warn({ err: error }, 'publishing the retry failed; it stays queued in the store'),
+  );
   ctx.signals.emit({ type: 'queued', runId: run.id });
 }
 

@@ -9,13 +9,14 @@ import type { LogStore } from '../../ports/log-store.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { AttemptStore } from '../../ports/store/attempt-store.js';
+import type { RunStore } from '../../ports/store/run-store.js';
 import type { TenantStore } from '../../ports/store/tenant-store.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerAgentDeps {
-  /** Attempts (claims, starts, ends, heartbeats); tenants for the host-command privilege. */
-  store: AttemptStore & TenantStore;
+  /** Attempts (claims, starts, ends, heartbeats); dispatching retries; the host-command privilege. */
+  store: AttemptStore & Pick<RunStore, 'markDispatched'> & TenantStore;
   queue: RunQueue;
   /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
   executors: Partial<Record<Executor['runtime'], Executor>>;

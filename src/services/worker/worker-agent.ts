@@ -19,7 +19,7 @@
 //
 // A run stopped by stop() is released — queued again with the same attempt (reason "worker stopped") — so a
 // graceful stop costs no attempt; a run claimed while stopping is released at once, without executing. Released
-// runs are not published again: the queue is rebuilt from the store at the next start. Heartbeats continue
+// runs are not published again here: the dispatch sweep publishes them (run-dispatcher.ts). Heartbeats continue
 // until the last execution is recorded or released, so the reaper does not take a run that is still stopping.
 
 import type { Delivery } from '../../ports/queue.js';
