@@ -13,16 +13,12 @@ import pino, { type Logger } from 'pino';
 import { HourglassError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { FileLogStore } from '../adapters/files/file-log-store.js';
-import { InProcessQueue } from '../adapters/in-process/in-process-queue.js';
-import { InProcessRunSignals } from '../adapters/in-process/in-process-run-signals.js';
-import { InProcessScheduleChanges } from '../adapters/in-process/in-process-schedule-changes.js';
 import { EgressNetworks } from '../adapters/container/egress-network.js';
 import { RuncExecutor } from '../adapters/container/runc-executor.js';
 import { probeContainerRuntime } from '../adapters/container/runtime-probe.js';
 import { OciImageCache } from '../adapters/oci/oci-image-cache.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
-import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -43,10 +39,15 @@ import type { Clock } from '../ports/clock.js';
 import type { ContainerRuntimeStatus } from '../ports/executor.js';
 import { DEFAULT_CONTAINER_ID_MAP } from '../ports/images.js';
 import type { ServerConfig } from './config.js';
-import { CREDENTIALS_FILE, DATABASE_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
+import { CREDENTIALS_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
+import { describeStore, openBackends } from './backends.js';
 
 export interface RunningServer {
+  /** The API's URL; empty when this process runs no api role. */
   url: string;
+  roles: readonly string[];
+  /** Where the store and the queue are, for the banner (a PostgreSQL password hidden). */
+  backends: string;
   bootstrap: BootstrapResult;
   /** Whether this process's worker can run containers; null when it runs no worker. */
   containerRuntime: ContainerRuntimeStatus | null;
@@ -120,10 +121,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   );
   const dataDirWasLoose = prepareDataDir(config.dataDir); // 0700 before anything in it is opened
   const clock = systemClock;
-  const store = SqliteStore.open(join(config.dataDir, DATABASE_FILE));
-  const queue = new InProcessQueue({ clock });
-  const signals = new InProcessRunSignals();
-  const scheduleChanges = new InProcessScheduleChanges();
+  const backends = await openBackends(config, clock, (error) =>
+    logger.warn({ err: error }, 'partition maintenance failed; it is tried again at the next interval'),
+  );
+  const { store, queue, signals, scheduleChanges } = backends;
   const logs = new FileLogStore({
     root: join(config.dataDir, LOGS_DIR),
     maxBytes: config.worker.logMaxBytes,
@@ -134,7 +135,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   metrics.setQueueDepthSource(() => queue.depth());
   // A run that ends before its time (cancelled) leaves the queue at once, not when it comes due.
   signals.on((signal) => {
-    if (signal.type === 'finished') void queue.discard([signal.runId]);
+    if (signal.type === 'finished') void queue.discard?.([signal.runId]);
   });
 
   const tenants = new TenantService(store, clock);
@@ -167,12 +168,18 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       : null;
   // The store is the queue's outbox: runs come within the queue's horizon, or their message was lost, are
   // published by this sweep. The in-process queue starts empty, so the first sweep fills it again.
+  // One process (the in-process queue) sweeps and reaps for itself. Where processes share a queue, the
+  // scheduler node that holds partition 0 does, so that the work is done somewhere definite and once.
+  let scheduler: SchedulerEngine | null = null;
+  const leads = (): boolean =>
+    config.queue.kind === 'memory' || (scheduler?.ownedPartitions().includes(0) ?? false);
   const dispatcher = new RunDispatcher({
     store,
     queue,
     signals,
     clock,
     logger: logger.child({ role: 'dispatcher' }),
+    active: leads,
   });
   await dispatcher.start();
 
@@ -207,8 +214,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await dispatcher.stop();
       await processExecutor?.close(); // its launcher process would keep this one alive
       await containerExecutor?.close(); // its warm containers
-      await queue.close();
-      await store.close();
+      await backends.close();
       throw error;
     }
   }
@@ -257,7 +263,6 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     logger: logger.child({ role: 'blocked-runs' }),
   });
   blockedRuns.start();
-  let scheduler: SchedulerEngine | null = null;
   if (config.roles.includes('scheduler')) {
     const nodeId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const schedulerMetrics: SchedulerMetrics = {
@@ -290,12 +295,22 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     metrics: runMetrics,
     intervalMs: config.reaper.intervalMs,
     staleAfterMs: config.reaper.staleAfterMs,
+    active: leads,
   });
   reaper.start();
   ready = true;
   if (tightened > 0)
     logger.warn({ dataDir: config.dataDir, files: tightened }, 'data files had loose modes: tightened');
-  logger.info({ url, roles: config.roles, dataDir: config.dataDir, version: VERSION }, 'hourglass started');
+  logger.info(
+    {
+      url,
+      roles: config.roles,
+      dataDir: config.dataDir,
+      store: describeStore(config.store),
+      version: VERSION,
+    },
+    'hourglass started',
+  );
   if (credentialsKey.created) {
     logger.warn(
       { path: credentialsKey.path, keyId: credentialsKey.keyId },
@@ -305,6 +320,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
 
   return {
     url,
+    roles: config.roles,
+    backends: `Store: ${describeStore(config.store)}; queue: ${
+      config.queue.kind === 'memory' ? 'in-process' : `NATS JetStream at ${config.queue.servers.join(',')}`
+    }`,
     bootstrap: boot,
     containerRuntime,
     async stop() {
@@ -320,8 +339,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await blockedRuns.stop();
       await reaper.stop();
       await api?.close();
-      await queue.close();
-      await store.close();
+      await backends.close();
       logger.info({}, 'hourglass stopped');
       logger.flush();
     },

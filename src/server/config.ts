@@ -12,11 +12,25 @@ import { DEFAULT_RUN_UID_BASE, DEFAULT_RUN_UID_COUNT, MAX_RUN_UID } from '../ada
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
 
+/** Where the store lives: a SQLite file (embedded) or a PostgreSQL database shared by many processes. */
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+/** The run queue: in this process's memory (embedded) or a NATS JetStream stream shared by many processes. */
+export type QueueLocation =
+  | { kind: 'memory' }
+  /** `namespace` names the stream, consumer and subjects: deployments sharing a NATS server stay apart. */
+  | { kind: 'nats'; servers: readonly string[]; namespace: string };
+
 export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
   roles: readonly Role[];
+  /** `--store sqlite:PATH | postgres://…` (default: sqlite in the data directory). */
+  store: StoreLocation;
+  /** `--queue memory | nats://host:port[,…]` (default memory). */
+  queue: QueueLocation;
+  /** Days runs stay readable in a PostgreSQL store (its day partitions older than that are dropped). */
+  retentionDays: number;
   /**
    * The operator's admin key (from HOURGLASS_ADMIN_KEY or the key file): an operator's deployment, with no
    * `default` tenant. When null, one is generated on first start and kept in the first-start credentials file.
@@ -222,6 +236,44 @@ function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerC
   });
 }
 
+function resolveStore(raw: string | undefined, dataDir: string): StoreLocation {
+  if (raw === undefined) return { kind: 'sqlite', path: join(dataDir, 'hourglass.db') };
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length);
+    if (path === '')
+      throw new ConfigError(
+        '--store / HOURGLASS_STORE: sqlite: needs a path (sqlite:/var/lib/hourglass/hourglass.db)',
+      );
+    return { kind: 'sqlite', path: resolve(path) };
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    try {
+      new URL(raw);
+    } catch {
+      throw new ConfigError('--store / HOURGLASS_STORE: the postgres:// URL does not parse');
+    }
+    return { kind: 'postgres', url: raw };
+  }
+  throw new ConfigError(
+    '--store / HOURGLASS_STORE must be sqlite:PATH or postgres://user@host:port/database',
+  );
+}
+
+function resolveQueue(raw: string | undefined, namespace = 'hourglass'): QueueLocation {
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(namespace)) {
+    throw new ConfigError(
+      '--nats-namespace / HOURGLASS_NATS_NAMESPACE: lowercase letters, digits, _ and -, starting with a letter (up to 32)',
+    );
+  }
+  if (raw === undefined || raw === 'memory') return { kind: 'memory' };
+  const servers = raw.split(',').map((server) => server.trim());
+  if (servers.length > 0 && servers.every((server) => /^nats:\/\/[^\s/]+$/.test(server)))
+    return { kind: 'nats', servers: Object.freeze(servers), namespace };
+  throw new ConfigError(
+    '--queue / HOURGLASS_QUEUE must be memory or nats://host:port (several: nats://a:4222,nats://b:4222)',
+  );
+}
+
 function resolveEgressPool(raw: string | undefined): string | null {
   if (raw === undefined) return null;
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
@@ -243,10 +295,21 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       throw new ConfigError(`--roles: unknown role ${JSON.stringify(role)} (known: ${ALL_ROLES.join(', ')})`);
     }
   }
-  if (!roles.includes('api')) {
+  const dataDir = resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass');
+  const store = resolveStore(pick(input, 'store', 'HOURGLASS_STORE'), dataDir);
+  const queue = resolveQueue(
+    pick(input, 'queue', 'HOURGLASS_QUEUE'),
+    pick(input, 'nats-namespace', 'HOURGLASS_NATS_NAMESPACE'),
+  );
+  if (queue.kind === 'memory' && !roles.includes('api')) {
     // The in-process queue lives in the API's process: a worker or scheduler elsewhere would not share it.
     throw new ConfigError(
-      '--roles: embedded mode needs the api role in the process (for example api,worker,scheduler or api,scheduler)',
+      '--roles: with the in-process queue the api role must be in the process (for example api,worker,scheduler); roles in processes of their own share a queue: --queue nats://…',
+    );
+  }
+  if (queue.kind === 'memory' && roles.length < ALL_ROLES.length && store.kind === 'postgres') {
+    throw new ConfigError(
+      `--roles ${roles.join(',')} with --store postgres needs a shared queue too (--queue nats://…): the in-process queue reaches only this process`,
     );
   }
   const logLevel = pick(input, 'log-level', 'HOURGLASS_LOG_LEVEL') ?? 'info';
@@ -260,13 +323,21 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     100,
     60_000,
   );
-  const dataDir = resolve(pick(input, 'data-dir', 'HOURGLASS_DATA_DIR') ?? '.hourglass');
   const defaultWorkerMemory = Math.floor((availableMemoryBytes() / 1024 / 1024) * 0.8);
   const config: ServerConfig = {
     host: pick(input, 'host', 'HOURGLASS_HOST') ?? '127.0.0.1',
     port: integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
     dataDir,
     roles: Object.freeze(roles as Role[]),
+    store: Object.freeze(store),
+    queue: Object.freeze(queue),
+    retentionDays: integer(
+      '--retention-days / HOURGLASS_RETENTION_DAYS',
+      pick(input, 'retention-days', 'HOURGLASS_RETENTION_DAYS'),
+      30,
+      1,
+      3650,
+    ),
     ...resolveAdminKey(input),
     credentialsKeyFile: resolveOptionalPath(
       pick(input, 'credentials-key-file', 'HOURGLASS_CREDENTIALS_KEY_FILE'),
@@ -334,9 +405,11 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
         MAX_RUN_UID - DEFAULT_RUN_UID_COUNT + 1,
       ),
     }),
+    // A worker killed just after a heartbeat has its runs recorded lost within 3 heartbeat intervals:
+    // stale after two and a half missed, found by a sweep every half interval.
     reaper: Object.freeze({
-      intervalMs: heartbeatIntervalMs,
-      staleAfterMs: heartbeatIntervalMs * 3 + 1000,
+      intervalMs: Math.ceil(heartbeatIntervalMs / 2),
+      staleAfterMs: Math.ceil(heartbeatIntervalMs * 2.5),
     }),
     container: resolveContainer(input, dataDir),
     scheduler: Object.freeze({

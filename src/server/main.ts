@@ -14,6 +14,10 @@ const FLAGS = {
   host: { type: 'string' },
   'data-dir': { type: 'string' },
   roles: { type: 'string' },
+  store: { type: 'string' },
+  queue: { type: 'string' },
+  'retention-days': { type: 'string' },
+  'nats-namespace': { type: 'string' },
   'admin-key': { type: 'string' }, // refused with its reason (config.ts)
   'admin-key-file': { type: 'string' },
   'credentials-key-file': { type: 'string' },
@@ -49,7 +53,15 @@ queue.
   --port N              HOURGLASS_PORT         port to listen on (default 7420; 0 picks a free one)
   --host ADDR           HOURGLASS_HOST         address to listen on (default 127.0.0.1)
   --data-dir DIR        HOURGLASS_DATA_DIR     store, logs and scratch space (default ./.hourglass)
-  --roles LIST          HOURGLASS_ROLES        api plus any of worker, scheduler (default all three)
+  --roles LIST          HOURGLASS_ROLES        any of api, worker, scheduler (default all three); roles in
+                        processes of their own need a shared store and queue (docs/operations.md)
+  --store URL           HOURGLASS_STORE        sqlite:PATH (default: DATA_DIR/hourglass.db) or
+                        postgres://user@host:port/database
+  --queue URL           HOURGLASS_QUEUE        memory (default: in this process) or nats://host:port[,…]
+                        (NATS JetStream; also carries cancel and schedule-change hints between processes)
+  --retention-days N    HOURGLASS_RETENTION_DAYS  days runs stay readable in a PostgreSQL store (default 30)
+  --nats-namespace NAME HOURGLASS_NATS_NAMESPACE  names the JetStream stream, consumer and subjects
+                        (default hourglass: stream HOURGLASS_RUNS), so deployments can share a NATS server
   --admin-key-file PATH HOURGLASS_ADMIN_KEY_FILE  a file (mode 0600, owner only) holding the admin key, at
                         least 128 bits of entropy (openssl rand -hex 32 > key; chmod 600 key). Or give the key
                         in HOURGLASS_ADMIN_KEY (read, then removed from what children inherit). With either,
@@ -94,6 +106,13 @@ queue.
 `;
 
 function printBanner(server: RunningServer): void {
+  if (server.url === '') {
+    // No API here: its keys are for the processes that serve one.
+    const lines = [`Hourglass is running: ${server.roles.join(', ')} (no API in this process)`];
+    lines.push(`  ${server.backends}`, `  ${describeRuntimes(server)}`);
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
   const lines = [`Hourglass is listening on ${server.url}`];
   const { operatorKey, credentials, credentialsPath, credentialsProblem } = server.bootstrap;
   if (credentialsProblem !== null)
@@ -115,7 +134,7 @@ function printBanner(server: RunningServer): void {
       '    ./bin/hourglass.js run hello --wait',
     );
   }
-  lines.push(`  ${describeRuntimes(server)}`);
+  lines.push(`  ${server.backends}`, `  ${describeRuntimes(server)}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -39,6 +39,11 @@ export interface ReaperOptions {
    * `durationMs` is from the first start to the last heartbeat (first attempt only; 0 otherwise).
    */
   metrics?: WorkerMetrics;
+  /**
+   * Whether this process sweeps now. Where many processes share a store, one reaps: the scheduler node that
+   * holds partition 0 (server/compose.ts). Absent: always (one process).
+   */
+  active?: () => boolean;
 }
 
 export type ReaperState = 'idle' | 'running' | 'stopped';
@@ -91,6 +96,7 @@ export class Reaper {
   }
 
   private async sweep(): Promise<number> {
+    if (this.options.active?.() === false) return 0;
     const { store, clock, staleAfterMs } = this.options;
     const batchSize = this.options.batchSize ?? DEFAULT_BATCH;
     let reaped = 0;

@@ -23,6 +23,12 @@ export interface RunDispatcherDeps {
   signals: RunSignals;
   clock: Clock;
   logger: Logger;
+  /**
+   * Whether this process sweeps now. Where many processes share a store, one sweeps: the scheduler node that
+   * holds partition 0 (server/compose.ts); a second one for a moment, at a handover, is harmless (the store
+   * hands each run to one sweep). Absent: always.
+   */
+  active?: () => boolean;
 }
 
 /** Runs taken from the store per statement; a sweep goes on while they come full. */
@@ -67,6 +73,7 @@ export class RunDispatcher {
   }
 
   private async sweepOnce(everything: boolean): Promise<number> {
+    if (this.deps.active?.() === false) return 0;
     let published = 0;
     const startedAt = this.deps.clock.now();
     const checkRedispatch =

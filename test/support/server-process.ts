@@ -128,6 +128,11 @@ export class ServerProcess {
           clearTimeout(timer);
           resolveUrl(match[1]);
         }
+        // A process without the api role (a scheduler or a worker of a distributed deployment): no URL.
+        if (/Hourglass is running: .*\n(.*\n){2}/.test(output.stdout)) {
+          clearTimeout(timer);
+          resolveUrl('');
+        }
       });
       child.on('exit', (code) => {
         clearTimeout(timer);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveConfig } from '../../src/server/config.js';
@@ -58,6 +59,43 @@ describe('resolveConfig', () => {
         error instanceof ConfigError &&
         /HOURGLASS_INSECURE_REGISTRIES: "registry.local" is not host:port/.test(error.message),
     );
+  });
+
+  it('reads --store and --queue, refusing what they cannot be and roles that could not share them', () => {
+    const defaults = resolveConfig({ flags: { 'data-dir': '/srv/hg' }, env: {} });
+    assert.deepEqual(defaults.store, { kind: 'sqlite', path: '/srv/hg/hourglass.db' });
+    assert.deepEqual(defaults.queue, { kind: 'memory' });
+    const distributed = resolveConfig({
+      flags: { roles: 'worker' },
+      env: {
+        HOURGLASS_STORE: 'postgres://hourglass@db.internal:5432/hourglass',
+        HOURGLASS_QUEUE: 'nats://a:4222, nats://b:4222',
+      },
+    });
+    assert.deepEqual(distributed.store, {
+      kind: 'postgres',
+      url: 'postgres://hourglass@db.internal:5432/hourglass',
+    });
+    assert.deepEqual(distributed.queue, {
+      kind: 'nats',
+      servers: ['nats://a:4222', 'nats://b:4222'],
+      namespace: 'hourglass',
+    });
+    assert.deepEqual(resolveConfig({ flags: { store: 'sqlite:rel/x.db' }, env: {} }).store, {
+      kind: 'sqlite',
+      path: join(process.cwd(), 'rel/x.db'),
+    });
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ store: 'mysql://x' }, /--store \/ HOURGLASS_STORE must be sqlite:PATH or postgres:/],
+      [{ store: 'sqlite:' }, /sqlite: needs a path/],
+      [{ queue: 'redis://x' }, /--queue \/ HOURGLASS_QUEUE must be memory or nats:/],
+      [{ queue: 'nats://a:4222,' }, /--queue/],
+      [{ roles: 'worker' }, /with the in-process queue the api role must be in the process/],
+      [{ roles: 'api', store: 'postgres://h/db' }, /needs a shared queue too/],
+      [{ queue: 'nats://a:4222', 'nats-namespace': 'Bad.Name' }, /--nats-namespace/],
+    ];
+    for (const [flags, message] of refused)
+      assert.throws(() => resolveConfig({ flags, env: {} }), message, JSON.stringify(flags));
   });
 
   it('takes flags over the environment, and empty variables as unset', () => {

@@ -17,7 +17,7 @@ export interface JetStreamQueueOptions {
    * How long a delivery may stay neither acked nor nak'ed before the server hands it to another puller
    * (default 10 s). A worker acks once the run is claimed, a store round trip after the pull, so this bounds
    * only how late a run is when its worker died between the pull and the claim; it is the same order as the
-   * reaper's bound for a worker that dies after the claim (3 heartbeats + 1 s). Shorter redelivers runs that
+   * reaper's bound for a worker that dies after the claim (3 heartbeats). Shorter redelivers runs that
    * wait in a worker for memory to other workers sooner (their claim is fenced, so never twice); longer
    * leaves a dead worker's runs waiting longer.
    */

@@ -81,6 +81,7 @@ export async function runAttempt(
           const at = Math.round(precise);
           started.at = at;
           started.monotonic = clock.monotonic();
+          log.debug({ startedAt: at }, 'attempt started');
           started.recorded = store
             .markStarted(run.id, run.attempt, workerId, at)
             .catch((error: unknown) => log.warn({ err: error }, 'recording the start failed'));
