@@ -67,8 +67,8 @@ export interface FireStore {
    * partition has no current lease here writes nothing.
    *
    * Concurrency: the lease check holds until the batch commits — no round takes one of its partitions in
-   * between (lock the batch's lease rows), and two batches of one partition do not decide overlap policies at
-   * the same time. A tick fires once: its run id (scheduledRunId) is the run's key, so of concurrent batches
+   * between — and two batches of one partition (a retry while the first try still runs) do not decide overlap
+   * policies at the same time (lock the batch's lease rows FOR UPDATE). A tick fires once: its run id (scheduledRunId) is the run's key, so of concurrent batches
    * with one tick (a retry whose first try committed, two connections of one node, an old and a new owner
    * around a takeover) at most one creates its run; the others report it in `duplicates` (or are fenced),
    * none throws.
