@@ -228,6 +228,26 @@ for (const factory of STORE_FACTORIES) {
       await checkFires(a, job.tenantId, plan, reports);
     });
 
+    race('two batches of one partition at once still keep its overlap policies', async (a, b) => {
+      // A batch retried while its first try still runs: each decides ticks of the same schedules.
+      const job = await seedJob(a);
+      const lease = await leaseAll(a, 'node-a');
+      for (const policy of ['buffer_one', 'skip'] as const) {
+        for (let i = 0; i < 15; i++) {
+          const schedule = await seedSchedule(a, job, { overlapPolicy: policy, partition: lease.partition });
+          const [first, second] = [tickOf(schedule, T0), tickOf(schedule, T0 + SECOND)];
+          const results = await Promise.all([
+            a.fireTicks('node-a', [lease], [first], tick()),
+            b.fireTicks('node-a', [lease], [second], tick()),
+          ]);
+          const queued = results.flatMap((result) => result.queued.map((message) => message.runId));
+          const heldBack = results.flatMap((result) => (policy === 'skip' ? result.skipped : result.blocked));
+          assert.equal(queued.length, 1, `${policy}: ${queued.length} of two ticks queued to run at once`);
+          assert.equal(heldBack.length, 1, `${policy}: the other tick is held back`);
+        }
+      }
+    });
+
     race('an old owner firing while a new one takes over: each tick is one run', async (a, b) => {
       const job = await seedJob(a);
       const sync = (store: Store, owner: string, now: number) =>
