@@ -11,7 +11,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Clock } from '../ports/clock.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { Store } from '../ports/store.js';
+import type { ApiKeyStore } from '../ports/store/api-key-store.js';
+import type { MetaStore } from '../ports/store/meta-store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
@@ -38,7 +40,8 @@ import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
-  store: Store;
+  /** Readiness (meta), authentication (keys), and log follows (keys, runs); the rest is in the services. */
+  store: MetaStore & ApiKeyStore & RunStore;
   logs: LogStore;
   signals: RunSignals;
   clock: Clock;

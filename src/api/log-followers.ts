@@ -18,7 +18,8 @@ import { HourglassError } from '../core/errors.js';
 import { isTerminal } from '../core/run-state.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { Store } from '../ports/store.js';
+import type { ApiKeyStore } from '../ports/store/api-key-store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 
 const LOG_CHUNK_BYTES = 64 * 1024;
 /**
@@ -40,7 +41,7 @@ export interface LogFollowLimits {
 }
 
 export interface LogFollowerDeps {
-  store: Store;
+  store: ApiKeyStore & RunStore;
   logs: LogStore;
   signals: RunSignals;
   followLimits: LogFollowLimits;

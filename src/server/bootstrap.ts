@@ -7,7 +7,7 @@
 //   tenant is created and no tenant key printed.
 // A store with the mark is never bootstrapped again, in either mode.
 
-import type { Store } from '../ports/store.js';
+import type { MetaStore } from '../ports/store/meta-store.js';
 import type { TenantService } from '../services/tenant-service.js';
 import {
   readCredentialsFile,
@@ -28,7 +28,7 @@ export interface BootstrapResult {
 const MARK = 'bootstrapped_at';
 
 export async function bootstrap(
-  store: Store,
+  store: MetaStore,
   tenants: TenantService,
   options: { configuredAdminKey: string | null; credentialsPath: string; now: number },
 ): Promise<BootstrapResult> {

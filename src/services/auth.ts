@@ -5,7 +5,7 @@
 
 import { HourglassError } from '../core/errors.js';
 import type { Principal } from '../core/tenant.js';
-import type { Store } from '../ports/store.js';
+import type { ApiKeyStore } from '../ports/store/api-key-store.js';
 import { hashSecret } from './api-keys.js';
 
 export function unauthorized(message = 'a valid API key is required (Authorization: Bearer <key>)') {
@@ -16,7 +16,7 @@ export function unauthorized(message = 'a valid API key is required (Authorizati
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
 export async function authenticate(
-  store: Store,
+  store: ApiKeyStore,
   authorization: string | undefined,
   now: number,
 ): Promise<Principal> {

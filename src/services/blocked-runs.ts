@@ -5,11 +5,11 @@
 import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { Store } from '../ports/store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 import type { Logger } from './logger.js';
 
 export interface BlockedRunReleaserDeps {
-  store: Store;
+  store: RunStore;
   queue: RunQueue;
   signals: RunSignals;
   clock: Clock;

@@ -2,7 +2,7 @@
 
 import { notFound } from '../core/errors.js';
 import { isId } from '../core/ids.js';
-import type { Store } from '../ports/store.js';
+import type { JobStore } from '../ports/store/job-store.js';
 
 /**
  * The id to filter by. An id is passed through as it is (the store answers not_found for one the tenant does
@@ -11,7 +11,7 @@ import type { Store } from '../ports/store.js';
  * (job-service.ts), so the two cannot be confused.
  */
 export async function resolveJobFilter(
-  store: Pick<Store, 'findJob'>,
+  store: Pick<JobStore, 'findJob'>,
   tenantId: string,
   jobId: string | undefined,
 ): Promise<string | undefined> {

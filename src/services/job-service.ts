@@ -12,7 +12,8 @@ import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
-import type { Page, Store } from '../ports/store.js';
+import type { JobStore } from '../ports/store/job-store.js';
+import type { Page } from '../ports/store/page.js';
 
 export interface JobInput {
   name?: string;
@@ -29,7 +30,7 @@ export interface JobInput {
 
 export class JobService {
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly signals: RunSignals,
     private readonly clock: Clock,
     private readonly scheduleChanges: ScheduleChanges,

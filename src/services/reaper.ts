@@ -12,14 +12,17 @@ import type { Run } from '../core/run.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { Store } from '../ports/store.js';
+import type { AttemptStore } from '../ports/store/attempt-store.js';
+import type { JobStore } from '../ports/store/job-store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 import type { Logger } from './logger.js';
 import { recordedOutcome, retryMessage } from './retry-message.js';
 import { dispatchDue } from './run-dispatcher.js';
 import type { WorkerMetrics } from './worker/worker-metrics.js';
 
 export interface ReaperOptions {
-  store: Store;
+  /** Stale attempts and their ends; the job's retry policy; dispatching a retry that is due. */
+  store: AttemptStore & JobStore & Pick<RunStore, 'markDispatched'>;
   queue: RunQueue;
   clock: Clock;
   logger: Logger;

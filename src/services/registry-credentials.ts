@@ -12,7 +12,7 @@ import {
 import { normalizeRegistryHost, registryHostOf } from '../core/registry-host.js';
 import type { Clock } from '../ports/clock.js';
 import type { RegistryCredentials } from '../ports/images.js';
-import type { Store } from '../ports/store.js';
+import type { RegistryCredentialStore } from '../ports/store/registry-credential-store.js';
 import { openPassword, sealPassword, SecretBoxError } from './registry-secret-box.js';
 
 export interface RegistryLogin {
@@ -46,7 +46,7 @@ function checkLogin(login: RegistryLogin): void {
 
 export class RegistryCredentialService {
   constructor(
-    private readonly store: Store,
+    private readonly store: RegistryCredentialStore,
     private readonly clock: Clock,
     /** The server's credentials key (32 bytes); see src/server/credentials-key.ts. */
     private readonly key: Buffer,

@@ -5,7 +5,7 @@ import type { AttemptOutcome } from '../core/run-state.js';
 import { memoryRequestOf, type JobResources } from '../core/job.js';
 import type { Run } from '../core/run.js';
 import type { QueueMessage } from '../ports/queue.js';
-import type { FinishResult } from '../ports/store.js';
+import type { FinishResult } from '../ports/store/attempt-store.js';
 
 /** The message for attempt + 1 of a run the store has requeued; the queue only speeds it up. */
 export function retryMessage(

@@ -14,11 +14,11 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { QueueMessage, RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { Store } from '../ports/store.js';
+import type { RunStore } from '../ports/store/run-store.js';
 import type { Logger } from './logger.js';
 
 export interface RunDispatcherDeps {
-  store: Pick<Store, 'takeRunsToDispatch'>;
+  store: Pick<RunStore, 'takeRunsToDispatch'>;
   queue: RunQueue;
   signals: RunSignals;
   clock: Clock;
@@ -107,7 +107,7 @@ export class RunDispatcher {
  * marked dispatched at `at` and published now; the others are left to the sweep.
  */
 export async function dispatchDue(
-  deps: { store: Pick<Store, 'markDispatched'>; queue: RunQueue; clock: Clock },
+  deps: { store: Pick<RunStore, 'markDispatched'>; queue: RunQueue; clock: Clock },
   messages: readonly QueueMessage[],
 ): Promise<{ published: QueueMessage[]; at: number }> {
   const now = deps.clock.now();

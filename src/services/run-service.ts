@@ -16,7 +16,9 @@ import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
-import type { CancelResult, Page, Store } from '../ports/store.js';
+import type { JobStore } from '../ports/store/job-store.js';
+import type { Page } from '../ports/store/page.js';
+import type { CancelResult, RunStore } from '../ports/store/run-store.js';
 import { parseInstant } from './input-time.js';
 import { resolveJobFilter } from './job-filter.js';
 import type { JobService } from './job-service.js';
@@ -56,7 +58,7 @@ export class RunService {
   private readonly options: Readonly<RunServiceOptions>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RunStore & JobStore,
     private readonly queue: RunQueue,
     private readonly jobs: JobService,
     private readonly signals: RunSignals,

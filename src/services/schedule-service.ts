@@ -29,7 +29,9 @@ import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
-import type { Page, Store } from '../ports/store.js';
+import type { JobStore } from '../ports/store/job-store.js';
+import type { Page } from '../ports/store/page.js';
+import type { ScheduleStore } from '../ports/store/schedule-store.js';
 import type { JobService } from './job-service.js';
 import { resolveJobFilter } from './job-filter.js';
 import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
@@ -61,7 +63,7 @@ function perSecond(rate: number): string {
 
 export class ScheduleService {
   constructor(
-    private readonly store: Store,
+    private readonly store: ScheduleStore & JobStore,
     private readonly jobs: JobService,
     private readonly changes: ScheduleChanges,
     private readonly clock: Clock,

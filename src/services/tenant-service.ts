@@ -5,7 +5,8 @@ import { HourglassError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { withPlanDefaults, type ApiKey, type PlanLimits, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
+import type { ApiKeyStore } from '../ports/store/api-key-store.js';
+import type { TenantStore } from '../ports/store/tenant-store.js';
 import { displayPrefix, generateSecret, hashSecret } from './api-keys.js';
 
 export interface CreatedKey {
@@ -15,7 +16,7 @@ export interface CreatedKey {
 
 export class TenantService {
   constructor(
-    private readonly store: Store,
+    private readonly store: TenantStore & ApiKeyStore,
     private readonly clock: Clock,
   ) {}
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { newScheduleBase, scheduledRunId, type Schedule } from '../../src/core/schedule.js';
 import type { Job } from '../../src/core/job.js';
 import type { PartitionLease, Store, TickFire } from '../../src/ports/store.js';
-import { id, tick } from './store-fixtures.js';
+import { attemptResult, id, tick } from './store-fixtures.js';
 
 /** A small partition space keeps the lease tests readable; the store does not care about the number. */
 export const TEST_PARTITIONS = 4;
@@ -69,4 +69,35 @@ export async function leaseAll(
   const lease = leases.find((l) => l.partition === partition);
   assert.ok(lease, `${owner} should hold partition ${partition}`);
   return lease;
+}
+
+/**
+ * `count` buffer_one schedules of `job` on the lease's partition, each with a run that ran and ended and the
+ * next tick's run blocked by it, not released yet: the blockers and the blocked runs' ids.
+ */
+export async function seedBlockedRuns(
+  store: Store,
+  job: Job,
+  owner: string,
+  lease: PartitionLease,
+  count: number,
+): Promise<{ blockers: string[]; blocked: string[] }> {
+  const blockers: string[] = [];
+  const blocked: string[] = [];
+  const nominal = Date.UTC(2024, 0, 1);
+  for (let i = 0; i < count; i++) {
+    const schedule = await seedSchedule(store, job, {
+      overlapPolicy: 'buffer_one',
+      partition: lease.partition,
+    });
+    const [first, second] = [tickOf(schedule, nominal), tickOf(schedule, nominal + SECOND)];
+    await store.fireTicks(owner, [lease], [first], tick());
+    const claimed = await store.claimRun(first.runId, 1, 'wrk_a', tick());
+    assert.ok(claimed);
+    assert.deepEqual((await store.fireTicks(owner, [lease], [second], tick())).blocked, [second.runId]);
+    await store.finishAttempt(attemptResult(claimed.run));
+    blockers.push(first.runId);
+    blocked.push(second.runId);
+  }
+  return { blockers, blocked };
 }

@@ -1,7 +1,7 @@
 // Firing ticks: the scheduler engine's durable write. One transaction (one commit) per batch, whatever the
 // partitions of its ticks; each tick is fenced by its partition's lease (owner and epoch), whose row the
-// transaction locks FOR SHARE first: a lease round that would take the partition waits for the commit, and
-// a node that lost the lease writes nothing for that partition.
+// transaction locks FOR UPDATE first: a lease round that would take the partition waits for the commit, a
+// node that lost the lease writes nothing for that partition, and a second firing of the partition waits.
 //
 // Per tick: the schedule must be live, unpaused, of that partition and at the version the engine computed
 // the tick from (else `stale`, and nothing is written for it); a run under the tick's id that exists already

@@ -9,9 +9,10 @@
 // (postgres-locks.ts): it reads and writes as if alone, as on SQLite. The take is conditional as well — it
 // replaces a lease only if it is free or expired, and raises the epoch of exactly the row it replaces — so
 // even a round that did not hold the lock could never leave two unexpired leases on one partition, nor reuse
-// an epoch. Fencing: fireTicks and advanceWatermarks lock their partitions' lease rows FOR SHARE and check
-// owner and epoch in their own transaction, so a take waits for a firing in flight, and a firing after a
-// take sees the new owner and writes nothing.
+// an epoch. Fencing: fireTicks and advanceWatermarks lock their partitions' lease rows FOR UPDATE and check
+// owner and epoch in their own transaction, so a take waits for a firing in flight, a firing after a take
+// sees the new owner and writes nothing, and two firings of one partition (a batch retried while its first
+// try still runs) take turns rather than decide overlap policies at once.
 //
 // Time: the port gives the round's `now` (LeaseRound.now, the caller's clock); expiry is judged against it,
 // as on SQLite, rather than against the database's clock. The epoch fence is what keeps an ex-owner from
@@ -78,8 +79,9 @@ export async function releasePartitionLeases(sql: Sql, owner: string): Promise<v
 
 /**
  * The fence of every engine write, inside that write's transaction: locks the lease rows of these
- * partitions FOR SHARE until it commits (a take waits for it), and returns the partitions `owner` holds at
- * the epoch it names; the others are fenced.
+ * partitions FOR UPDATE until it commits (a take waits for it, and so does another firing of them: FOR SHARE
+ * would let two decide overlap policies at once), and returns the partitions `owner` holds at the epoch it
+ * names; the others are fenced.
  */
 export async function lockHeldLeases(
   sql: Sql,
@@ -89,7 +91,7 @@ export async function lockHeldLeases(
   if (leases.length === 0) return new Set();
   const rows = await sql.rows<{ partition: number; owner: string | null; epoch: number }>(
     `SELECT partition, owner, epoch FROM scheduler_leases
-     WHERE partition = ANY($1::integer[]) ORDER BY partition FOR SHARE`,
+     WHERE partition = ANY($1::integer[]) ORDER BY partition FOR UPDATE`,
     [leases.map((lease) => lease.partition)],
   );
   const byPartition = new Map(rows.map((row) => [row.partition, row]));
@@ -104,7 +106,7 @@ export async function lockHeldLeases(
 /**
  * For a job's deletion, in its transaction: locks FOR UPDATE the lease rows of the partitions of the job's
  * live schedules (made, unowned at epoch 0, for a partition never taken, so there is a row to lock), in
- * partition order. A firing of those partitions holds them FOR SHARE: the deletion waits for it to commit,
+ * partition order. A firing of those partitions holds them too: the deletion waits for it to commit,
  * and so sees, and cancels, every run it fired (postgres-fire-queries.ts).
  */
 export async function lockPartitionsOfJob(sql: Sql, tenantId: string, jobId: string): Promise<void> {

@@ -12,7 +12,7 @@
 // claims and every later worker write fenced in their UPDATE's WHERE; plan limits counted under a per-tenant
 // advisory lock; lease rounds under a store-wide one, with a conditional take; the schedule change sequence
 // from a counter row locked until commit (so in commit order); each firing holding its partitions' lease rows
-// FOR SHARE; a tick's run unique by its primary key. Durability is PostgreSQL's: a commit is acknowledged once
+// FOR UPDATE; a tick's run unique by its primary key. Durability is PostgreSQL's: a commit is acknowledged once
 // its WAL is flushed (synchronous_commit on, the server's default), so everything this store answers is
 // durable on the server, with no per-call trade-off as on SQLite.
 

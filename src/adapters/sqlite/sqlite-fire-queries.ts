@@ -26,7 +26,7 @@
 import type Database from 'better-sqlite3';
 import { byRunId, isSortedByRunId } from '../../core/schedule.js';
 import { memoryRequestOf } from '../../core/job.js';
-import type { FiredThrough, FireResult, PartitionLease, TickFire } from '../../ports/store.js';
+import type { FiredThrough, FireResult, PartitionLease, TickFire, WatermarkMark } from '../../ports/store.js';
 import type { FrontierQueries } from './sqlite-frontier-queries.js';
 import type { LeaseQueries } from './sqlite-lease-queries.js';
 import type { FireSchedule, OverlapQueries } from './sqlite-overlap-queries.js';
@@ -35,8 +35,6 @@ type FireScheduleRow = Omit<FireSchedule, 'memory_mb' | 'memory_request_mb'>;
 
 /** A job's tenant, memory limit and what its runs reserve (resolved: never null). */
 type JobOfRun = { tenantId: string; memoryMb: number; memoryRequestMb: number };
-
-type WatermarkMark = { scheduleId: string; version: number; nextFireAt: number | null };
 
 const emptyResult = (fenced: number[] = []): FireResult => ({
   fenced,

@@ -3,7 +3,12 @@
 // statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts,
 // sqlite-schedule-queries.ts, sqlite-lease-queries.ts, sqlite-fire-queries.ts, sqlite-overlap-queries.ts);
 // meta, tenants and API keys are small enough to stay here; registry logins are in
-// sqlite-registry-queries.ts.
+// sqlite-registry-queries.ts. The class follows the port's concerns (src/ports/store/), one section each.
+//
+// Concurrency (docs/architecture.md, "The Store's concurrency contract"): every write is one transaction,
+// IMMEDIATE wherever it reads before it writes, so writers in every process on the file run one at a time
+// (busy_timeout waits for the lock) and each reads what the last one committed. The MAX + 1 sequences, the
+// count-then-insert plan limits and the lease plans rely on that.
 //
 // Durability: every write a client is answered about (run creation, cancel, jobs, schedules, keys), every
 // attempt result, every release and every fired tick commits with synchronous=FULL (fsync of the WAL). The
@@ -25,6 +30,7 @@ import type {
   AttemptResult,
   CancelResult,
   ClaimedRun,
+  DeletedJob,
   DispatchQuery,
   FinishResult,
   HeartbeatAnswer,
@@ -41,6 +47,7 @@ import type {
   ScheduleTiming,
   Store,
   TickFire,
+  WatermarkMark,
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -139,11 +146,7 @@ export class SqliteStore implements Store {
   private readonly registries: RegistryQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
-  private readonly deleteJobAndStopRuns: (
-    tenantId: string,
-    jobId: string,
-    at: number,
-  ) => { cancelled: string[]; stopping: string[]; schedules: string[] };
+  private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
   private readonly insertJobWithinLimit: (job: Job, maxJobs: number) => void;
 
   private constructor(
@@ -197,6 +200,8 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
+  // MetaStore
+
   async getMeta(key: string): Promise<string | null> {
     return this.tenants.getMeta.get(key) ?? null;
   }
@@ -204,6 +209,8 @@ export class SqliteStore implements Store {
   async setMeta(key: string, value: string): Promise<void> {
     this.tenants.setMeta.run(key, value);
   }
+
+  // TenantStore
 
   async createTenant(tenant: Tenant): Promise<void> {
     this.tenants.insertTenant.run(tenantToRow(tenant));
@@ -222,6 +229,8 @@ export class SqliteStore implements Store {
     const row = this.tenants.updateTenantLimits.get(JSON.stringify(limits), id);
     return row ? rowToTenant(row) : null;
   }
+
+  // ApiKeyStore
 
   async createApiKey(key: ApiKey): Promise<void> {
     this.tenants.insertApiKey.run(apiKeyToRow(key));
@@ -255,6 +264,8 @@ export class SqliteStore implements Store {
     return this.tenants.revokeOtherAdminKeys.run(at, keepKeyId).changes;
   }
 
+  // RegistryCredentialStore
+
   async putRegistryCredential(entry: SealedRegistryCredential, maxPerTenant: number): Promise<boolean> {
     return this.registries.put(entry, maxPerTenant);
   }
@@ -270,6 +281,8 @@ export class SqliteStore implements Store {
   async getRegistryCredential(tenantId: string, host: string): Promise<SealedRegistryCredential | null> {
     return this.registries.get(tenantId, host);
   }
+
+  // JobStore
 
   async insertJob(job: Job, maxJobs: number): Promise<void> {
     this.insertJobWithinLimit(job, maxJobs);
@@ -287,13 +300,11 @@ export class SqliteStore implements Store {
     this.jobs.updateJob(job);
   }
 
-  async deleteJob(
-    tenantId: string,
-    jobId: string,
-    at: number,
-  ): Promise<{ cancelled: string[]; stopping: string[]; schedules: string[] }> {
+  async deleteJob(tenantId: string, jobId: string, at: number): Promise<DeletedJob> {
     return this.deleteJobAndStopRuns(tenantId, jobId, at);
   }
+
+  // RunStore
 
   async insertRun(newRun: NewRun): Promise<InsertRunResult> {
     return this.runs.insertRun(newRun);
@@ -331,6 +342,18 @@ export class SqliteStore implements Store {
     return this.withoutFsync(() => this.runs.takeRunsToDispatch(query));
   }
 
+  async requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult> {
+    return this.runs.requestCancel(tenantId, runId, at);
+  }
+
+  async releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]> {
+    // Bookkeeping like markDispatched: if an OS crash undoes it, the run is still blocked, and the
+    // reconciliation's releaseBlockedRuns(null) frees it again.
+    return this.withoutFsync(() => this.overlap.releaseBlockedRuns(finishedRunId, now));
+  }
+
+  // AttemptStore
+
   async claimRun(runId: string, attempt: number, workerId: string, at: number): Promise<ClaimedRun | null> {
     return this.withoutFsync(() => this.runs.claimRun(runId, attempt, workerId, at));
   }
@@ -367,19 +390,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  async requestCancel(tenantId: string, runId: string, at: number): Promise<CancelResult> {
-    return this.runs.requestCancel(tenantId, runId, at);
-  }
-
   async listStaleRuns(before: number, limit: number): Promise<Run[]> {
     return this.runs.listStaleRuns(before, limit);
   }
 
-  async releaseBlockedRuns(finishedRunId: string | null, now: number): Promise<QueueMessage[]> {
-    // Bookkeeping like markDispatched: if an OS crash undoes it, the run is still blocked, and the
-    // reconciliation's releaseBlockedRuns(null) frees it again.
-    return this.withoutFsync(() => this.overlap.releaseBlockedRuns(finishedRunId, now));
-  }
+  // ScheduleStore
 
   async insertSchedule(schedule: Schedule, maxSchedules: number): Promise<void> {
     this.schedules.insertSchedule(schedule, maxSchedules);
@@ -400,6 +415,8 @@ export class SqliteStore implements Store {
   async deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
     return this.schedules.deleteSchedule(tenantId, scheduleId, at);
   }
+
+  // ScheduleTimingStore
 
   async loadSchedules(
     partitions: readonly number[],
@@ -425,6 +442,8 @@ export class SqliteStore implements Store {
     return this.schedules.latestScheduleChange();
   }
 
+  // PartitionLeaseStore
+
   async syncPartitionLeases(round: LeaseRound): Promise<PartitionLease[]> {
     return this.leases.syncPartitionLeases(round);
   }
@@ -432,6 +451,8 @@ export class SqliteStore implements Store {
   async releasePartitionLeases(owner: string): Promise<void> {
     this.leases.releasePartitionLeases(owner);
   }
+
+  // FireStore
 
   /** A durable write (synchronous=FULL): a fired tick must not come back as unfired after a crash. */
   async fireTicks(
@@ -447,7 +468,7 @@ export class SqliteStore implements Store {
   async advanceWatermarks(
     owner: string,
     lease: PartitionLease,
-    marks: readonly { scheduleId: string; version: number; nextFireAt: number | null }[],
+    marks: readonly WatermarkMark[],
   ): Promise<boolean> {
     return this.fires.advanceWatermarks(owner, lease, marks);
   }

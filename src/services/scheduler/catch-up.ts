@@ -8,7 +8,7 @@
 
 import { nextFireAfter, ticksBefore } from '../../core/schedule-time.js';
 import { timeSpecOf } from '../../core/schedule.js';
-import type { ScheduleTiming } from '../../ports/store.js';
+import type { ScheduleTiming } from '../../ports/store/schedule-timing-store.js';
 
 export interface ResumePlan {
   /** Missed ticks to fire late, oldest first. */

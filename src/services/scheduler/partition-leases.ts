@@ -1,5 +1,5 @@
 // A scheduler node's leases on partitions. Each round renews what the node holds and takes its fair share
-// in one store transaction (Store.syncPartitionLeases); the store judges expiry. The node trusts its leases
+// in one store transaction (PartitionLeaseStore.syncPartitionLeases); the store judges expiry. The node trusts its leases
 // only until a safety margin before they could expire, measured on the monotonic clock from the moment the
 // round was sent — so a node that is paused, slow or cut off stops firing before anyone else may start.
 //
@@ -10,7 +10,7 @@
 // between, so it counts as both lost and gained (its schedules are dropped and reloaded).
 
 import type { Clock } from '../../ports/clock.js';
-import type { Store } from '../../ports/store.js';
+import type { PartitionLeaseStore } from '../../ports/store/partition-lease-store.js';
 
 /** Round interval while other nodes hold partitions: bounds how late an expired lease is taken over. */
 const CONTEST_ROUND_MS = 250;
@@ -29,7 +29,7 @@ export class PartitionLeases {
   private nextRoundAt = -Infinity;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: PartitionLeaseStore,
     private readonly clock: Clock,
     private readonly options: { owner: string; partitionCount: number; ttlMs: number },
   ) {}

@@ -18,14 +18,9 @@ import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { ScheduleChanges } from '../../ports/schedule-changes.js';
-import type {
-  FiredThrough,
-  FireResult,
-  PartitionLease,
-  ScheduleTiming,
-  Store,
-  TickFire,
-} from '../../ports/store.js';
+import type { FiredThrough, FireResult, FireStore, TickFire } from '../../ports/store/fire-store.js';
+import type { PartitionLease, PartitionLeaseStore } from '../../ports/store/partition-lease-store.js';
+import type { ScheduleTiming, ScheduleTimingStore } from '../../ports/store/schedule-timing-store.js';
 import type { Logger } from '../logger.js';
 import { planResume, type ResumePlan } from './catch-up.js';
 import { CatchupQueue } from './catch-up-queue.js';
@@ -42,8 +37,11 @@ export interface SchedulerMetrics {
   owned(partitions: number, schedules: number): void;
 }
 
+/** What the engine needs of the store: its partitions' leases, their schedules' timing, and firing. */
+export type SchedulerStore = PartitionLeaseStore & ScheduleTimingStore & FireStore;
+
 export interface SchedulerEngineDeps {
-  store: Store;
+  store: SchedulerStore;
   queue: RunQueue;
   signals: RunSignals;
   changes: ScheduleChanges;

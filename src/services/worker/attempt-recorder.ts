@@ -12,7 +12,8 @@ import { lagMs, type Run } from '../../core/run.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
-import type { ClaimedRun, Store } from '../../ports/store.js';
+import type { AttemptStore, ClaimedRun } from '../../ports/store/attempt-store.js';
+import type { RunStore } from '../../ports/store/run-store.js';
 import type { Logger } from '../logger.js';
 import { recordedOutcome, retryMessage } from '../retry-message.js';
 import { dispatchDue } from '../run-dispatcher.js';
@@ -25,7 +26,8 @@ export const WORKER_STOPPED = 'worker stopped';
 /** What recording needs from the worker; the agent builds it once. */
 export interface RecorderContext {
   readonly workerId: string;
-  readonly store: Store;
+  /** The attempt's writes; dispatching a retry that is due. */
+  readonly store: AttemptStore & Pick<RunStore, 'markDispatched'>;
   readonly queue: RunQueue;
   readonly signals: RunSignals;
   readonly clock: Clock;

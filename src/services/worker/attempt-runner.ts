@@ -15,7 +15,9 @@ import { runtimeOf } from '../../core/job.js';
 import { HOST_COMMANDS_NOT_ALLOWED, withPlanDefaults } from '../../core/tenant.js';
 import type { ExecutionResult, Executor } from '../../ports/executor.js';
 import type { LogStore } from '../../ports/log-store.js';
-import type { ClaimedRun } from '../../ports/store.js';
+import type { AttemptStore, ClaimedRun } from '../../ports/store/attempt-store.js';
+import type { RunStore } from '../../ports/store/run-store.js';
+import type { TenantStore } from '../../ports/store/tenant-store.js';
 import type { Logger } from '../logger.js';
 import { recordAttemptEnd, releaseRun, WORKER_STOPPED, type RecorderContext } from './attempt-recorder.js';
 import type { Execution } from './execution.js';
@@ -28,6 +30,8 @@ export type Runtime = Executor['runtime'];
 
 /** What running an attempt needs from the worker; the agent builds it once. */
 export interface RunnerContext extends RecorderContext {
+  /** Also the tenant, whose privilege a host command needs. */
+  readonly store: AttemptStore & Pick<RunStore, 'markDispatched'> & TenantStore;
   readonly logStore: LogStore;
   /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
   readonly executors: Partial<Record<Runtime, Executor>>;

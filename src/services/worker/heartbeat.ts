@@ -7,12 +7,12 @@
 //   either ──stop──▶ stopped (a beat in flight still finishes)
 
 import type { Clock } from '../../ports/clock.js';
-import type { HeldAttempt, Store } from '../../ports/store.js';
+import type { AttemptStore, HeldAttempt } from '../../ports/store/attempt-store.js';
 import type { Logger } from '../logger.js';
 import type { StopCause } from './execution.js';
 
 export interface HeartbeatOptions {
-  readonly store: Store;
+  readonly store: AttemptStore;
   readonly clock: Clock;
   readonly workerId: string;
   readonly intervalMs: number;

@@ -8,12 +8,15 @@ import type { RegistryCredentials } from '../../ports/images.js';
 import type { LogStore } from '../../ports/log-store.js';
 import type { RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
-import type { Store } from '../../ports/store.js';
+import type { AttemptStore } from '../../ports/store/attempt-store.js';
+import type { RunStore } from '../../ports/store/run-store.js';
+import type { TenantStore } from '../../ports/store/tenant-store.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerAgentDeps {
-  store: Store;
+  /** Attempts (claims, starts, ends, heartbeats); dispatching retries; the host-command privilege. */
+  store: AttemptStore & Pick<RunStore, 'markDispatched'> & TenantStore;
   queue: RunQueue;
   /** The executors this worker has, by runtime; a job whose runtime is missing fails at once. */
   executors: Partial<Record<Executor['runtime'], Executor>>;

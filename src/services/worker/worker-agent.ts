@@ -24,7 +24,7 @@
 
 import type { Delivery } from '../../ports/queue.js';
 import type { RunSignal } from '../../ports/run-events.js';
-import type { ClaimedRun } from '../../ports/store.js';
+import type { ClaimedRun } from '../../ports/store/attempt-store.js';
 import type { Logger } from '../logger.js';
 import { failWithoutRunning, releaseRun, WORKER_STOPPED } from './attempt-recorder.js';
 import { runAttempt, type RunnerContext } from './attempt-runner.js';
