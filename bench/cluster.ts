@@ -30,7 +30,14 @@ interface Target {
   key: string;
 }
 
-async function call(target: Target, method: string, path: string, body?: unknown): Promise<any> {
+/** The fields of the API's answers this bench reads. */
+interface Answer {
+  id: string;
+  key: string;
+  startedAt: string | null;
+}
+
+async function call(target: Target, method: string, path: string, body?: unknown): Promise<Answer> {
   const response = await fetch(`${target.url}${path}`, {
     method,
     headers: {
@@ -41,7 +48,7 @@ async function call(target: Target, method: string, path: string, body?: unknown
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${target.name} ${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
+  return JSON.parse(text) as Answer;
 }
 
 /** One run-now: ms from before the request to the run's startedAt. */
