@@ -9,24 +9,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
+import { deleteNamespaceStream, dropDatabase, POSTGRES_AVAILABLE } from '../support/distributed-services.js';
 import { NATS_AVAILABLE, NATS_URL } from '../support/hint-factories.js';
 import { commandWorks } from '../support/container-fixtures.js';
 import { skipUnless } from '../support/required-services.js';
 import { runCli } from '../support/server-process.js';
-
-const POSTGRES = 'postgres://postgres@127.0.0.1:5432';
-const POSTGRES_AVAILABLE = await (async () => {
-  const client = new pg.Client({ connectionString: `${POSTGRES}/postgres`, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-})();
 
 /** Three free ports in a row (nginx, api-1, api-2), above the default cluster's. */
 async function freePortRun(): Promise<number> {
@@ -81,15 +68,8 @@ describe(
 
     after(async () => {
       if (basePort !== 0) cluster('--stop');
-      const client = new pg.Client({ connectionString: `${POSTGRES}/postgres` });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS hourglass_cluster_${basePort} WITH (FORCE)`);
-      await client.end();
-      const { connect } = await import('nats');
-      const nc = await connect({ servers: NATS_URL });
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(`HOURGLASS_CLUSTER_${basePort}_RUNS`).catch(() => undefined);
-      await nc.close();
+      await dropDatabase(`hourglass_cluster_${basePort}`);
+      await deleteNamespaceStream(`hourglass-cluster-${basePort}`);
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -10,23 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import {
+  createDatabase,
+  databaseUrl,
+  deleteNamespaceStream,
+  dropDatabase,
+  POSTGRES_AVAILABLE,
+} from '../support/distributed-services.js';
 import { NATS_AVAILABLE, NATS_URL } from '../support/hint-factories.js';
 import { skipUnless } from '../support/required-services.js';
 import { ServerProcess, type TestTenant } from '../support/server-process.js';
-
-const ADMIN_URL = process.env['HOURGLASS_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const POSTGRES_AVAILABLE = await (async () => {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-})();
 
 const HEARTBEAT_MS = 500;
 
@@ -38,13 +31,12 @@ describe(
     const database = `hg_e2e_${suffix}`;
     const namespace = `hg-e2e-${suffix}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'hourglass-distributed-'));
-    let admin: pg.Client;
     let api: ServerProcess;
     const workers: ServerProcess[] = [];
     let tenant: TestTenant;
 
     const env = (): Record<string, string> => ({
-      HOURGLASS_STORE: `${ADMIN_URL.replace(/\/[^/]*$/, '')}/${database}`,
+      HOURGLASS_STORE: databaseUrl(database),
       HOURGLASS_QUEUE: NATS_URL,
       HOURGLASS_NATS_NAMESPACE: namespace,
       HOURGLASS_HEARTBEAT_MS: String(HEARTBEAT_MS),
@@ -62,9 +54,7 @@ describe(
       workers.find((worker) => worker.output.stderr.includes(runId));
 
     before(async () => {
-      admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${database}`);
+      await createDatabase(database);
       api = await ServerProcess.start({
         dataDir,
         args: ['--roles', 'api,scheduler', '--port', '0'],
@@ -75,14 +65,8 @@ describe(
     });
     after(async () => {
       for (const server of [...workers, api]) await server?.stop({ cleanup: false });
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
-      // The namespace's stream goes with the test (the JetStream API over a plain NATS request).
-      const { connect } = await import('nats');
-      const nc = await connect({ servers: NATS_URL });
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(`${namespace.toUpperCase().replace(/-/g, '_')}_RUNS`).catch(() => undefined);
-      await nc.close();
+      await dropDatabase(database).catch(() => undefined);
+      await deleteNamespaceStream(namespace);
       rmSync(dataDir, { recursive: true, force: true });
     });
 

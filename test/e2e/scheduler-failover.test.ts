@@ -10,22 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import {
+  createDatabase,
+  databaseUrl,
+  deleteNamespaceStream,
+  dropDatabase,
+  POSTGRES_AVAILABLE,
+} from '../support/distributed-services.js';
 import { NATS_AVAILABLE, NATS_URL } from '../support/hint-factories.js';
 import { skipUnless } from '../support/required-services.js';
 import { ServerProcess, type TestTenant } from '../support/server-process.js';
-
-const ADMIN_URL = process.env['HOURGLASS_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const POSTGRES_AVAILABLE = await (async () => {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-})();
 
 const SCHEDULES = 1_000;
 const KILLS = 6;
@@ -39,9 +33,8 @@ describe(
     const suffix = randomBytes(4).toString('hex');
     const database = `hg_failover_${suffix}`;
     const namespace = `hg-failover-${suffix}`;
-    const storeUrl = `${ADMIN_URL.replace(/\/[^/]*$/, '')}/${database}`;
+    const storeUrl = databaseUrl(database);
     const dataDir = mkdtempSync(join(tmpdir(), 'hourglass-failover-'));
-    let admin: pg.Client;
     let api: ServerProcess;
     let schedulers: ServerProcess[] = [];
     let tenant: TestTenant;
@@ -60,25 +53,15 @@ describe(
       });
 
     before(async () => {
-      admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${database}`);
+      await createDatabase(database);
       api = await ServerProcess.start({ dataDir, args: ['--roles', 'api', '--port', '0'], env: env() });
       schedulers = [await startScheduler(), await startScheduler(), await startScheduler()];
       tenant = await api.createTenant('failover', { runsPerSecond: 5_000, maxSchedules: SCHEDULES });
     });
     after(async () => {
       for (const server of [...schedulers, api]) await server?.stop({ cleanup: false });
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
-      const { connect } = await import('nats');
-      const nc = await connect({ servers: NATS_URL });
-      await (
-        await nc.jetstreamManager()
-      ).streams
-        .delete(`${namespace.toUpperCase().replace(/-/g, '_')}_RUNS`)
-        .catch(() => undefined);
-      await nc.close();
+      await dropDatabase(database).catch(() => undefined);
+      await deleteNamespaceStream(namespace);
       rmSync(dataDir, { recursive: true, force: true });
     });
 
