@@ -10,18 +10,10 @@ import { NatsRunSignals } from '../../src/adapters/nats/nats-run-signals.js';
 import { NatsScheduleChanges } from '../../src/adapters/nats/nats-schedule-changes.js';
 import type { RunSignals } from '../../src/ports/run-events.js';
 import type { ScheduleChanges } from '../../src/ports/schedule-changes.js';
+import { NATS_AVAILABLE, NATS_URL } from './queue-factories.js';
 import { skipUnless } from './required-services.js';
 
-export const NATS_URL = process.env['HOURGLASS_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
-
-/** Whether a NATS server answers at NATS_URL (asked once per test process). */
-export const NATS_AVAILABLE = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false }).then(
-  async (connection) => {
-    await connection.close();
-    return true;
-  },
-  () => false,
-);
+export { NATS_AVAILABLE, NATS_URL };
 
 export interface HintNode {
   signals: RunSignals;

@@ -109,6 +109,9 @@ const wanted = (name: string): boolean => selected === undefined || selected.inc
 
 const factories: QueueFactory[] = [];
 if (wanted('memory')) factories.push(memory);
-if (wanted('nats')) factories.push(nats(skipUnless(await natsReachable(), `NATS JetStream at ${NATS_URL}`)));
+/** Whether NATS with JetStream answers at NATS_URL (asked once per test process). */
+export const NATS_AVAILABLE = await natsReachable();
+
+if (wanted('nats')) factories.push(nats(skipUnless(NATS_AVAILABLE, `NATS JetStream at ${NATS_URL}`)));
 
 export const QUEUE_FACTORIES: readonly QueueFactory[] = factories;

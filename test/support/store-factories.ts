@@ -117,10 +117,13 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+/** Whether PostgreSQL answers at POSTGRES_TEST_URL (asked once per test process). */
+export const POSTGRES_AVAILABLE = await postgresReachable();
+
 /** Whether the PostgreSQL tests run here: false, or the reason they are skipped (required-services.ts). */
 export const POSTGRES_SKIP: false | string = wanted('postgres')
   ? skipUnless(
-      await postgresReachable(),
+      POSTGRES_AVAILABLE,
       `PostgreSQL at ${POSTGRES_TEST_URL}` +
         (selected?.includes('postgres') ? ' (HOURGLASS_TEST_STORES names it)' : ''),
     )

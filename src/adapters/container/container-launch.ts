@@ -1,6 +1,6 @@
 // How a gated container starts its process. A gated container is created before its run's start (a run handed
 // over ahead, or a warm container made before its run was known): its init is the host's static busybox, bound
-// read-only at GATE_PATH, running GATE_SCRIPT, which reads fd 3 (a pipe of the worker's, passed in by
+// read-only at GATE_PATH, running gateScript(), which reads fd 3 (a pipe of the worker's, passed in by
 // `runc run --preserve-fds 1`) to its end. What the worker writes there is the launch script: the run's exact
 // environment and argv, which the gate shell evaluates and `exec`s in its own place (pid 1, cwd, user, stdio
 // and every limit as created). A pipe closed with nothing written is a cancel: the gate exits 125.
