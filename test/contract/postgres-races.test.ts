@@ -41,13 +41,20 @@ describe('PostgreSQL store: concurrent callers', { skip: POSTGRES_SKIP }, () => 
   let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
   let a: PostgresStore;
   let b: PostgresStore;
+  /** Two more on the same database, judging lease expiry by its clock as deployments do. */
+  let onDatabaseClock: [PostgresStore, PostgresStore];
   let raw: pg.Client;
 
   before(async () => {
     database = await createPostgresDatabase();
     const options = { connectionString: postgresUrlOf(database.name), maintenanceIntervalMs: 0, poolSize: 6 };
-    a = await PostgresStore.open(options);
-    b = await PostgresStore.open(options);
+    // Most tests move time by hand (tick()), through the port's `now`.
+    a = await PostgresStore.open({ ...options, leaseClock: 'caller' });
+    b = await PostgresStore.open({ ...options, leaseClock: 'caller' });
+    onDatabaseClock = [
+      await PostgresStore.open({ ...options, leaseClock: 'database' }),
+      await PostgresStore.open({ ...options, leaseClock: 'database' }),
+    ];
     raw = new pg.Client({ connectionString: postgresUrlOf(database.name) });
     await raw.connect();
   });
@@ -55,6 +62,7 @@ describe('PostgreSQL store: concurrent callers', { skip: POSTGRES_SKIP }, () => 
     await raw?.end();
     await a?.close();
     await b?.close();
+    for (const store of onDatabaseClock ?? []) await store.close();
     await database?.drop();
   });
 
@@ -214,7 +222,7 @@ describe('PostgreSQL store: concurrent callers', { skip: POSTGRES_SKIP }, () => 
     try {
       await Promise.all(
         owners.map(async (owner, n) => {
-          const store = n === 1 ? b : a;
+          const store = onDatabaseClock[n === 1 ? 1 : 0];
           while (Date.now() - start < 2500) {
             const held: PartitionLease[] = await store.syncPartitionLeases({
               owner,

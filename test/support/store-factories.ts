@@ -97,6 +97,9 @@ const postgres: StoreFactory = {
           partitionDaysAhead: 1,
           maintenanceIntervalMs: 0,
           poolSize: 4,
+          // The contract moves time by hand through the port's `now`; the database clock has a test of its
+          // own (postgres-lease-clock.test.ts).
+          leaseClock: 'caller',
         });
         return { store, migrationsApplied: store.migrationsApplied.length };
       },

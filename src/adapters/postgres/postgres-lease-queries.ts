@@ -14,20 +14,37 @@
 // sees the new owner and writes nothing, and two firings of one partition (a batch retried while its first
 // try still runs) take turns rather than decide overlap policies at once.
 //
-// Time: the port gives the round's `now` (LeaseRound.now, the caller's clock); expiry is judged against it,
-// as on SQLite, rather than against the database's clock. The epoch fence is what keeps an ex-owner from
+// Time: expiry is judged by the database's clock (leaseClock `database`, the default): each round reads the
+// server's clock once it holds the round lock and uses it for `now` in everything above — members' and
+// leases' expiry, and the new expiry (now + ttl). Scheduler hosts whose clocks disagree still agree on when a
+// silent node's partitions move. With leaseClock `caller` the round's own `now` is used instead, as on SQLite
+// (one host, one clock), which tests use to move time by hand. The epoch fence is what keeps an ex-owner from
 // writing whatever the clocks say; the clocks only decide when a silent node's partitions move.
 
 import { planLeaseRound, type LeaseHolding } from '../../core/lease-share.js';
 import type { LeaseRound, PartitionLease } from '../../ports/store.js';
 import type { Sql } from './postgres-database.js';
 import { lockLeaseRound } from './postgres-locks.js';
+import type { LeaseClock } from './postgres-options.js';
+
+/** The server's clock in epoch milliseconds; clock_timestamp(), not now(): the lock may have been waited for. */
+async function databaseNow(sql: Sql): Promise<number> {
+  const row = await sql.first<{ now: number }>(
+    'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now',
+  );
+  return Number(row?.now);
+}
 
 /** In a transaction. */
-export async function syncPartitionLeases(sql: Sql, round: LeaseRound): Promise<PartitionLease[]> {
-  const { owner, partitionCount, ttlMs, now } = round;
-  const until = now + ttlMs;
+export async function syncPartitionLeases(
+  sql: Sql,
+  round: LeaseRound,
+  clock: LeaseClock,
+): Promise<PartitionLease[]> {
+  const { owner, partitionCount, ttlMs } = round;
   await lockLeaseRound(sql);
+  const now = clock === 'database' ? await databaseNow(sql) : round.now;
+  const until = now + ttlMs;
   await sql.changes('DELETE FROM scheduler_members WHERE expires_at <= $1', [now]);
   await sql.changes(
     `INSERT INTO scheduler_members (owner, expires_at) VALUES ($1, $2)

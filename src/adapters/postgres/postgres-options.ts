@@ -21,7 +21,15 @@ export interface PostgresStoreOptions {
   onMaintenanceError?: (error: unknown) => void;
   /** Attempts of a transaction that keeps hitting serialization failures or deadlocks (default 5). */
   maxTransactionAttempts?: number;
+  /**
+   * Whose clock judges partition-lease and scheduler-membership expiry (postgres-lease-queries.ts):
+   * `database` (the default) — the server's clock, one for every scheduler node whatever their hosts' clocks
+   * say; `caller` — the round's own `now`, as the port passes it (tests that move time by hand).
+   */
+  leaseClock?: LeaseClock;
 }
+
+export type LeaseClock = 'database' | 'caller';
 
 export type ResolvedPostgresOptions = Readonly<Required<PostgresStoreOptions>>;
 
@@ -30,6 +38,11 @@ const HOUR_MS = 3_600_000;
 function wholeNumber(field: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min)
     throw invalid(field, `must be a whole number of at least ${min}`);
+  return value;
+}
+
+function leaseClockOf(value: string): LeaseClock {
+  if (value !== 'database' && value !== 'caller') throw invalid('leaseClock', 'must be database or caller');
   return value;
 }
 
@@ -44,5 +57,6 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): ResolvedP
       options.onMaintenanceError ??
       ((error: unknown) => process.emitWarning(`partition maintenance failed: ${String(error)}`)),
     maxTransactionAttempts: wholeNumber('maxTransactionAttempts', options.maxTransactionAttempts ?? 5, 1),
+    leaseClock: leaseClockOf(options.leaseClock ?? 'database'),
   });
 }

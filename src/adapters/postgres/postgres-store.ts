@@ -345,7 +345,7 @@ export class PostgresStore implements Store {
   }
 
   syncPartitionLeases(round: LeaseRound): Promise<PartitionLease[]> {
-    return this.db.transaction((sql) => leases.syncPartitionLeases(sql, round));
+    return this.db.transaction((sql) => leases.syncPartitionLeases(sql, round, this.options.leaseClock));
   }
 
   releasePartitionLeases(owner: string): Promise<void> {

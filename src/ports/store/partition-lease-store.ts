@@ -26,8 +26,9 @@ export interface PartitionLeaseStore {
    * and leases and writes its plan as if alone. So there are never two unexpired leases on one partition: a
    * round takes a partition only if it is free, given back, or expired at `round.now`. Each take raises the
    * partition's epoch above every epoch it had, whoever held it; a renewal and a give-back keep it (a lease row
-   * is never deleted, so no epoch is used twice). Expiry is judged against `round.now`: one clock for every
-   * node of a deployment (an adapter may judge by its database's clock instead, in every round).
+   * is never deleted, so no epoch is used twice). Expiry is judged against one clock for every node of a
+   * deployment: `round.now` on a store in one host's process (SQLite), the database server's clock on a
+   * networked store (PostgreSQL's default; `now` then only serves tests that move time by hand).
    */
   syncPartitionLeases(round: LeaseRound): Promise<PartitionLease[]>;
   /**
