@@ -15,7 +15,7 @@
 import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../../core/run.js';
 import { jitterOffsetMs, PARTITION_COUNT, partitionOf, scheduledRunId } from '../../core/schedule.js';
 import type { Clock } from '../../ports/clock.js';
-import type { RunQueue } from '../../ports/queue.js';
+import type { QueueMessage, RunQueue } from '../../ports/queue.js';
 import type { RunSignals } from '../../ports/run-events.js';
 import type { ScheduleChanges } from '../../ports/schedule-changes.js';
 import type { FiredThrough, FireResult, FireStore, TickFire } from '../../ports/store/fire-store.js';
@@ -371,31 +371,53 @@ export class SchedulerEngine {
       for (const fire of batches[k + 1] ?? []) earliest = Math.min(earliest, fire.dueAt);
       dueAfter[k] = earliest;
     }
+    // A batch's runs are published while the next batch is written: the two wait on different servers (the
+    // store's commit, the queue's acknowledgements), so a burst takes the longer of the two rather than their
+    // sum. One publish at most is in flight (a batch's starts once the one before is acknowledged), and the
+    // firing ends only once the last is. A failed publish fails the firing as before, with the batch written
+    // meanwhile left unpublished too: their runs are in the store, dispatched, and the outbox sweep sends them
+    // again (src/core/dispatch.ts).
+    let publishing: Promise<unknown> = Promise.resolve(null);
     for (const [k, batch] of batches.entries()) {
       if (k > 0 && this.leases.roundDue()) {
         // The rest goes first at the next firing, after the lease round (see fireDue).
         this.keepUnsent(batches.slice(k).flat());
-        return;
+        break;
       }
       try {
-        await this.persist(batch, this.firedThrough(this.deps.clock.now(), dueAfter[k]));
+        const queued = await this.persist(batch, this.firedThrough(this.deps.clock.now(), dueAfter[k]));
+        const failure = await publishing;
+        if (failure !== null) throw failure;
+        publishing = this.publishSettled(queued);
       } catch (error) {
         this.keepUnsent(batches.slice(k + 1).flat());
+        await publishing;
         throw error;
       }
     }
+    const failure = await publishing;
+    if (failure !== null) throw failure;
+  }
+
+  /** The publish of `queued`: null once acknowledged, else its error (never a rejection left unawaited). */
+  private publishSettled(queued: QueueMessage[]): Promise<unknown> {
+    if (queued.length === 0) return Promise.resolve(null);
+    return this.deps.queue.publish(queued).then(
+      () => null,
+      (error: unknown) => error,
+    );
   }
 
   /**
-   * Writes one batch (one store transaction, whatever its partitions) and publishes its runs. A batch the store
-   * could not take is kept and sent again first at the next firing (its run ids make that safe).
+   * Writes one batch (one store transaction, whatever its partitions); returns the runs to publish. A batch
+   * the store could not take is kept and sent again first at the next firing (its run ids make that safe).
    */
-  private async persist(fires: TickFire[], through: FiredThrough): Promise<void> {
-    if (fires.length === 0) return;
+  private async persist(fires: TickFire[], through: FiredThrough): Promise<QueueMessage[]> {
+    if (fires.length === 0) return [];
     if (!this.leases.valid()) {
       // Kept for when the leases are trusted again; if they were lost instead, the store fences these off.
       this.keepUnsent(fires);
-      return;
+      return [];
     }
     const leases: PartitionLease[] = [...this.leases.held].map(([partition, epoch]) => ({
       partition,
@@ -416,7 +438,6 @@ export class SchedulerEngine {
       this.table.removePartitions(fenced);
       this.catchups.dropPartitions(fenced);
     }
-    if (result.queued.length > 0) await this.deps.queue.publish(result.queued);
     for (const runId of result.stopping) this.deps.signals.emit({ type: 'cancel_requested', runId });
     for (const runId of result.cancelled) this.deps.signals.emit({ type: 'finished', runId });
     for (const id of result.stale) this.pendingChanges.add(id);
@@ -428,6 +449,7 @@ export class SchedulerEngine {
       metrics.fired('duplicate', result.duplicates.length);
       metrics.fired('stale', result.stale.length);
     }
+    return result.queued;
   }
 
   /** Keeps ticks to send first at the next firing; a loop, not push(...spread): a burst's rest can be 100,000. */
