@@ -46,6 +46,8 @@ export interface ServerOptions {
    * `adminKey` is the generated key, read from what the server prints.
    */
   generatedAdminKey?: boolean;
+  /** Options for node itself, before the script (a bench's --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -90,6 +92,7 @@ export class ServerProcess {
     const child = spawn(
       process.execPath,
       [
+        ...(options.nodeArgs ?? []),
         CLI,
         'server',
         '--port',
