@@ -58,41 +58,6 @@ describe('LauncherExecutor', () => {
     assert.deepEqual(readdirSync(scratchRoot), []);
   });
 
-  it('starts a deferred run at its start time, reported as the start', async () => {
-    const startAt = Date.now() + 400;
-    const run = await execute(executor, spec(['sh', '-c', 'date +%s%3N'], { startAt }));
-    assert.equal(run.result.outcome, 'succeeded');
-    const ranAt = Number(run.stdout.trim());
-    assert.ok(
-      (run.startedAt[0] ?? 0) >= startAt,
-      `reported ${(run.startedAt[0] ?? 0) - startAt} ms from startAt`,
-    );
-    assert.ok(ranAt >= startAt, `the process ran ${startAt - ranAt} ms before its start time`);
-  });
-
-  it('cancels a run before its start (nothing runs) and while it runs', async () => {
-    const early = new AbortController();
-    const waiting = execute(
-      executor,
-      spec(['sh', '-c', 'echo ran'], { startAt: Date.now() + 1000 }),
-      early.signal,
-    );
-    await sleep(100);
-    early.abort();
-    const unstarted = await waiting;
-    assert.equal(unstarted.result.outcome, 'cancelled');
-    assert.deepEqual([unstarted.startedAt, unstarted.stdout], [[], '']);
-
-    const late = new AbortController();
-    const running = execute(executor, spec(['sleep', '30']), late.signal);
-    await sleep(200);
-    const abortedAt = Date.now();
-    late.abort();
-    const stopped = await running;
-    assert.equal(stopped.result.outcome, 'cancelled');
-    assert.ok(Date.now() - abortedAt < 2000, 'stopped within the kill grace');
-  });
-
   it('fails the runs of a launcher that dies, kills their processes, and starts a new one for the next run', async () => {
     let processGroup = 0;
     const held = execute(executor, spec(['sh', '-c', 'echo $$; sleep 30']), undefined, (chunk) => {
