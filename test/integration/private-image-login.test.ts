@@ -23,6 +23,7 @@ import {
 } from '../support/oci-fixtures.js';
 import { skipUnless } from '../support/required-services.js';
 import { createJob, id, submitRun, waitForStatus, withWorker } from '../support/worker-fixtures.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 
 describe(
   'a private image pulled with the tenant’s stored login',
@@ -59,6 +60,7 @@ describe(
       const executor = runcExecutorIn(dir, images, 'login');
       let service: RegistryCredentialService | null = null;
       await withWorker(
+        SQLITE_MEMORY,
         {
           executors: { container: executor },
           registryCredentials: (tenantId, image) => service!.credentialsForImage(tenantId, image),

@@ -13,6 +13,7 @@ import { HourglassError } from '../../src/core/errors.js';
 import type { QueueMessage, RunQueue } from '../../src/ports/queue.js';
 import type { Store } from '../../src/ports/store.js';
 import { SchedulerEngine } from '../../src/services/scheduler/scheduler-engine.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 import { SchedulerWorld, step } from '../support/scheduler-fixtures.js';
 import { silentLogger } from '../support/worker-fixtures.js';
 
@@ -58,7 +59,7 @@ describe('scheduler engine: publishing while the next batch is written', () => {
   let world: SchedulerWorld;
   const closing: (() => Promise<void>)[] = [];
   beforeEach(async () => {
-    world = await SchedulerWorld.open('2026-06-01T12:00:00.500Z');
+    world = await SchedulerWorld.open('2026-06-01T12:00:00.500Z', SQLITE_MEMORY);
     for (let i = 0; i < SCHEDULES; i++) await world.addSchedule({ cron: '0 * * * * *' });
   });
   afterEach(async () => {

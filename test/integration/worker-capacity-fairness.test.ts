@@ -20,6 +20,7 @@ import {
   waitFor,
   withWorker,
 } from '../support/worker-fixtures.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 
 const message = (runId: string, tenantId: string): QueueMessage => ({
   runId,
@@ -63,6 +64,7 @@ describe('Capacity fairness', () => {
       },
     });
     await withWorker(
+      SQLITE_MEMORY,
       { clock, memoryMb: 2 * 64 + 32, maxRuns: 8, heartbeatIntervalMs: 60_000, wrapExecutor: recording },
       async ({ world }) => {
         const other: Tenant = {

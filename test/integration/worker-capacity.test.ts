@@ -26,6 +26,7 @@ import {
   withWorker,
   type WorkerWorld,
 } from '../support/worker-fixtures.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 
 const JOB_MB = 1024;
 /** Runs of the 1 GiB job that fit on the worker at once. */
@@ -138,6 +139,7 @@ async function playSeconds({ workerMb, resources }: Packing): Promise<void> {
   const events: ExecEvent[] = [];
   const naks: { runId: string; delayMs: number }[] = [];
   await withWorker(
+    SQLITE_MEMORY,
     {
       clock,
       memoryMb: workerMb,
@@ -211,6 +213,7 @@ describe('WorkerAgent: capacity', () => {
     const events: ExecEvent[] = [];
     const naks: { runId: string; delayMs: number }[] = [];
     await withWorker(
+      SQLITE_MEMORY,
       {
         memoryMb: FITS * (JOB_MB / 4) + 128,
         maxRuns: 64,

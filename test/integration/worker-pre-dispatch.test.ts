@@ -13,6 +13,7 @@ import {
   waitForStatus,
   withWorker,
 } from '../support/worker-fixtures.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 
 /** How late after `dueAt` the start may be recorded on a busy 2-core test machine (the aim is a few ms). */
 const START_SLACK_MS = 10;
@@ -25,7 +26,7 @@ function printedMs(line: string | undefined): number {
 
 describe('WorkerAgent: pre-dispatch', () => {
   it('claims a run delivered 500 ms early at once and starts its process at dueAt', async () => {
-    await withWorker({}, async ({ world, finished, logOf }) => {
+    await withWorker(SQLITE_MEMORY, {}, async ({ world, finished, logOf }) => {
       const job = await createJob(world, {
         command: ['sh', '-c'],
         args: ['date +%s%N; echo "$HOURGLASS_SCHEDULED_TIME"'],
@@ -59,7 +60,7 @@ describe('WorkerAgent: pre-dispatch', () => {
   });
 
   it('starts a retry at once, whatever its due time', async () => {
-    await withWorker({}, async ({ world }) => {
+    await withWorker(SQLITE_MEMORY, {}, async ({ world }) => {
       const job = await createJob(world, { args: ['exit 0'], retry: { maxAttempts: 3, backoffSeconds: 0 } });
       const dueAt = Date.now() + 3000;
       const run = await submitRun(world, job, { attempt: 2, dueAt, availableAt: Date.now() });
@@ -70,7 +71,7 @@ describe('WorkerAgent: pre-dispatch', () => {
   });
 
   it('cancels a run waiting for its due time: it never starts, and its slot is free at once', async () => {
-    await withWorker({ heartbeatIntervalMs: 60_000 }, async ({ world, worker }) => {
+    await withWorker(SQLITE_MEMORY, { heartbeatIntervalMs: 60_000 }, async ({ world, worker }) => {
       const marker = join(world.dir, 'ran');
       const job = await createJob(world, { command: ['touch'], args: [marker] });
       const dueAt = Date.now() + 1500;
@@ -90,7 +91,7 @@ describe('WorkerAgent: pre-dispatch', () => {
   });
 
   it('on stop, releases a run waiting for its due time, unstarted and with the same attempt', async () => {
-    await withWorker({}, async ({ world, worker, finished }) => {
+    await withWorker(SQLITE_MEMORY, {}, async ({ world, worker, finished }) => {
       const job = await createJob(world, { args: ['exit 0'] });
       const dueAt = Date.now() + 3000;
       const run = await submitRun(world, job, { dueAt, availableAt: Date.now() });

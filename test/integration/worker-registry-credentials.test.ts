@@ -16,6 +16,7 @@ import {
   withWorker,
   type WorkerWorld,
 } from '../support/worker-fixtures.js';
+import { SQLITE_MEMORY } from '../support/adapter-pairs.js';
 
 const DIGEST = `sha256:${'c0'.repeat(32)}`;
 const PASSWORD = `registry-pw-${randomBytes(8).toString('hex')}`;
@@ -44,6 +45,7 @@ describe('worker: registry logins and image digests', () => {
     const key = randomBytes(32);
     let service: RegistryCredentialService | null = null;
     await withWorker(
+      SQLITE_MEMORY,
       {
         executors: { container: recordingExecutor(specs) },
         registryCredentials: (tenantId, image) => service!.credentialsForImage(tenantId, image),
@@ -73,6 +75,7 @@ describe('worker: registry logins and image digests', () => {
     const otherKey = randomBytes(32);
     let reader: RegistryCredentialService | null = null;
     await withWorker(
+      SQLITE_MEMORY,
       {
         executors: { container: recordingExecutor(specs) },
         registryCredentials: (tenantId, image) => reader!.credentialsForImage(tenantId, image),

@@ -9,6 +9,7 @@ import { connect } from 'nats';
 import { InProcessQueue } from '../../src/adapters/in-process/in-process-queue.js';
 import { JetStreamRunQueue } from '../../src/adapters/nats/jetstream-run-queue.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
+import type { Clock } from '../../src/ports/clock.js';
 import type { RunQueue } from '../../src/ports/queue.js';
 import { skipUnless } from './required-services.js';
 
@@ -24,6 +25,11 @@ export interface QueueLocation {
 export interface QueueLocationOptions {
   /** How long an unsettled delivery is kept from other pullers, where the queue redelivers at all. */
   ackWaitMs?: number;
+  /**
+   * The clock its handles read (availableAt, nak delays, pull deadlines); the system's unless a test drives
+   * time. A broker's own timers (redelivery, the ack wait) run in real time whatever this clock says.
+   */
+  clock?: Clock;
 }
 
 export interface QueueFactory {
@@ -42,15 +48,16 @@ export interface QueueFactory {
   createLocation(options?: QueueLocationOptions): Promise<QueueLocation>;
 }
 
-const memory: QueueFactory = {
+/** The embedded queue: what tests whose subject is not the queue use (also where NATS is selected out). */
+export const MEMORY_QUEUE: QueueFactory = {
   name: 'memory',
   skip: false,
   redeliversUnsettled: false,
   dedupWindowMs: 0,
   durable: false,
-  async createLocation() {
+  async createLocation(options = {}) {
     // One queue in this process: every handle is the same object, as every worker in one server shares it.
-    const queue = new InProcessQueue({ clock: systemClock });
+    const queue = new InProcessQueue({ clock: options.clock ?? systemClock });
     return { open: async () => queue, destroy: () => queue.close() };
   },
 };
@@ -89,7 +96,7 @@ function nats(skip: false | string): QueueFactory {
         duplicateWindowMs: TEST_DEDUP_WINDOW_MS,
       };
       return {
-        open: () => JetStreamRunQueue.open(settings, { clock: systemClock }),
+        open: () => JetStreamRunQueue.open(settings, { clock: options.clock ?? systemClock }),
         async destroy() {
           const nc = await connect({ servers: NATS_URL });
           try {
@@ -108,7 +115,7 @@ const selected = process.env['HOURGLASS_TEST_QUEUES']?.split(',').map((name) => 
 const wanted = (name: string): boolean => selected === undefined || selected.includes(name);
 
 const factories: QueueFactory[] = [];
-if (wanted('memory')) factories.push(memory);
+if (wanted('memory')) factories.push(MEMORY_QUEUE);
 /** Whether NATS with JetStream answers at NATS_URL (asked once per test process). */
 export const NATS_AVAILABLE = await natsReachable();
 

@@ -1,44 +1,56 @@
-// Fixtures for the scheduler engine's tests: one real SQLite store shared by any number of engines (each with
-// its own in-process queue, signals and change channel, as separate nodes would have), a manual clock they
-// all read, a tenant and a job, and a way to make schedules as the schedule service would.
+// Fixtures for the scheduler engine's tests: one store and one queue from the factories of an adapter pair
+// (adapter-pairs.ts), shared by any number of engines (each with its own signals and change channel, as
+// separate nodes would have), a manual clock they all read (the queue too), a tenant and a job, and a way to
+// make schedules as the schedule service would. The engines only publish; the test drains what they did.
 
 import { randomBytes } from 'node:crypto';
-import { InProcessQueue } from '../../src/adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../../src/adapters/in-process/in-process-run-signals.js';
 import { InProcessScheduleChanges } from '../../src/adapters/in-process/in-process-schedule-changes.js';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { newId } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
 import type { Run } from '../../src/core/run.js';
 import { newScheduleBase, partitionOf, type Schedule } from '../../src/core/schedule.js';
 import { DEFAULT_PLAN_LIMITS, type Tenant } from '../../src/core/tenant.js';
-import type { QueueMessage } from '../../src/ports/queue.js';
+import type { QueueMessage, RunQueue } from '../../src/ports/queue.js';
 import type { Store } from '../../src/ports/store.js';
 import { applyScheduleInput, type ScheduleInput } from '../../src/services/schedule-input.js';
 import {
   SchedulerEngine,
   type SchedulerEngineOptions,
 } from '../../src/services/scheduler/scheduler-engine.js';
+import type { AdapterPair } from './adapter-pairs.js';
 import { ManualClock } from './manual-clock.js';
-import { NO_JOB_LIMIT } from './store-factories.js';
+import type { QueueLocation } from './queue-factories.js';
+import { NO_JOB_LIMIT, type DurableStoreLocation } from './store-factories.js';
 import { silentLogger } from './worker-fixtures.js';
 
 export interface SchedulerNode {
   engine: SchedulerEngine;
-  queue: InProcessQueue;
   signals: InProcessRunSignals;
   changes: InProcessScheduleChanges;
-  /** Every message this node's queue has been given so far (drains the queue). */
-  drain(): Promise<QueueMessage[]>;
+}
+
+interface OpenedAdapters {
+  store: Store;
+  queue: RunQueue;
+  storeLocation: DurableStoreLocation;
+  queueLocation: QueueLocation;
 }
 
 export class SchedulerWorld {
-  readonly store = SqliteStore.open(':memory:');
+  readonly store: Store;
+  /** The queue every node publishes to. */
+  readonly queue: RunQueue;
   readonly tenant: Tenant;
   job!: Job;
   private readonly nodes: SchedulerNode[] = [];
 
-  constructor(readonly clock: ManualClock) {
+  private constructor(
+    readonly clock: ManualClock,
+    private readonly adapters: OpenedAdapters,
+  ) {
+    this.store = adapters.store;
+    this.queue = adapters.queue;
     this.tenant = {
       id: newId('tenant', clock.now(), randomBytes),
       name: 'acme',
@@ -47,13 +59,29 @@ export class SchedulerWorld {
     };
   }
 
-  static async open(start: string): Promise<SchedulerWorld> {
-    const world = new SchedulerWorld(new ManualClock(start));
-    await world.store.createTenant(world.tenant);
-    const at = world.clock.now();
-    world.job = {
+  /** A world on `adapters` whose clock starts at `start`; close() removes what it opened. */
+  static async open(start: string, adapters: AdapterPair): Promise<SchedulerWorld> {
+    const clock = new ManualClock(start);
+    const storeLocation = await adapters.store.createLocation({ migrated: true });
+    const { store } = await storeLocation.open();
+    const queueLocation = await adapters.queue.createLocation({ clock });
+    const queue = await queueLocation.open();
+    const world = new SchedulerWorld(clock, { store, queue, storeLocation, queueLocation });
+    try {
+      await world.seed();
+    } catch (error) {
+      await world.close();
+      throw error;
+    }
+    return world;
+  }
+
+  private async seed(): Promise<void> {
+    await this.store.createTenant(this.tenant);
+    const at = this.clock.now();
+    this.job = {
       id: newId('job', at, randomBytes),
-      tenantId: world.tenant.id,
+      tenantId: this.tenant.id,
       name: 'tick',
       image: null,
       command: ['true'],
@@ -65,8 +93,7 @@ export class SchedulerWorld {
       createdAt: at,
       updatedAt: at,
     };
-    await world.store.insertJob(world.job, NO_JOB_LIMIT);
-    return world;
+    await this.store.insertJob(this.job, NO_JOB_LIMIT);
   }
 
   /** An engine on the world's store, or on `store` (the world's store seen through a test's wrapper). */
@@ -75,32 +102,28 @@ export class SchedulerWorld {
     options: Partial<SchedulerEngineOptions> = {},
     store: Store = this.store,
   ): SchedulerNode {
-    const queue = new InProcessQueue({ clock: this.clock });
     const signals = new InProcessRunSignals();
     const changes = new InProcessScheduleChanges();
     const engine = new SchedulerEngine(
-      { store, queue, signals, changes, clock: this.clock, logger: silentLogger },
+      { store, queue: this.queue, signals, changes, clock: this.clock, logger: silentLogger },
       { leadMs: 0, leaseTtlMs: 10_000, ...options, nodeId },
     );
-    const node: SchedulerNode = {
-      engine,
-      queue,
-      signals,
-      changes,
-      async drain() {
-        const messages: QueueMessage[] = [];
-        for (;;) {
-          const deliveries = await queue.pull(10_000, 0);
-          if (deliveries.length === 0) return messages;
-          for (const delivery of deliveries) {
-            messages.push(delivery.message);
-            await delivery.ack();
-          }
-        }
-      },
-    };
+    const node: SchedulerNode = { engine, signals, changes };
     this.nodes.push(node);
     return node;
+  }
+
+  /** Every message the nodes have published since the last drain, in the queue's order (acked). */
+  async drain(): Promise<QueueMessage[]> {
+    const messages: QueueMessage[] = [];
+    for (;;) {
+      const deliveries = await this.queue.pull(10_000, 0);
+      if (deliveries.length === 0) return messages;
+      for (const delivery of deliveries) {
+        messages.push(delivery.message);
+        await delivery.ack();
+      }
+    }
   }
 
   /** A schedule as the schedule service makes one (its own rules): next tick at or after now and startAt. */
@@ -142,8 +165,14 @@ export class SchedulerWorld {
   }
 
   async close(): Promise<void> {
-    for (const node of this.nodes) await node.queue.close();
-    await this.store.close();
+    const { store, queue, storeLocation, queueLocation } = this.adapters;
+    try {
+      await queue.close();
+      await queueLocation.destroy();
+    } finally {
+      await store.close();
+      await storeLocation.destroy();
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/adapters/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
@@ -30,13 +31,24 @@ export interface DurableStoreLocation {
   destroy(): Promise<void>;
 }
 
-export interface StoreFactory {
-  name: string;
-  /** A durable location with nothing in it yet. */
-  createLocation(): Promise<DurableStoreLocation>;
+export interface StoreLocationOptions {
+  /**
+   * Start from the current schema rather than an empty database, for tests whose subject is not the
+   * migrations (the services' tests): on PostgreSQL migrating is most of a new database's cost, so the
+   * location is copied from a template migrated once per test process, and its first open applies none.
+   * SQLite migrates in milliseconds and ignores this.
+   */
+  migrated?: boolean;
 }
 
-const sqlite: StoreFactory = {
+export interface StoreFactory {
+  name: string;
+  /** A durable location with no data in it yet. */
+  createLocation(options?: StoreLocationOptions): Promise<DurableStoreLocation>;
+}
+
+/** SQLite on a file: what tests whose subject is not the store use (also where it is selected out). */
+export const SQLITE_STORE: StoreFactory = {
   name: 'sqlite',
   async createLocation() {
     // A real file rather than ':memory:', so WAL and the -wal/-shm files are exercised too.
@@ -72,10 +84,16 @@ export async function onPostgresServer<T>(work: (client: pg.Client) => Promise<T
   }
 }
 
-/** A new, empty database; its name is random and quoted nowhere (letters, digits and _ only). */
-export async function createPostgresDatabase(): Promise<{ name: string; drop(): Promise<void> }> {
+/**
+ * A new database, empty or a copy of `template`; its name is random and quoted nowhere (letters, digits and _
+ * only).
+ */
+export async function createPostgresDatabase(
+  template?: string,
+): Promise<{ name: string; drop(): Promise<void> }> {
   const name = `hg_test_${randomBytes(8).toString('hex')}`;
-  await onPostgresServer((client) => client.query(`CREATE DATABASE ${name}`));
+  const from = template === undefined ? '' : ` TEMPLATE ${template}`;
+  await onPostgresServer((client) => client.query(`CREATE DATABASE ${name}${from}`));
   return {
     name,
     drop: () =>
@@ -85,22 +103,45 @@ export async function createPostgresDatabase(): Promise<{ name: string; drop(): 
   };
 }
 
+function openPostgresStore(database: string): Promise<PostgresStore> {
+  return PostgresStore.open({
+    connectionString: postgresUrlOf(database),
+    // A test store makes few partitions and runs no maintenance timer of its own.
+    partitionDaysAhead: 1,
+    maintenanceIntervalMs: 0,
+    poolSize: 4,
+    // Tests move time by hand through the port's `now`; the database clock has a test of its own
+    // (postgres-lease-clock.test.ts).
+    leaseClock: 'caller',
+  });
+}
+
+/** The migrated template of this process (made at its first use), dropped when the process's tests end. */
+let migratedTemplate: Promise<{ name: string; drop(): Promise<void> }> | null = null;
+
+function migratedTemplateName(): Promise<string> {
+  migratedTemplate ??= (async () => {
+    const database = await createPostgresDatabase();
+    // Closed before any copy: PostgreSQL copies only a database nobody is connected to.
+    await (await openPostgresStore(database.name)).close();
+    return database;
+  })();
+  return migratedTemplate.then((database) => database.name);
+}
+
+after(async () => {
+  if (migratedTemplate !== null) await (await migratedTemplate).drop();
+});
+
 const postgres: StoreFactory = {
   name: 'postgres',
-  async createLocation() {
-    const database = await createPostgresDatabase();
+  async createLocation(options = {}) {
+    const database = await createPostgresDatabase(
+      options.migrated === true ? await migratedTemplateName() : undefined,
+    );
     return {
       async open() {
-        const store = await PostgresStore.open({
-          connectionString: postgresUrlOf(database.name),
-          // A test store makes few partitions and runs no maintenance timer of its own.
-          partitionDaysAhead: 1,
-          maintenanceIntervalMs: 0,
-          poolSize: 4,
-          // The contract moves time by hand through the port's `now`; the database clock has a test of its
-          // own (postgres-lease-clock.test.ts).
-          leaseClock: 'caller',
-        });
+        const store = await openPostgresStore(database.name);
         return { store, migrationsApplied: store.migrationsApplied.length };
       },
       destroy: () => database.drop(),
@@ -136,7 +177,8 @@ if (selected?.includes('postgres') && POSTGRES_SKIP !== false) {
   throw new Error(`HOURGLASS_TEST_STORES names postgres, but ${POSTGRES_SKIP}`);
 }
 
-const ALL_FACTORIES: readonly StoreFactory[] = POSTGRES_SKIP === false ? [sqlite, postgres] : [sqlite];
+const ALL_FACTORIES: readonly StoreFactory[] =
+  POSTGRES_SKIP === false ? [SQLITE_STORE, postgres] : [SQLITE_STORE];
 
 export const STORE_FACTORIES: readonly StoreFactory[] = ALL_FACTORIES.filter((factory) =>
   wanted(factory.name),

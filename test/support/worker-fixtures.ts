@@ -1,6 +1,6 @@
-// Fixtures for the worker-side tests (worker agent, reaper): a real SQLite store with a tenant, jobs and
-// runs in it, the embedded queue and signals, a silent logger, and a harness running a real worker agent
-// (process executor, file log store) on such a world.
+// Fixtures for the worker-side tests (worker agent, reaper): a fresh store and queue from the factories of an
+// adapter pair (adapter-pairs.ts) with a tenant, jobs and runs in it, the embedded signals, a silent logger,
+// and a harness running a real worker agent (process executor, file log store) on such a world.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,10 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { FileLogStore } from '../../src/adapters/files/file-log-store.js';
-import { InProcessQueue } from '../../src/adapters/in-process/in-process-queue.js';
 import { InProcessRunSignals } from '../../src/adapters/in-process/in-process-run-signals.js';
 import { ProcessExecutor } from '../../src/adapters/process/process-executor.js';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { newId, type IdKind } from '../../src/core/ids.js';
 import { memoryRequestOf, type Job } from '../../src/core/job.js';
@@ -27,6 +25,7 @@ import type { Logger } from '../../src/services/logger.js';
 import { WorkerAgent, type WorkerAgentOptions } from '../../src/services/worker/worker-agent.js';
 import type { RegistryCredentialLookup } from '../../src/services/worker/worker-agent-options.js';
 import type { WorkerMetrics } from '../../src/services/worker/worker-metrics.js';
+import type { AdapterPair } from './adapter-pairs.js';
 import { NO_JOB_LIMIT } from './store-factories.js';
 
 export const id = (kind: IdKind): string => newId(kind, Date.now(), (n) => randomBytes(n));
@@ -35,19 +34,23 @@ export const id = (kind: IdKind): string => newId(kind, Date.now(), (n) => rando
 export const silentLogger: Logger = pino({ level: 'silent' });
 
 export interface WorkerWorld {
-  store: SqliteStore;
-  queue: InProcessQueue;
+  store: Store;
+  /** One handle on the queue, shared by the test (publishing) and the worker (pulling). */
+  queue: RunQueue;
   signals: InProcessRunSignals;
   tenant: Tenant;
   /** A temporary directory for logs and scratch space, removed by close(). */
   dir: string;
+  /** Closes the store and the queue, and removes them and the directory. */
   close(): Promise<void>;
 }
 
-/** A fresh world; its queue keeps time by `clock` (the system's unless a test drives it). */
-export async function openWorld(clock: Clock = systemClock): Promise<WorkerWorld> {
-  const store = SqliteStore.open(':memory:');
-  const queue = new InProcessQueue({ clock });
+/** A fresh world on `adapters`; its queue keeps time by `clock` (the system's unless a test drives it). */
+export async function openWorld(adapters: AdapterPair, clock: Clock = systemClock): Promise<WorkerWorld> {
+  const storeLocation = await adapters.store.createLocation({ migrated: true });
+  const { store } = await storeLocation.open();
+  const queueLocation = await adapters.queue.createLocation({ clock });
+  const queue = await queueLocation.open();
   const signals = new InProcessRunSignals();
   const tenant: Tenant = {
     id: id('tenant'),
@@ -55,20 +58,31 @@ export async function openWorld(clock: Clock = systemClock): Promise<WorkerWorld
     limits: { ...DEFAULT_PLAN_LIMITS, allowHostCommands: true },
     createdAt: Date.now(),
   };
-  await store.createTenant(tenant);
   const dir = mkdtempSync(join(tmpdir(), 'hourglass-worker-'));
-  return {
+  const world: WorkerWorld = {
     store,
     queue,
     signals,
     tenant,
     dir,
     async close() {
-      await queue.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await queue.close();
+        await queueLocation.destroy();
+      } finally {
+        await store.close();
+        await storeLocation.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
+  try {
+    await store.createTenant(tenant);
+  } catch (error) {
+    await world.close();
+    throw error;
+  }
+  return world;
 }
 
 let jobCounter = 0;
@@ -177,8 +191,9 @@ export interface HarnessOptions extends Partial<WorkerAgentOptions> {
   registryCredentials?: RegistryCredentialLookup;
 }
 
-/** A started worker on a fresh world; the worker is stopped and the world removed afterwards. */
+/** A started worker on a fresh world on `adapters`; the worker is stopped and the world removed afterwards. */
 export async function withWorker(
+  adapters: AdapterPair,
   options: HarnessOptions,
   test: (h: Harness) => Promise<void>,
 ): Promise<void> {
@@ -191,7 +206,7 @@ export async function withWorker(
     registryCredentials,
     ...rest
   } = options;
-  const world = await openWorld(clock);
+  const world = await openWorld(adapters, clock);
   const logStore = new FileLogStore({ root: join(world.dir, 'logs'), maxBytes: 64 * 1024 });
   const executor = new ProcessExecutor({
     clock,
