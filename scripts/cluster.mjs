@@ -2,7 +2,7 @@
 // A local cluster on loopback: nginx as the load balancer in front of 2 api processes, 3 schedulers and 2
 // workers, all `hourglass server` processes on the local PostgreSQL and NATS JetStream (docs/operations.md).
 //
-//   npm run cluster                      # builds, starts everything, prints the URL and the keys
+//   npm run cluster                      # builds, starts everything, prints the URLs and the keys
 //   npm run cluster -- --stop            # stops all of it (SIGTERM: graceful), and nginx
 //   npm run cluster -- --dir D --base-port P   # another cluster beside the first (tests use this)
 //
@@ -44,14 +44,16 @@ const basePort = Number(values['base-port']);
 const database = basePort === 7430 ? 'hourglass_cluster' : `hourglass_cluster_${basePort}`;
 const namespace = `hourglass-cluster-${basePort}`;
 const BIN = resolve('bin/hourglass.js');
+// [name, role, API port, metrics port]: the api processes serve /metrics on their API port; the others on a
+// metrics port of their own (--metrics-port), from the base port up: base + 3 … base + 7.
 const ROLES = [
-  ['api-1', 'api', basePort + 1],
-  ['api-2', 'api', basePort + 2],
-  ['scheduler-1', 'scheduler', 0],
-  ['scheduler-2', 'scheduler', 0],
-  ['scheduler-3', 'scheduler', 0],
-  ['worker-1', 'worker', 0],
-  ['worker-2', 'worker', 0],
+  ['api-1', 'api', basePort + 1, null],
+  ['api-2', 'api', basePort + 2, null],
+  ['scheduler-1', 'scheduler', 0, basePort + 3],
+  ['scheduler-2', 'scheduler', 0, basePort + 4],
+  ['scheduler-3', 'scheduler', 0, basePort + 5],
+  ['worker-1', 'worker', 0, basePort + 6],
+  ['worker-2', 'worker', 0, basePort + 7],
 ];
 
 const pidFile = (name) => join(dir, 'pids', `${name}.pid`);
@@ -139,7 +141,7 @@ ${upstream.join('\n')}
   );
 }
 
-function startProcess(name, role, port, adminKeyFile) {
+function startProcess(name, role, port, metricsPort, adminKeyFile) {
   const log = openSync(join(dir, 'logs', `${name}.log`), 'a');
   const child = spawn(
     process.execPath,
@@ -150,6 +152,7 @@ function startProcess(name, role, port, adminKeyFile) {
       role,
       '--port',
       String(port),
+      ...(metricsPort === null ? [] : ['--metrics-port', String(metricsPort)]),
       '--data-dir',
       join(dir, 'data'),
       '--admin-key-file',
@@ -206,9 +209,9 @@ async function start() {
   await ensureDatabase();
   // The first api process migrates the database and records the admin key; the others start after it.
   const [first, ...rest] = ROLES;
-  startProcess(first[0], first[1], first[2], adminKeyFile);
+  startProcess(...first, adminKeyFile);
   await waitForLog(first[0], /listening on http/);
-  for (const [name, role, port] of rest) startProcess(name, role, port, adminKeyFile);
+  for (const entry of rest) startProcess(...entry, adminKeyFile);
   for (const [name, role] of rest)
     await waitForLog(name, role === 'api' ? /listening on http/ : /Hourglass is running/);
   writeNginxConfig();
@@ -227,10 +230,14 @@ async function start() {
     writeFileSync(tenantKeyFile, `${key.key}\n`, { mode: 0o600 });
   }
   const tenantKey = readFileSync(tenantKeyFile, 'utf8').trim();
+  const metrics = ROLES.map(
+    ([name, , port, metricsPort]) => `${name} http://127.0.0.1:${metricsPort ?? port}/metrics`,
+  );
   console.log(`Hourglass cluster on http://127.0.0.1:${basePort} (nginx → ${ROLES.filter(([, r]) => r === 'api').length} api, 3 schedulers, 2 workers)
   store: ${values.postgres}/${database}, queue: ${values.nats} (namespace ${namespace})
   admin key: ${adminKey}
   tenant "demo" key: ${tenantKey}
+  metrics: ${metrics.join('\n           ')}
 
   export HOURGLASS_URL=http://127.0.0.1:${basePort} HOURGLASS_API_KEY=${tenantKey}
   ./bin/hourglass.js jobs create hello -- echo "hello from the cluster"

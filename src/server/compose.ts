@@ -1,7 +1,7 @@
 // The composition root of `hourglass server`: the only place that constructs adapters. Embedded mode: a
 // SQLite store and log files under the data directory, an in-process queue filled from the store, and the
 // roles asked for (API, scheduler, worker; the reaper and the release of blocked runs always) in this one
-// process.
+// process; and, with --metrics-port, a port of its own for the operations endpoints whatever the roles.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { systemClock } from '../adapters/system/system-clock.js';
 import { buildApi } from '../api/app.js';
+import { buildOpsApi } from '../api/ops-app.js';
 import { createMetrics } from '../observability/metrics.js';
 import { BlockedRunReleaser } from '../services/blocked-runs.js';
 import { JobService } from '../services/job-service.js';
@@ -41,10 +42,13 @@ import { DEFAULT_CONTAINER_ID_MAP } from '../ports/images.js';
 import type { ServerConfig } from './config.js';
 import { CREDENTIALS_FILE, LOGS_DIR, prepareDataDir, tightenDataFiles } from './data-dir.js';
 import { describeStore, openBackends } from './backends.js';
+import { API_PORT, listenOn, METRICS_PORT } from './listen.js';
 
 export interface RunningServer {
   /** The API's URL; empty when this process runs no api role. */
   url: string;
+  /** `http://host:port/metrics` on the metrics port (`--metrics-port`); empty when there is none. */
+  metricsUrl: string;
   roles: readonly string[];
   /** Where the store and the queue are, for the banner (a PostgreSQL password hidden). */
   backends: string;
@@ -206,17 +210,33 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       processIsolation: processExecutor?.isolation ?? null,
       containerRuntime,
     });
-    try {
-      url = await api.listen({ host: config.host, port: config.port });
-    } catch (error) {
-      // The port taken, say: nothing is left open, and the first-start credentials stay in their file.
-      await api.close();
-      await dispatcher.stop();
-      await processExecutor?.close(); // its launcher process would keep this one alive
-      await containerExecutor?.close(); // its warm containers
-      await backends.close();
-      throw error;
-    }
+  }
+  // The metrics port, whatever the roles: the only HTTP a scheduler or worker without the API serves.
+  const opsApi =
+    config.metricsPort === null
+      ? null
+      : await buildOpsApi({
+          store,
+          metrics,
+          logger,
+          isReady: () => ready,
+          processIsolation: processExecutor?.isolation ?? null,
+          containerRuntime,
+        });
+  let metricsUrl = '';
+  try {
+    if (api !== null) url = await listenOn(api, config.host, config.port, API_PORT);
+    if (opsApi !== null && config.metricsPort !== null)
+      metricsUrl = `${await listenOn(opsApi, config.host, config.metricsPort, METRICS_PORT)}/metrics`;
+  } catch (error) {
+    // A port taken, say: nothing is left open, and the first-start credentials stay in their file.
+    await api?.close();
+    await opsApi?.close();
+    await dispatcher.stop();
+    await processExecutor?.close(); // its launcher process would keep this one alive
+    await containerExecutor?.close(); // its warm containers
+    await backends.close();
+    throw error;
   }
 
   const runMetrics: WorkerMetrics = {
@@ -304,6 +324,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   logger.info(
     {
       url,
+      ...(metricsUrl === '' ? {} : { metricsUrl }),
       roles: config.roles,
       dataDir: config.dataDir,
       store: describeStore(config.store),
@@ -320,6 +341,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
 
   return {
     url,
+    metricsUrl,
     roles: config.roles,
     backends: `Store: ${describeStore(config.store)}; queue: ${
       config.queue.kind === 'memory' ? 'in-process' : `NATS JetStream at ${config.queue.servers.join(',')}`
@@ -330,7 +352,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       ready = false;
       // New requests are refused from here (503). The scheduler stops firing and gives its partitions back;
       // the worker stops next: its runs are released back to the queue for the next start. Then the API
-      // closes, ending open log streams, and the store last.
+      // closes, ending open log streams, then the metrics port, and the store last.
       await scheduler?.stop();
       await dispatcher.stop();
       await worker?.stop();
@@ -339,6 +361,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await blockedRuns.stop();
       await reaper.stop();
       await api?.close();
+      await opsApi?.close(); // after the roles have stopped: scrapes see them stop
       await backends.close();
       logger.info({}, 'hourglass stopped');
       logger.flush();

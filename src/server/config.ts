@@ -23,6 +23,11 @@ export type QueueLocation =
 export interface ServerConfig {
   host: string;
   port: number;
+  /**
+   * `--metrics-port`: a port of its own (on `host`) serving /metrics, /healthz and /readyz whatever the roles,
+   * so that a scheduler or worker without the API can be scraped; null serves none (0 picks a free one).
+   */
+  metricsPort: number | null;
   dataDir: string;
   roles: readonly Role[];
   /** `--store sqlite:PATH | postgres://…` (default: sqlite in the data directory). */
@@ -287,6 +292,21 @@ function resolveEgressPool(raw: string | undefined): string | null {
   return raw;
 }
 
+function resolveMetricsPort(
+  raw: string | undefined,
+  apiPort: number,
+  roles: readonly string[],
+): number | null {
+  if (raw === undefined) return null;
+  const port = integer('--metrics-port / HOURGLASS_METRICS_PORT', raw, 0, 0, 65535);
+  if (roles.includes('api') && port !== 0 && port === apiPort) {
+    throw new ConfigError(
+      `--metrics-port / HOURGLASS_METRICS_PORT must differ from --port (both ${port}): the API already serves /metrics on its port`,
+    );
+  }
+  return port;
+}
+
 export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
   const rolesRaw = pick(input, 'roles', 'HOURGLASS_ROLES') ?? ALL_ROLES.join(',');
   const roles = rolesRaw.split(',').map((r) => r.trim());
@@ -323,10 +343,13 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
     100,
     60_000,
   );
+  const port = integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535);
+  const metricsPort = resolveMetricsPort(pick(input, 'metrics-port', 'HOURGLASS_METRICS_PORT'), port, roles);
   const defaultWorkerMemory = Math.floor((availableMemoryBytes() / 1024 / 1024) * 0.8);
   const config: ServerConfig = {
     host: pick(input, 'host', 'HOURGLASS_HOST') ?? '127.0.0.1',
-    port: integer('--port / HOURGLASS_PORT', pick(input, 'port', 'HOURGLASS_PORT'), 7420, 0, 65535),
+    port,
+    metricsPort,
     dataDir,
     roles: Object.freeze(roles as Role[]),
     store: Object.freeze(store),

@@ -8,9 +8,11 @@ import { HourglassError } from '../core/errors.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { ConfigError, resolveConfig } from './config.js';
 import { startServer, type RunningServer } from './compose.js';
+import { PortInUseError } from './listen.js';
 
 const FLAGS = {
   port: { type: 'string' },
+  'metrics-port': { type: 'string' },
   host: { type: 'string' },
   'data-dir': { type: 'string' },
   roles: { type: 'string' },
@@ -52,6 +54,9 @@ queue.
 
   --port N              HOURGLASS_PORT         port to listen on (default 7420; 0 picks a free one)
   --host ADDR           HOURGLASS_HOST         address to listen on (default 127.0.0.1)
+  --metrics-port N      HOURGLASS_METRICS_PORT  also serve GET /metrics, /healthz and /readyz on this port
+                        of HOST, whatever the roles (0 picks a free one; default: none; the api role
+                        serves them on --port as well)
   --data-dir DIR        HOURGLASS_DATA_DIR     store, logs and scratch space (default ./.hourglass)
   --roles LIST          HOURGLASS_ROLES        any of api, worker, scheduler (default all three); roles in
                         processes of their own need a shared store and queue (docs/operations.md)
@@ -109,11 +114,13 @@ function printBanner(server: RunningServer): void {
   if (server.url === '') {
     // No API here: its keys are for the processes that serve one.
     const lines = [`Hourglass is running: ${server.roles.join(', ')} (no API in this process)`];
+    if (server.metricsUrl !== '') lines.push(`  Metrics: ${server.metricsUrl}`);
     lines.push(`  ${server.backends}`, `  ${describeRuntimes(server)}`);
     process.stdout.write(lines.join('\n') + '\n');
     return;
   }
   const lines = [`Hourglass is listening on ${server.url}`];
+  if (server.metricsUrl !== '') lines.push(`  Metrics: ${server.metricsUrl}`);
   const { operatorKey, credentials, credentialsPath, credentialsProblem } = server.bootstrap;
   if (credentialsProblem !== null)
     lines.push(`  could not read the first-start credentials: ${credentialsProblem}`);
@@ -180,11 +187,8 @@ export async function runServer(argv: string[]): Promise<void> {
   try {
     server = await startServer(config);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(
-        `hourglass server: ${config.host}:${config.port} is already in use: stop what listens there, or ` +
-          'choose another port with --port N or HOURGLASS_PORT=N (0 picks a free one)\n',
-      );
+    if (error instanceof PortInUseError) {
+      process.stderr.write(`hourglass server: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }

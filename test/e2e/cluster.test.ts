@@ -1,6 +1,7 @@
 // `npm run cluster` end to end: nginx in front of 2 api processes, 3 schedulers and 2 workers on the local
 // PostgreSQL and NATS, in a cluster directory and on ports of the test's own. The CLI works through the load
-// balancer unchanged, a schedule fires on it, and `--stop` leaves no process behind.
+// balancer unchanged, schedulers and workers answer on their metrics ports, a schedule fires on it, and
+// `--stop` leaves no process behind.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { commandWorks } from '../support/container-fixtures.js';
 import { skipUnless } from '../support/required-services.js';
 import { runCli } from '../support/server-process.js';
 
-/** Three free ports in a row (nginx, api-1, api-2), above the default cluster's. */
+/** Eight free ports in a row (nginx, api-1, api-2, then the metrics ports of 3 schedulers and 2 workers). */
 async function freePortRun(): Promise<number> {
   const taken = async (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -23,8 +24,9 @@ async function freePortRun(): Promise<number> {
       server.once('error', () => resolve(true));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
     });
-  for (let base = 17_430 + Math.floor(Math.random() * 2_000); ; base += 3) {
-    if (!(await taken(base)) && !(await taken(base + 1)) && !(await taken(base + 2))) return base;
+  next: for (let base = 17_430 + Math.floor(Math.random() * 2_000); ; base += 8) {
+    for (let port = base; port < base + 8; port++) if (await taken(port)) continue next;
+    return base;
   }
 }
 
@@ -81,6 +83,15 @@ describe(
       t.diagnostic(`cluster started in ${Date.now() - startedAt} ms`);
       assert.match(started.stdout, new RegExp(`Hourglass cluster on http://127.0.0.1:${basePort}`));
       assert.equal(pids().filter(alive).length, 8, '7 hourglass processes and nginx');
+      // Every scheduler and worker can be scraped, on the metrics port the script gave it and printed.
+      for (const [name, offset] of [
+        ['scheduler-1', 3],
+        ['worker-2', 7],
+      ] as const) {
+        const url = `http://127.0.0.1:${basePort + offset}/metrics`;
+        assert.ok(started.stdout.includes(`${name} ${url}`), started.stdout);
+        assert.match(await (await fetch(url)).text(), /^hourglass_scheduler_partitions \d+/m);
+      }
       const env = {
         ...process.env,
         HOURGLASS_URL: `http://127.0.0.1:${basePort}`,

@@ -1,4 +1,4 @@
-// What the server says to an operator: the error when its port is taken, its log lines, its metric names.
+// What the server says to an operator: the error when a port of its is taken, its log lines, its metrics.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +26,25 @@ describe('server output', () => {
         assert.doesNotMatch(error.message, /\n\s+at /, 'no stack trace');
         return true;
       });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says which flag chooses another metrics port when that one is taken', async () => {
+    const port = new URL(server.url).port; // taken: the first server's API listens there
+    const dataDir = mkdtempSync(join(tmpdir(), 'hourglass-test-'));
+    try {
+      await assert.rejects(
+        ServerProcess.start({ dataDir, args: ['--metrics-port', port] }),
+        (error: Error) => {
+          assert.match(error.message, /^server exited with 1: /);
+          assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+          assert.match(error.message, /--metrics-port N or HOURGLASS_METRICS_PORT=N/);
+          assert.doesNotMatch(error.message, /\n\s+at /, 'no stack trace');
+          return true;
+        },
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

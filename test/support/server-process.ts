@@ -71,6 +71,8 @@ export interface TestTenant {
 export class ServerProcess {
   private constructor(
     readonly url: string,
+    /** `http://host:port/metrics` on the metrics port, as the banner prints it; '' without --metrics-port. */
+    readonly metricsUrl: string,
     readonly adminKey: string,
     readonly dataDir: string,
     private readonly child: ChildProcess,
@@ -116,6 +118,9 @@ export class ServerProcess {
       },
     );
     const output = { stdout: '', stderr: '' };
+    const wantsMetrics =
+      (options.args ?? []).includes('--metrics-port') ||
+      options.env?.['HOURGLASS_METRICS_PORT'] !== undefined;
     child.stderr?.on('data', (d: Buffer) => (output.stderr += d.toString()));
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(() => {
@@ -126,7 +131,9 @@ export class ServerProcess {
         output.stdout += d.toString();
         const match = /listening on (http:\/\/\S+)\s/.exec(output.stdout);
         // The banner may come in more than one piece: a generated key is waited for.
-        const complete = options.generatedAdminKey !== true || /admin key: hg_\S+\s/.test(output.stdout);
+        const complete =
+          (options.generatedAdminKey !== true || /admin key: hg_\S+\s/.test(output.stdout)) &&
+          (!wantsMetrics || /Metrics: http:\/\/\S+\s/.test(output.stdout));
         if (match?.[1] && complete) {
           clearTimeout(timer);
           resolveUrl(match[1]);
@@ -144,7 +151,8 @@ export class ServerProcess {
     });
     const printed = /admin key: (hg_\S+)/.exec(output.stdout)?.[1] ?? '';
     const key = options.generatedAdminKey === true ? printed : adminKey;
-    return new ServerProcess(url, key, dataDir, child, ownsDataDir, output);
+    const metricsUrl = /Metrics: (http:\/\/\S+)/.exec(output.stdout)?.[1] ?? '';
+    return new ServerProcess(url, metricsUrl, key, dataDir, child, ownsDataDir, output);
   }
 
   get pid(): number {

@@ -142,4 +142,37 @@ describe('resolveConfig', () => {
       /--max-log-follows-per-tenant \/ HOURGLASS_MAX_LOG_FOLLOWS_PER_TENANT must be an integer from 1/,
     );
   });
+
+  it('serves a metrics port only when --metrics-port or HOURGLASS_METRICS_PORT names one', () => {
+    const distributed = { HOURGLASS_STORE: 'postgres://db/hg', HOURGLASS_QUEUE: 'nats://n:4222' };
+    assert.equal(resolveConfig({ flags: {}, env: {} }).metricsPort, null);
+    assert.equal(resolveConfig({ flags: {}, env: { HOURGLASS_METRICS_PORT: '' } }).metricsPort, null);
+    assert.equal(resolveConfig({ flags: {}, env: { HOURGLASS_METRICS_PORT: '9464' } }).metricsPort, 9464);
+    assert.equal(
+      resolveConfig({ flags: { 'metrics-port': '0' }, env: { HOURGLASS_METRICS_PORT: '9464' } }).metricsPort,
+      0,
+    );
+    // A process without the API may take any port, its --port unused.
+    assert.equal(
+      resolveConfig({ flags: { roles: 'worker', port: '9464', 'metrics-port': '9464' }, env: distributed })
+        .metricsPort,
+      9464,
+    );
+    for (const bad of ['-1', '65536', '94.5', 'http']) {
+      assert.throws(
+        () => resolveConfig({ flags: { 'metrics-port': bad }, env: {} }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message ===
+            `--metrics-port / HOURGLASS_METRICS_PORT must be an integer from 0 to 65535, got ${JSON.stringify(bad)}`,
+        bad,
+      );
+    }
+    assert.throws(
+      () => resolveConfig({ flags: { port: '7420' }, env: { HOURGLASS_METRICS_PORT: '7420' } }),
+      /--metrics-port \/ HOURGLASS_METRICS_PORT must differ from --port \(both 7420\)/,
+    );
+    // Both 0: two free ports, chosen apart.
+    assert.equal(resolveConfig({ flags: { port: '0', 'metrics-port': '0' }, env: {} }).metricsPort, 0);
+  });
 });

@@ -1,10 +1,12 @@
 // Operations endpoints, unauthenticated: liveness, readiness (with what the process runtime isolates) and
-// Prometheus metrics.
+// Prometheus metrics. Served by the API, and by the metrics port of any process (ops-app.ts): nothing here
+// reads or shows a tenant's data.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { ContainerRuntimeStatus, ProcessIsolation } from '../../ports/executor.js';
+import type { MetaStore } from '../../ports/store/meta-store.js';
 import { Nullable } from '../schemas.js';
 import { problem, sendProblem } from '../problem.js';
 
@@ -47,7 +49,17 @@ const Readiness = Type.Object(
   { additionalProperties: true, description: 'Ready to serve: the store answers' },
 );
 
-export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+/** What the operations endpoints read: the API's dependencies have these, and so has a metrics port. */
+export interface OpsDeps {
+  store: MetaStore;
+  metrics: Metrics;
+  /** False while starting or shutting down: /readyz answers 503. */
+  isReady(): boolean;
+  processIsolation?: ProcessIsolation | null;
+  containerRuntime?: ContainerRuntimeStatus | null;
+}
+
+export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   app.get(
     '/healthz',
     {
