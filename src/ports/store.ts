@@ -12,6 +12,7 @@
 //   ScheduleTimingStore      the scheduler engine's reads: timings and the change sequence
 //   PartitionLeaseStore      scheduler nodes' partition leases and membership
 //   FireStore                the engine's fenced writes: fired ticks and watermarks
+//   RateLimitStore           rate limits shared by every process (run creation per tenant)
 //
 // An adapter implements `Store`, all of them at once, over one database; the composition root passes that
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
@@ -21,9 +22,9 @@
 // Concurrency: many processes call one store at once. Every method is atomic (its writes commit together or
 // not at all), resolves once they are committed, and reads only committed data. What each method must keep
 // under concurrent callers (claims, plan limits, Idempotency-Keys, lease rounds, fired ticks, the change
-// sequence) is written on it, and gathered, with what a second adapter needs for it under READ COMMITTED, in
-// docs/architecture.md, "The Store's concurrency contract"; test/contract/store-concurrency.contract.test.ts
-// races two connections on every adapter to check it.
+// sequence, rate limits) is written on it, and gathered, with what a second adapter needs for it under READ
+// COMMITTED, in docs/architecture.md, "The Store's concurrency contract";
+// test/contract/store-concurrency.contract.test.ts races two connections on every adapter to check it.
 
 import type { ApiKeyStore } from './store/api-key-store.js';
 import type { AttemptStore } from './store/attempt-store.js';
@@ -31,6 +32,7 @@ import type { FireStore } from './store/fire-store.js';
 import type { JobStore } from './store/job-store.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { PartitionLeaseStore } from './store/partition-lease-store.js';
+import type { RateLimitStore } from './store/rate-limit-store.js';
 import type { RegistryCredentialStore } from './store/registry-credential-store.js';
 import type { RunStore } from './store/run-store.js';
 import type { ScheduleStore } from './store/schedule-store.js';
@@ -51,6 +53,7 @@ export type { DeletedJob, JobStore } from './store/job-store.js';
 export type { MetaStore } from './store/meta-store.js';
 export type { Page } from './store/page.js';
 export type { LeaseRound, PartitionLease, PartitionLeaseStore } from './store/partition-lease-store.js';
+export type { RateLimit, RateLimitStore } from './store/rate-limit-store.js';
 export type { RegistryCredentialStore } from './store/registry-credential-store.js';
 export type {
   CancelResult,
@@ -76,6 +79,7 @@ export interface Store
     ScheduleStore,
     ScheduleTimingStore,
     PartitionLeaseStore,
-    FireStore {
+    FireStore,
+    RateLimitStore {
   close(): Promise<void>;
 }

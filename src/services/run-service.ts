@@ -1,5 +1,6 @@
 // Runs as the API sees them: create (now, or at `runAt`, with idempotency and the tenant's rate limit), read,
-// list, cancel. A created run is stored first and then published to the queue if it is due within the queue's
+// list, cancel. The rate limit is the store's (RateLimitStore), shared by every API process on it, one key
+// per tenant. A created run is stored first and then published to the queue if it is due within the queue's
 // horizon (core/dispatch.ts); the store is the queue's outbox, so a crash between the two loses nothing.
 //
 // A future run is due at `runAt` (its nominal time and due time). It is published available a little before
@@ -18,11 +19,11 @@ import type { RunQueue } from '../ports/queue.js';
 import type { RunSignals } from '../ports/run-events.js';
 import type { JobStore } from '../ports/store/job-store.js';
 import type { Page } from '../ports/store/page.js';
+import type { RateLimitStore } from '../ports/store/rate-limit-store.js';
 import type { CancelResult, RunStore } from '../ports/store/run-store.js';
 import { parseInstant } from './input-time.js';
 import { resolveJobFilter } from './job-filter.js';
 import type { JobService } from './job-service.js';
-import { RateLimiter } from './rate-limiter.js';
 import { dispatchDue } from './run-dispatcher.js';
 
 export interface RunInput {
@@ -54,18 +55,16 @@ export interface ListRunsInput {
 }
 
 export class RunService {
-  private readonly limiter: RateLimiter;
   private readonly options: Readonly<RunServiceOptions>;
 
   constructor(
-    private readonly store: RunStore & JobStore,
+    private readonly store: RunStore & JobStore & RateLimitStore,
     private readonly queue: RunQueue,
     private readonly jobs: JobService,
     private readonly signals: RunSignals,
     private readonly clock: Clock,
     options: Partial<RunServiceOptions> = {},
   ) {
-    this.limiter = new RateLimiter(() => clock.monotonic());
     this.options = Object.freeze({ ...DEFAULT_RUN_SERVICE_OPTIONS, ...options });
   }
 
@@ -90,12 +89,14 @@ export class RunService {
       if (earlier !== null)
         return { run: replayed(earlier.run, earlier.requestHash === requestHash), created: false };
     }
-    const waitMs = this.limiter.take(tenant.id, tenant.limits.runsPerSecond, tenant.limits.runBurst);
-    if (waitMs > 0) {
+    const { runsPerSecond, runBurst } = tenant.limits;
+    const limit = { perSecond: runsPerSecond, burst: runBurst };
+    const taken = await this.store.takeRateToken(runCreationKey(tenant.id), limit, this.clock.now());
+    if (!taken.allowed) {
       throw new HourglassError(
         'rate_limited',
-        `run creation is limited to ${tenant.limits.runsPerSecond}/s for this tenant; retry in ${waitMs} ms`,
-        { retryAfterMs: waitMs },
+        `run creation is limited to ${runsPerSecond}/s for this tenant; retry in ${taken.retryAfterMs} ms`,
+        { retryAfterMs: taken.retryAfterMs },
       );
     }
     const now = this.clock.now();
@@ -167,6 +168,11 @@ export class RunService {
     this.signals.emit({ type: result.state === 'requested' ? 'cancel_requested' : 'finished', runId });
     return result.run;
   }
+}
+
+/** The rate-limit key of a tenant's run creation: one row per tenant in the store. */
+export function runCreationKey(tenantId: string): string {
+  return `runs/${tenantId}`;
 }
 
 /** The run of an Idempotency-Key replay; a different request under the same key is a conflict. */

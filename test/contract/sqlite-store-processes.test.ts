@@ -24,6 +24,7 @@ import {
   checkIdempotency,
   checkJobLimit,
   checkLeases,
+  checkRateTokens,
   checkReleases,
   checkScheduleChanges,
 } from './store-race-checks.js';
@@ -183,5 +184,10 @@ describe('Store concurrency contract (sqlite): two processes on one file', () =>
     const { blockers, blocked } = await seedBlockedRuns(store, job, 'node-a', lease, 100);
     const reports = await raceWithChild(store, path, 'releases', { blockers });
     await checkReleases(store, job.tenantId, blocked, reports);
+  });
+
+  it('rate-limit takes of one key: never more than burst + rate × elapsed', async () => {
+    const plan = { key: 'runs/ten_race', perSecond: 200, burst: 20, durationMs: 1_500, callers: 1 };
+    checkRateTokens(plan, await raceWithChild(store, path, 'rateTokens', plan));
   });
 });

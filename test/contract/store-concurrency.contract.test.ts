@@ -1,6 +1,6 @@
 // The Store's concurrency contract (docs/architecture.md): two connections opened on one durable location
 // race each other — claims, cancels, plan limits, Idempotency-Keys, lease rounds, fired ticks, blocked
-// runs and the schedule change sequence — and what comes out must be what the contract promises. Runs
+// runs, the schedule change sequence and rate-limit takes — and what comes out must be what the contract promises. Runs
 // against every adapter in STORE_FACTORIES. A networked adapter serves the two sides' calls at the same
 // time; SQLite's driver is synchronous, so in one process each call runs whole, and its races across two
 // processes are test/contract/sqlite-store-processes.test.ts.
@@ -16,6 +16,7 @@ import {
   raceFires,
   raceIdempotency,
   raceJobLimit,
+  raceRateTokens,
   raceReleases,
   raceScheduleChanges,
   type LeaseEvent,
@@ -35,6 +36,7 @@ import {
   checkIdempotency,
   checkJobLimit,
   checkLeases,
+  checkRateTokens,
   checkReleases,
   checkScheduleChanges,
 } from './store-race-checks.js';
@@ -293,6 +295,13 @@ for (const factory of STORE_FACTORIES) {
         raceScheduleChanges(b, plan, 'b'),
       ]);
       await checkScheduleChanges(a, plan, reports);
+    });
+
+    race('rate-limit takes of one key: never more than burst + rate × elapsed', async (a, b) => {
+      // Four takes in flight on each connection, asking far faster than 20/s even on a loaded machine.
+      const plan = { key: 'runs/ten_race', perSecond: 20, burst: 10, durationMs: 1_500, callers: 4 };
+      const reports = await Promise.all([raceRateTokens(a, plan), raceRateTokens(b, plan)]);
+      checkRateTokens(plan, reports);
     });
   });
 }

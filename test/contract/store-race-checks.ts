@@ -9,6 +9,7 @@ import type {
   IdempotencyRace,
   JobLimitRace,
   LeaseEvent,
+  RateTokenRace,
   ScheduleChangeRace,
   SeenChange,
 } from '../support/store-races.js';
@@ -289,4 +290,27 @@ export async function checkReleases(
     assert.deepEqual([run?.status, run?.blockedBy], ['queued', null]);
     assert.notEqual(run?.dispatchedAt, null);
   }
+}
+
+/**
+ * Takes of one key from every side never allow more than burst + perSecond × the window they were judged in
+ * (from the first send to the last answer, on one host's clock), and the race was a real one: every side
+ * took some, and tokens refilled during it (more than the burst was allowed in all). Returns the tally.
+ */
+export function checkRateTokens(
+  plan: RateTokenRace,
+  reports: Reports<{ allowed: number; refused: number; firstSentAt: number; lastAnsweredAt: number }>,
+): { allowed: number; bound: number } {
+  noErrors(reports);
+  const allowed = reports.reduce((sum, report) => sum + report.allowed, 0);
+  const from = Math.min(...reports.map((report) => report.firstSentAt));
+  const to = Math.max(...reports.map((report) => report.lastAnsweredAt));
+  const bound = Math.floor(plan.burst + (plan.perSecond * (to - from)) / 1000);
+  assert.ok(allowed <= bound, `${allowed} takes allowed in ${to - from} ms: more than ${bound}`);
+  assert.ok(allowed > plan.burst, `only ${allowed} allowed: tokens never refilled during the race`);
+  for (const report of reports) {
+    assert.ok(report.allowed > 0, 'every side was allowed some takes');
+    assert.ok(report.refused > 0, 'every side was refused some: the sides asked faster than the rate');
+  }
+  return { allowed, bound };
 }

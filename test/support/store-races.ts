@@ -21,6 +21,7 @@ import type { AttemptStore } from '../../src/ports/store/attempt-store.js';
 import type { FireStore, TickFire } from '../../src/ports/store/fire-store.js';
 import type { JobStore } from '../../src/ports/store/job-store.js';
 import type { PartitionLease, PartitionLeaseStore } from '../../src/ports/store/partition-lease-store.js';
+import type { RateLimitStore } from '../../src/ports/store/rate-limit-store.js';
 import type { RunStore } from '../../src/ports/store/run-store.js';
 import type { ScheduleStore } from '../../src/ports/store/schedule-store.js';
 import type { ScheduleTimingStore } from '../../src/ports/store/schedule-timing-store.js';
@@ -375,6 +376,43 @@ export async function raceFires(store: FireStore, plan: FireRace, start?: number
   return { queued, duplicates, fenced, errors };
 }
 
+export interface RateTokenRace {
+  key: string;
+  perSecond: number;
+  burst: number;
+  /** How long each side keeps taking, from its start. */
+  durationMs: number;
+  /** Takes each side has in flight at once. */
+  callers: number;
+}
+
+/**
+ * Takes tokens for one key as fast as the store answers, `callers` at a time, for `durationMs`; reports how
+ * many it was allowed and refused, and the window the takes were judged in: from before the first was sent to
+ * after the last answer.
+ */
+export async function raceRateTokens(store: RateLimitStore, plan: RateTokenRace, start?: number) {
+  let allowed = 0;
+  let refused = 0;
+  const errors: string[] = [];
+  const firstSentAt = Date.now();
+  const until = (start ?? firstSentAt) + plan.durationMs;
+  const limit = { perSecond: plan.perSecond, burst: plan.burst };
+  const caller = async () => {
+    while (Date.now() < until) {
+      try {
+        const decision = await store.takeRateToken(plan.key, limit, Date.now());
+        if (decision.allowed) allowed++;
+        else refused++;
+      } catch (error) {
+        errors.push(describeError(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: plan.callers }, caller));
+  return { allowed, refused, firstSentAt, lastAnsweredAt: Date.now(), errors };
+}
+
 /** Resolves at the wall-clock time `at`, so that two processes told the same time start together. */
 export async function startAt(at: number): Promise<void> {
   const wait = at - Date.now();
@@ -398,6 +436,8 @@ export const RACES = {
   fires: (store: Store, plan: FireRace, _side: string, start: number) => raceFires(store, plan, start),
   releases: (store: Store, plan: ReleaseRace, _side: string, start: number) =>
     raceReleases(store, plan, start),
+  rateTokens: (store: Store, plan: RateTokenRace, _side: string, start: number) =>
+    raceRateTokens(store, plan, start),
 } as const;
 
 export type RaceName = keyof typeof RACES;

@@ -257,6 +257,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         WHERE status = 'queued' AND dispatched_at IS NULL AND blocked_by IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'rate limits shared by every process',
+    // As SQLite's migration 11: one row per key (a tenant's run creation), updated in place; tat is the GCRA
+    // state of core/rate-limit.ts in epoch milliseconds of the database's clock, with a fraction. Nothing
+    // indexes tat, and the pages keep room, so that each take's update stays on its page (a HOT update).
+    sql: `
+      CREATE TABLE rate_limits (
+        key text COLLATE "C" PRIMARY KEY,
+        tat double precision NOT NULL
+      ) WITH (fillfactor = 50);
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -4,20 +4,22 @@
 // their concern, as in the SQLite adapter (postgres-job-queries.ts, postgres-run-queries.ts,
 // postgres-attempt-queries.ts, postgres-schedule-queries.ts, postgres-lease-queries.ts,
 // postgres-fire-queries.ts, postgres-overlap-queries.ts, postgres-registry-queries.ts,
-// postgres-tenant-queries.ts); this class chooses, per method, whether it is one statement (autocommit, atomic
-// on its own) or a transaction.
+// postgres-tenant-queries.ts, postgres-rate-limit-queries.ts); this class chooses, per method, whether it is
+// one statement (autocommit, atomic on its own) or a transaction.
 //
 // Correct with several processes at once, without SQLite's single writer: each method's atomicity comes from
 // one statement or one transaction at READ COMMITTED, with the row and advisory locks the query files name —
 // claims and every later worker write fenced in their UPDATE's WHERE; plan limits counted under a per-tenant
 // advisory lock; lease rounds under a store-wide one, with a conditional take; the schedule change sequence
 // from a counter row locked until commit (so in commit order); each firing holding its partitions' lease rows
-// FOR UPDATE; a tick's run unique by its primary key. Durability is PostgreSQL's: a commit is acknowledged once
-// its WAL is flushed (synchronous_commit on, the server's default), so everything this store answers is
-// durable on the server, with no per-call trade-off as on SQLite.
+// FOR UPDATE; a tick's run unique by its primary key; a rate-limit take a compare-and-set on its key's row.
+// Durability is PostgreSQL's: a commit is acknowledged once its WAL is flushed (synchronous_commit on, the
+// server's default), so everything this store answers is durable on the server, with no per-call trade-off
+// as on SQLite.
 
 import type { Job } from '../../core/job.js';
 import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../core/registry-credential.js';
+import type { RateDecision } from '../../core/rate-limit.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
@@ -37,6 +39,7 @@ import type {
   NewRun,
   Page,
   PartitionLease,
+  RateLimit,
   RunFilter,
   ScheduleFilter,
   ScheduleTiming,
@@ -51,6 +54,7 @@ import * as leases from './postgres-lease-queries.js';
 import { applyMigrations } from './postgres-migrations.js';
 import * as overlap from './postgres-overlap-queries.js';
 import { maintainPartitions, type PartitionReport } from './postgres-partitions.js';
+import * as rateLimits from './postgres-rate-limit-queries.js';
 import * as registries from './postgres-registry-queries.js';
 import * as runs from './postgres-run-queries.js';
 import * as schedules from './postgres-schedule-queries.js';
@@ -368,5 +372,10 @@ export class PostgresStore implements Store {
     marks: readonly { scheduleId: string; version: number; nextFireAt: number | null }[],
   ): Promise<boolean> {
     return this.db.transaction((sql) => fire.advanceWatermarks(sql, owner, lease, marks));
+  }
+
+  /** Judged by the database's clock, not `now` (postgres-rate-limit-queries.ts). */
+  takeRateToken(key: string, limit: RateLimit, _now: number): Promise<RateDecision> {
+    return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
   }
 }

@@ -301,6 +301,18 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         WHERE status = 'queued' AND dispatched_at IS NULL AND blocked_by IS NULL;
     `,
   },
+  {
+    version: 11,
+    name: 'rate limits shared by every process',
+    // One row per key (a tenant's run creation), updated in place: tat is the GCRA state of
+    // core/rate-limit.ts, in epoch milliseconds with a fraction.
+    sql: `
+      CREATE TABLE rate_limits (
+        key TEXT PRIMARY KEY,
+        tat REAL NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -3,7 +3,8 @@
 // statements themselves live with their tables (sqlite-job-queries.ts, sqlite-run-queries.ts,
 // sqlite-schedule-queries.ts, sqlite-lease-queries.ts, sqlite-fire-queries.ts, sqlite-overlap-queries.ts);
 // meta, tenants and API keys are small enough to stay here; registry logins are in
-// sqlite-registry-queries.ts. The class follows the port's concerns (src/ports/store/), one section each.
+// sqlite-registry-queries.ts, rate limits in sqlite-rate-limit-queries.ts. The class follows the port's
+// concerns (src/ports/store/), one section each.
 //
 // Concurrency (docs/architecture.md, "The Store's concurrency contract"): every write is one transaction,
 // IMMEDIATE wherever it reads before it writes, so writers in every process on the file run one at a time
@@ -12,10 +13,11 @@
 //
 // Durability: every write a client is answered about (run creation, cancel, jobs, schedules, keys), every
 // attempt result, every release and every fired tick commits with synchronous=FULL (fsync of the WAL). The
-// worker's bookkeeping between them (dispatched, claimed, started, heartbeats, releasing blocked runs)
-// commits with synchronous=NORMAL: it survives a process crash, and the next FULL commit makes it durable
-// too, since syncing the WAL syncs every frame before it. What an OS crash can undo is only that
-// bookkeeping: a run may go back to queued and run again, which at-least-once allows.
+// worker's bookkeeping between them (dispatched, claimed, started, heartbeats, releasing blocked runs) and
+// rate-limit takes commit with synchronous=NORMAL: they survive a process crash, and the next FULL commit
+// makes them durable too, since syncing the WAL syncs every frame before it. What an OS crash can undo is
+// only that bookkeeping: a run may go back to queued and run again, which at-least-once allows, and a tenant
+// may get its last few rate-limit tokens back.
 //
 // better-sqlite3 is synchronous; the port is async so that networked stores (PostgreSQL) fit the same
 // interface. Methods are `async` so a driver error becomes a rejected promise, never a synchronous throw.
@@ -40,6 +42,7 @@ import type {
   Page,
   PartitionLease,
   FiredThrough,
+  RateLimit,
   FireResult,
   LeaseRound,
   RunFilter,
@@ -50,6 +53,7 @@ import type {
   WatermarkMark,
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
+import type { RateDecision } from '../../core/rate-limit.js';
 import type { Schedule } from '../../core/schedule.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
 import { applyMigrations } from './sqlite-migrations.js';
@@ -65,6 +69,7 @@ import { compileFireQueries, type FireQueries } from './sqlite-fire-queries.js';
 import { compileFrontierQueries } from './sqlite-frontier-queries.js';
 import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
 import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
+import { compileRateLimitQueries, type RateLimitQueries } from './sqlite-rate-limit-queries.js';
 import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
@@ -144,6 +149,7 @@ export class SqliteStore implements Store {
   private readonly overlap: OverlapQueries;
   private readonly fires: FireQueries;
   private readonly registries: RegistryQueries;
+  private readonly rateLimits: RateLimitQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
@@ -163,6 +169,7 @@ export class SqliteStore implements Store {
     this.overlap = compileOverlapQueries(db, this.runs);
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     this.registries = compileRegistryQueries(db);
+    this.rateLimits = compileRateLimitQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -471,5 +478,13 @@ export class SqliteStore implements Store {
     marks: readonly WatermarkMark[],
   ): Promise<boolean> {
     return this.fires.advanceWatermarks(owner, lease, marks);
+  }
+
+  // RateLimitStore
+
+  async takeRateToken(key: string, limit: RateLimit, now: number): Promise<RateDecision> {
+    // Bookkeeping: if an OS crash undoes the last takes, the tenant gets those tokens back, nothing more. The
+    // run a take allows is written with an fsync right after, which makes the take durable too.
+    return this.withoutFsync(() => this.rateLimits.takeRateToken(key, limit, now));
   }
 }
