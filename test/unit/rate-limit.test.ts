@@ -28,6 +28,23 @@ describe('takeToken', () => {
     assert.equal(answers[3]?.retryAfterMs, 1_000_000);
   });
 
+  it('a clock stepped back an hour costs at most a minute and one token, not an hour of refusals', () => {
+    // 2/s (a token every 500 ms), burst 4, emptied at T0; then the clock reads an hour earlier.
+    let state: RateState | null = null;
+    for (let i = 0; i < 4; i++) state = takeToken(state, T0, 2, 4).nextState;
+    const stepped = T0 - 3_600_000;
+    const first = takeToken(state, stepped, 2, 4);
+    assert.equal(first.allowed, true, 'one token at once');
+    // From there, an empty bucket at the new clock: the next token in one interval.
+    const refused = takeToken(first.nextState, stepped, 2, 4);
+    assert.deepEqual([refused.allowed, refused.retryAfterMs], [false, 500]);
+    assert.equal(takeToken(first.nextState, stepped + 500, 2, 4).allowed, true);
+    // A state within the bucket is left alone: no token is given for being merely empty, nor to a take whose
+    // `now` is a little stale (read before it waited for the store).
+    assert.equal(takeToken(state, T0, 2, 4).allowed, false);
+    assert.equal(takeToken(state, T0 - 30_000, 2, 4).allowed, false);
+  });
+
   it('says how long until the next token, counting what has refilled since', () => {
     // 4/s: a token every 250 ms. Burst 1 taken at T0; at T0 + 100 the next is 150 ms away.
     const first = takeToken(null, T0, 4, 1);
@@ -72,7 +89,8 @@ describe('takeToken', () => {
 
   it('moves the state strictly later on every allowed take (a sound compare-and-set)', () => {
     let state: RateState | null = null;
-    for (const now of [T0, T0, T0 - 5000, T0 + 10_000, T0 + 10_000]) {
+    // A clock stepped back far enough is the one exception (its own test above).
+    for (const now of [T0, T0, T0 - 3, T0 + 10_000, T0 + 10_000]) {
       const take = takeToken(state, now, 1000, 5);
       if (take.allowed) assert.ok(state === null || take.nextState.tat > state.tat);
       state = take.nextState;

@@ -266,7 +266,8 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     sql: `
       CREATE TABLE rate_limits (
         key text COLLATE "C" PRIMARY KEY,
-        tat double precision NOT NULL
+        -- In whole microseconds: the compare-and-set compares it exactly, whatever extra_float_digits says.
+        tat_us bigint NOT NULL
       ) WITH (fillfactor = 50);
     `,
   },
