@@ -60,13 +60,13 @@ describe('PostgreSQL store: lease expiry by the database clock', { skip: POSTGRE
   });
 
   it('a silent node loses its leases after its TTL of real time, whatever the callers clocks say', async () => {
-    const TTL = 300;
+    const TTL = 2_000; // long enough that the second round surely comes before it, on a loaded machine
     const frozen = Date.now() - HOUR; // both callers' clocks stand still, an hour behind
     const takenAfterSilence = async (clock: LeaseClock) => {
       const { behind, ahead } = await pair(clock);
       assert.equal((await round(behind, 'node-silent', frozen, TTL)).length, PARTITIONS);
       assert.equal((await round(ahead, 'node-live', frozen, TTL)).length, 0, 'nothing taken while unexpired');
-      await sleep(TTL + 200);
+      await sleep(TTL + 500);
       return (await round(ahead, 'node-live', frozen, TTL)).length;
     };
     assert.equal(await takenAfterSilence('database'), PARTITIONS, 'expired by the database clock');

@@ -69,7 +69,8 @@ export class JetStreamRunQueue implements RunQueue {
         // A worker outlives a server restart: it reconnects for as long as it runs.
         maxReconnectAttempts: -1,
         // Every publish is a request; with async traces on, each request also captures two stack traces
-        // (an Error made ahead for a timeout that almost never comes): 10 % of a firing scheduler's CPU.
+        // (an Error made ahead for a timeout that almost never comes): in a firing scheduler's CPU profile, these
+        // and the request timer fell from 18 % to 4 % of its samples without them.
         noAsyncTraces: true,
       });
     } catch (error) {

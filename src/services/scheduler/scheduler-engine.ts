@@ -93,6 +93,8 @@ export class SchedulerEngine {
   private readonly pendingChanges = new Set<string>();
   /** Fired ticks the store failed to take: sent again before anything new. */
   private readonly unsent: TickFire[] = [];
+  /** Runs written whose publish failed: published first at the next firing. */
+  private readonly unpublished: QueueMessage[] = [];
   private changeSeq = 0;
   /** When the last firing that fired something ended (epoch ms). */
   private lastFiredAt = -Infinity;
@@ -239,6 +241,7 @@ export class SchedulerEngine {
    */
   async fireDue(): Promise<number> {
     let fired = 0;
+    if (this.unpublished.length > 0) await this.republish();
     if (this.unsent.length > 0) await this.resendUnsent();
     const { batchSize, leadMs } = this.options;
     for (;;) {
@@ -374,29 +377,60 @@ export class SchedulerEngine {
     // A batch's runs are published while the next batch is written: the two wait on different servers (the
     // store's commit, the queue's acknowledgements), so a burst takes the longer of the two rather than their
     // sum. One publish at most is in flight (a batch's starts once the one before is acknowledged), and the
-    // firing ends only once the last is. A failed publish fails the firing as before, with the batch written
-    // meanwhile left unpublished too: their runs are in the store, dispatched, and the outbox sweep sends them
-    // again (src/core/dispatch.ts).
-    let publishing: Promise<unknown> = Promise.resolve(null);
+    // firing ends only once the last is. A failed publish fails the firing as before; its runs, and those of
+    // the batch written meanwhile, are kept and published first at the next firing (their message ids make
+    // a second publish of what did get through a duplicate the queue drops).
+    const inFlight = { done: Promise.resolve<unknown>(null), messages: [] as QueueMessage[] };
+    const settle = async (): Promise<unknown> => {
+      const failure = await inFlight.done;
+      if (failure !== null) this.keepUnpublished(inFlight.messages);
+      inFlight.done = Promise.resolve(null);
+      inFlight.messages = [];
+      return failure;
+    };
     for (const [k, batch] of batches.entries()) {
       if (k > 0 && this.leases.roundDue()) {
         // The rest goes first at the next firing, after the lease round (see fireDue).
         this.keepUnsent(batches.slice(k).flat());
         break;
       }
+      let queued: QueueMessage[];
       try {
-        const queued = await this.persist(batch, this.firedThrough(this.deps.clock.now(), dueAfter[k]));
-        const failure = await publishing;
-        if (failure !== null) throw failure;
-        publishing = this.publishSettled(queued);
+        queued = await this.persist(batch, this.firedThrough(this.deps.clock.now(), dueAfter[k]));
       } catch (error) {
         this.keepUnsent(batches.slice(k + 1).flat());
-        await publishing;
+        const failure = await settle();
+        if (failure !== null)
+          this.log.warn({ err: failure }, 'publish failed too; its runs go at the next firing');
         throw error;
       }
+      const failure = await settle();
+      if (failure !== null) {
+        this.keepUnpublished(queued);
+        this.keepUnsent(batches.slice(k + 1).flat());
+        throw failure;
+      }
+      inFlight.done = this.publishSettled(queued);
+      inFlight.messages = queued;
     }
-    const failure = await publishing;
+    const failure = await settle();
     if (failure !== null) throw failure;
+  }
+
+  /** Keeps written runs whose publish failed, for the next firing; a loop, as keepUnsent. */
+  private keepUnpublished(messages: readonly QueueMessage[]): void {
+    for (const message of messages) this.unpublished.push(message);
+  }
+
+  /** Publishes the runs a failed publish left behind, before anything new; kept again if it fails. */
+  private async republish(): Promise<void> {
+    const messages = this.unpublished.splice(0);
+    try {
+      await this.deps.queue.publish(messages);
+    } catch (error) {
+      this.keepUnpublished(messages);
+      throw error;
+    }
   }
 
   /** The publish of `queued`: null once acknowledged, else its error (never a rejection left unawaited). */
