@@ -26,10 +26,13 @@ export function firstRunIdAt(ms: number): string {
 }
 
 export function compileScheduleHistoryQueries(db: Database.Database) {
-  // runs_schedule (schedule_id, id): the id range is the tick range, the nominal_time test makes it exact.
-  const tickRuns = db.prepare<[string, string, string, string, number, number, number], TickRunRow>(
+  // A schedule's runs have no index of their own (migration 5): they are read through their job's, runs_job
+  // (job_id, id), which a schedule keeps for life; the schedule is found in the tenant first. The id range is
+  // the tick range, and the nominal_time test makes it exact.
+  const tickRuns = db.prepare<[string, string, string, string, string, number, number, number], TickRunRow>(
     `SELECT id, nominal_time, status, reason, created_at, fired_late FROM runs
-     WHERE schedule_id = ? AND tenant_id = ? AND id >= ? AND id < ? AND nominal_time >= ? AND nominal_time < ?
+     WHERE job_id = (SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?)
+       AND schedule_id = ? AND id >= ? AND id < ? AND nominal_time >= ? AND nominal_time < ?
      ORDER BY id LIMIT ?`,
   );
   const pauses = db.prepare<[string, string, number, number], PauseRow>(
@@ -58,6 +61,7 @@ export function compileScheduleHistoryQueries(db: Database.Database) {
       const rows = tickRuns.all(
         scheduleId,
         tenantId,
+        scheduleId,
         firstRunIdAt(fromMs),
         firstRunIdAt(toMs),
         fromMs,
