@@ -7,9 +7,10 @@ import type { Schedule } from '../core/schedule.js';
 import { offsetMinutes } from '../core/schedule-time.js';
 import { withPlanDefaults, type ApiKey, type Tenant } from '../core/tenant.js';
 import type { ProcessIsolation } from '../ports/executor.js';
+import type { TickExplanation } from '../core/tick-explanation.js';
 import type { PreviewFire } from '../services/schedule-service.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function renderTenant(t: Tenant) {
@@ -118,6 +119,10 @@ export function renderPreviewFire(fire: PreviewFire, timezone: string) {
     localTime: localTime(fire.nominalTime, timezone),
     dst: fire.dst,
   };
+}
+
+export function renderTickExplanation(tick: TickExplanation, timezone: string) {
+  return { ...tick, nominalTime: iso(tick.nominalTime), localTime: localTime(tick.nominalTime, timezone) };
 }
 
 /** `2026-11-01T01:30:00-04:00`: the wall clock of the zone at that instant, and its offset. */

@@ -10,6 +10,7 @@
 //   AttemptStore             a worker's attempts: claim, start, finish, release, heartbeat; stale ones
 //   ScheduleStore            schedules, tenant-facing (each change raises the change sequence)
 //   ScheduleTimingStore      the scheduler engine's reads: timings and the change sequence
+//   ScheduleHistoryStore     a schedule's runs by tick and its pauses, to explain its ticks
 //   PartitionLeaseStore      scheduler nodes' partition leases and membership
 //   FireStore                the engine's fenced writes: fired ticks and watermarks
 //   RateLimitStore           rate limits shared by every process (run creation per tenant)
@@ -35,6 +36,7 @@ import type { PartitionLeaseStore } from './store/partition-lease-store.js';
 import type { RateLimitStore } from './store/rate-limit-store.js';
 import type { RegistryCredentialStore } from './store/registry-credential-store.js';
 import type { RunStore } from './store/run-store.js';
+import type { ScheduleHistoryStore } from './store/schedule-history-store.js';
 import type { ScheduleStore } from './store/schedule-store.js';
 import type { ScheduleTimingStore } from './store/schedule-timing-store.js';
 import type { TenantStore } from './store/tenant-store.js';
@@ -63,6 +65,7 @@ export type {
   RunFilter,
   RunStore,
 } from './store/run-store.js';
+export type { ScheduleHistoryStore } from './store/schedule-history-store.js';
 export type { ScheduleFilter, ScheduleStore } from './store/schedule-store.js';
 export type { ScheduleTiming, ScheduleTimingStore } from './store/schedule-timing-store.js';
 export type { TenantStore } from './store/tenant-store.js';
@@ -78,6 +81,7 @@ export interface Store
     AttemptStore,
     ScheduleStore,
     ScheduleTimingStore,
+    ScheduleHistoryStore,
     PartitionLeaseStore,
     FireStore,
     RateLimitStore {

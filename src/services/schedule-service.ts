@@ -25,15 +25,18 @@ import {
 } from '../core/schedule.js';
 import { averageTicksPerSecond, fitsRunRate } from '../core/schedule-rate.js';
 import { previewFires, type DstNote } from '../core/schedule-time.js';
+import { explainTicks, type TickExplanation } from '../core/tick-explanation.js';
 import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
 import type { ScheduleChanges } from '../ports/schedule-changes.js';
 import type { JobStore } from '../ports/store/job-store.js';
 import type { Page } from '../ports/store/page.js';
+import type { ScheduleHistoryStore } from '../ports/store/schedule-history-store.js';
 import type { ScheduleStore } from '../ports/store/schedule-store.js';
 import type { JobService } from './job-service.js';
 import { resolveJobFilter } from './job-filter.js';
+import { parseInstant } from './input-time.js';
 import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
 
 export type { ScheduleInput } from './schedule-input.js';
@@ -53,6 +56,29 @@ export interface PreviewFire {
 }
 
 export const PREVIEW_MAX = 100;
+/** The widest window of ticks explained at once, and the most ticks in one answer. */
+export const TICKS_WINDOW_MAX_MS = 24 * 3600_000;
+export const TICKS_MAX = 1000;
+const TICKS_DEFAULT_WINDOW_MS = 3600_000;
+/**
+ * The scheduler's default late grace (scheduler-engine.ts): a run created later than this after its tick was
+ * caught up, when its row does not say (runs fired tick by tick by an overlap policy).
+ */
+const LATE_GRACE_MS = 1_000;
+
+export interface TicksWindow {
+  from?: string;
+  to?: string;
+}
+
+export interface ExplainedTicks {
+  schedule: Schedule;
+  from: number;
+  to: number;
+  ticks: TickExplanation[];
+  /** When the window held more than TICKS_MAX ticks: the first one left out, to ask again from. */
+  nextFrom: number | null;
+}
 /** Schedules read per page when summing a tenant's run rate. */
 const RATE_PAGE = 500;
 
@@ -63,7 +89,7 @@ function perSecond(rate: number): string {
 
 export class ScheduleService {
   constructor(
-    private readonly store: ScheduleStore & JobStore,
+    private readonly store: ScheduleStore & ScheduleHistoryStore & JobStore,
     private readonly jobs: JobService,
     private readonly changes: ScheduleChanges,
     private readonly clock: Clock,
@@ -148,6 +174,37 @@ export class ScheduleService {
       dst: fire.dst,
     }));
     return { schedule, fires };
+  }
+
+  /**
+   * Why each tick in [from, to) did or did not run (core/tick-explanation.ts); by default the last hour. At
+   * most TICKS_WINDOW_MAX_MS wide and TICKS_MAX ticks, the oldest first; `nextFrom` pages on.
+   */
+  async explainTicks(tenantId: string, scheduleId: string, window: TicksWindow): Promise<ExplainedTicks> {
+    const now = this.clock.now();
+    const to = window.to === undefined ? now : parseInstant('to', window.to);
+    const from = window.from === undefined ? to - TICKS_DEFAULT_WINDOW_MS : parseInstant('from', window.from);
+    if (from >= to) throw invalid('from', 'must be before to');
+    if (to - from > TICKS_WINDOW_MAX_MS) throw invalid('to', 'must be at most 24 hours after from');
+    const schedule = await this.get(tenantId, scheduleId);
+    const first = Math.max(from, schedule.createdAt);
+    const fires = previewFires(timeSpecOf(schedule.spec), first - 1, TICKS_MAX + 1, to);
+    const left = fires.length > TICKS_MAX ? fires.splice(TICKS_MAX) : [];
+    const nextFrom = left[0]?.at ?? null;
+    const end = nextFrom ?? to;
+    const [runs, pauses] = await Promise.all([
+      this.store.listTickRuns(tenantId, schedule.id, from, end, TICKS_MAX),
+      this.store.listSchedulePauses(tenantId, schedule.id, from, end),
+    ]);
+    const ticks = explainTicks({
+      fires,
+      runs,
+      pauses,
+      schedule: { ...schedule, catchupMode: schedule.catchup.mode },
+      now,
+      lateGraceMs: LATE_GRACE_MS,
+    });
+    return { schedule, from, to: end, ticks, nextFrom };
   }
 
   /**

@@ -252,7 +252,7 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
     }
     const store = SqliteStore.open(path);
     try {
-      assert.deepEqual(store.migrationsApplied, [8, 9, 10, 11]);
+      assert.deepEqual(store.migrationsApplied, [8, 9, 10, 11, 12]);
       assert.equal((await store.getRun(tenant.id, runId))?.imageDigest, null);
       // Migration 9: a job written before it has network none (absent on the domain object).
       assert.equal((await store.findJob(tenant.id, job.id))?.network, undefined);
@@ -268,6 +268,44 @@ describe('SQLite store: migration 6 on a version 5 database', () => {
       };
       assert.equal(await store.putRegistryCredential(login, 50), true);
       assert.deepEqual(await store.getRegistryCredential(tenant.id, 'ghcr.io'), login);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite store: migration 12 on a version 11 database', () => {
+  it('a schedule paused before it is paused since its last change; one not paused has no pause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hourglass-migrate-12-'));
+    const path = join(dir, 'hourglass.db');
+    const tenant = makeTenant();
+    const job = makeJob(tenant.id);
+    const paused = makeSchedule(job, { paused: true, updatedAt: 7_000 });
+    const live = makeSchedule(job);
+    const db = new Database(path);
+    try {
+      migrateTo(db, 11);
+      insertRow(db, 'tenants', tenantToRow(tenant));
+      insertRow(db, 'jobs', jobToRow(job));
+      insertRow(db, 'schedules', { ...scheduleToRow(paused), change_seq: 1 });
+      insertRow(db, 'schedules', { ...scheduleToRow(live), change_seq: 2 });
+    } finally {
+      db.close();
+    }
+    const store = SqliteStore.open(path);
+    try {
+      assert.deepEqual(store.migrationsApplied, [12]);
+      const all = [0, Number.MAX_SAFE_INTEGER] as const;
+      assert.deepEqual(await store.listSchedulePauses(tenant.id, paused.id, ...all), [
+        { pausedAt: 7_000, resumedAt: null },
+      ]);
+      assert.deepEqual(await store.listSchedulePauses(tenant.id, live.id, ...all), []);
+      assert.deepEqual(
+        await store.listSchedulePauses(makeTenant().id, paused.id, ...all),
+        [],
+        'tenant-scoped',
+      );
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

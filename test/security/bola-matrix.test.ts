@@ -62,6 +62,10 @@ const MATRIX: Record<string, Probe[]> = {
   'POST /v1/schedules/{scheduleId}/pause': [{ expect: 404, body: {} }],
   'POST /v1/schedules/{scheduleId}/resume': [{ expect: 404, body: {} }],
   'GET /v1/schedules/{scheduleId}/preview': [{ expect: 404 }, { expect: 404, query: 'count=5' }],
+  'GET /v1/schedules/{scheduleId}/ticks': [
+    { expect: 404 },
+    { expect: 404, query: 'from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z' },
+  ],
   // In this order: B's own login for A's host (the PUT) would make a later DELETE delete B's own.
   'GET /v1/registries': [{ expect: 'list' }],
   'DELETE /v1/registries/{host}': [{ expect: 404 }],

@@ -271,6 +271,23 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITH (fillfactor = 50);
     `,
   },
+  {
+    version: 6,
+    name: 'schedule pause intervals',
+    // As SQLite's migration 12: [paused_at, resumed_at) of each pause, written with the schedule change that
+    // pauses or resumes it (postgres-schedule-history-queries.ts); schedules paused now get their open pause
+    // from their last change, earlier pauses were not kept.
+    sql: `
+      CREATE TABLE schedule_pauses (
+        schedule_id text COLLATE "C" NOT NULL,
+        paused_at bigint NOT NULL,
+        resumed_at bigint NULL,
+        PRIMARY KEY (schedule_id, paused_at)
+      );
+      INSERT INTO schedule_pauses (schedule_id, paused_at)
+        SELECT id, updated_at FROM schedules WHERE paused AND deleted_at IS NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -36,6 +36,7 @@ import {
   type ScheduleRow,
   type TimingRow,
 } from './postgres-schedule-rows.js';
+import { recordPause } from './postgres-schedule-history-queries.js';
 
 const SCHEDULE_VALUES = Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ');
 const ACTIVE = 'deleted_at IS NULL AND NOT paused AND next_fire_at IS NOT NULL';
@@ -96,6 +97,7 @@ export async function insertSchedule(sql: Sql, schedule: Schedule, maxSchedules:
     `INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq) VALUES (${SCHEDULE_VALUES}, $25)`,
     [...scheduleParams(schedule), seq],
   );
+  if (schedule.paused) await recordPause(sql, schedule.id, true, schedule.updatedAt);
 }
 
 /** In a transaction: optimistic on the version (the stored one must be schedule.version − 1). */
@@ -118,6 +120,7 @@ export async function updateSchedule(sql: Sql, schedule: Schedule): Promise<bool
      WHERE id = $1`,
     [id, ...fields, seq],
   );
+  await recordPause(sql, schedule.id, schedule.paused, schedule.updatedAt);
   return true;
 }
 

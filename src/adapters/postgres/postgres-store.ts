@@ -22,6 +22,7 @@ import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../cor
 import type { RateDecision } from '../../core/rate-limit.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import type { Schedule } from '../../core/schedule.js';
+import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type {
@@ -57,6 +58,7 @@ import { maintainPartitions, type PartitionReport } from './postgres-partitions.
 import * as rateLimits from './postgres-rate-limit-queries.js';
 import * as registries from './postgres-registry-queries.js';
 import * as runs from './postgres-run-queries.js';
+import * as history from './postgres-schedule-history-queries.js';
 import * as schedules from './postgres-schedule-queries.js';
 import {
   resolvePostgresOptions,
@@ -322,6 +324,25 @@ export class PostgresStore implements Store {
 
   deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
     return this.db.transaction((sql) => schedules.deleteSchedule(sql, tenantId, scheduleId, at));
+  }
+
+  listTickRuns(
+    tenantId: string,
+    scheduleId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<TickRun[]> {
+    return this.db.autocommit((sql) => history.listTickRuns(sql, tenantId, scheduleId, fromMs, toMs, limit));
+  }
+
+  listSchedulePauses(
+    tenantId: string,
+    scheduleId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<PauseInterval[]> {
+    return this.db.autocommit((sql) => history.listSchedulePauses(sql, tenantId, scheduleId, fromMs, toMs));
   }
 
   loadSchedules(

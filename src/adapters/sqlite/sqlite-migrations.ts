@@ -313,6 +313,23 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 12,
+    name: 'schedule pause intervals',
+    // [paused_at, resumed_at) of each pause, written with the schedule change that pauses or resumes it
+    // (sqlite-schedule-history-queries.ts). Schedules paused now get their open pause from their last change;
+    // earlier pauses were not kept, and their ticks are explained as unknown (core/tick-explanation.ts).
+    sql: `
+      CREATE TABLE schedule_pauses (
+        schedule_id TEXT NOT NULL,
+        paused_at INTEGER NOT NULL,
+        resumed_at INTEGER NULL,
+        PRIMARY KEY (schedule_id, paused_at)
+      ) WITHOUT ROWID;
+      INSERT INTO schedule_pauses (schedule_id, paused_at)
+        SELECT id, updated_at FROM schedules WHERE paused = 1 AND deleted_at IS NULL;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

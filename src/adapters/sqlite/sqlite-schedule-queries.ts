@@ -15,6 +15,7 @@ import { resolveWatermark, type NextTickAfter } from '../../core/watermark.js';
 import type { Page, ScheduleFilter, ScheduleTiming } from '../../ports/store.js';
 import { memoisedNextTick, type Frontiers, type FrontierQueries } from './sqlite-frontier-queries.js';
 import type { JobQueries } from './sqlite-job-queries.js';
+import type { ScheduleHistoryQueries } from './sqlite-schedule-history-queries.js';
 import { BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
 import {
   LOAD_COLUMNS,
@@ -81,6 +82,7 @@ export function compileScheduleQueries(
   db: Database.Database,
   frontierQueries: Pick<FrontierQueries, 'frontiers'>,
   jobs: Pick<JobQueries, 'tenantHasJob'>,
+  history: Pick<ScheduleHistoryQueries, 'recordPause'>,
 ) {
   const insert = db.prepare<[ScheduleRow]>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq)
     VALUES (@id, @tenant_id, @job_id, @partition, @kind, @cron, @timezone, @every, @interval_ms, @anchor_at,
@@ -139,6 +141,13 @@ export function compileScheduleQueries(
       });
     }
     insert.run(scheduleToRow(schedule));
+    if (schedule.paused) history.recordPause(schedule.id, true, schedule.updatedAt);
+  });
+  // The version check makes it optimistic; the pause is recorded only by the write that won.
+  const updateOne = db.transaction((schedule: Schedule): boolean => {
+    if (update.run(scheduleToRow(schedule)).changes === 0) return false;
+    history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
+    return true;
   });
   const deleteOne = db.transaction(
     (tenantId: string, scheduleId: string, at: number): boolean =>
@@ -149,8 +158,7 @@ export function compileScheduleQueries(
     insertSchedule: (schedule: Schedule, maxSchedules: number): void =>
       insertWithinLimit.immediate(schedule, maxSchedules),
 
-    /** A single statement: atomic on its own, and the version check makes it optimistic. */
-    updateSchedule: (schedule: Schedule): boolean => update.run(scheduleToRow(schedule)).changes > 0,
+    updateSchedule: (schedule: Schedule): boolean => updateOne.immediate(schedule),
 
     deleteSchedule: (tenantId: string, scheduleId: string, at: number): boolean =>
       deleteOne.immediate(tenantId, scheduleId, at),

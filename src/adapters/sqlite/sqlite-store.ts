@@ -55,6 +55,7 @@ import type {
 import type { QueueMessage } from '../../ports/queue.js';
 import type { RateDecision } from '../../core/rate-limit.js';
 import type { Schedule } from '../../core/schedule.js';
+import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
 import { applyMigrations } from './sqlite-migrations.js';
 import {
@@ -72,6 +73,10 @@ import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-que
 import { compileRateLimitQueries, type RateLimitQueries } from './sqlite-rate-limit-queries.js';
 import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
+import {
+  compileScheduleHistoryQueries,
+  type ScheduleHistoryQueries,
+} from './sqlite-schedule-history-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
 
 const API_KEY_COLUMNS =
@@ -145,6 +150,7 @@ export class SqliteStore implements Store {
   private readonly jobs: JobQueries;
   private readonly runs: RunQueries;
   private readonly schedules: ScheduleQueries;
+  private readonly history: ScheduleHistoryQueries;
   private readonly leases: LeaseQueries;
   private readonly overlap: OverlapQueries;
   private readonly fires: FireQueries;
@@ -164,7 +170,8 @@ export class SqliteStore implements Store {
     this.jobs = compileJobQueries(db);
     this.runs = compileRunQueries(db, this.jobs);
     const frontiers = compileFrontierQueries(db);
-    this.schedules = compileScheduleQueries(db, frontiers, this.jobs);
+    this.history = compileScheduleHistoryQueries(db);
+    this.schedules = compileScheduleQueries(db, frontiers, this.jobs, this.history);
     this.leases = compileLeaseQueries(db);
     this.overlap = compileOverlapQueries(db, this.runs);
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
@@ -421,6 +428,27 @@ export class SqliteStore implements Store {
 
   async deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
     return this.schedules.deleteSchedule(tenantId, scheduleId, at);
+  }
+
+  // ScheduleHistoryStore
+
+  async listTickRuns(
+    tenantId: string,
+    scheduleId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<TickRun[]> {
+    return this.history.listTickRuns(tenantId, scheduleId, fromMs, toMs, limit);
+  }
+
+  async listSchedulePauses(
+    tenantId: string,
+    scheduleId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<PauseInterval[]> {
+    return this.history.listSchedulePauses(tenantId, scheduleId, fromMs, toMs);
   }
 
   // ScheduleTimingStore

@@ -1,12 +1,13 @@
 // Tenant routes for schedules: create one on a job, list, read, change (PATCH, pause, resume), delete, and
-// preview its next ticks with their DST notes.
+// preview its next ticks with their DST notes, and explain its recent ones (why each did or did not run).
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireTenant } from '../../services/auth.js';
 import type { ScheduleInput } from '../../services/schedule-service.js';
 import type { ApiDeps } from '../app.js';
-import { renderPreviewFire, renderSchedule } from '../render.js';
+import { iso, renderPreviewFire, renderSchedule, renderTickExplanation } from '../render.js';
+import { TicksPage, TicksQuery } from '../tick-schemas.js';
 import {
   CreateScheduleBody,
   EmptyBody,
@@ -177,6 +178,37 @@ export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const { schedule, fires } = await schedules.preview(tenantId, scheduleId, count);
       const timezone = schedule.spec.kind === 'cron' ? schedule.spec.timezone : 'UTC';
       return { items: fires.map((fire) => renderPreviewFire(fire, timezone)) };
+    },
+  );
+
+  app.get(
+    '/v1/schedules/:scheduleId/ticks',
+    {
+      schema: {
+        operationId: 'explainScheduleTicks',
+        summary: 'Why each tick of a window did or did not run (default: the last hour)',
+        tags,
+        params: ScheduleParam,
+        querystring: TicksQuery,
+        response: { 200: TicksPage },
+      },
+    },
+    async (request) => {
+      const tenantId = requireTenant(request.principal);
+      const { scheduleId } = request.params as Params;
+      const window = request.query as TicksQuery;
+      const { schedule, from, to, ticks, nextFrom } = await schedules.explainTicks(
+        tenantId,
+        scheduleId,
+        window,
+      );
+      const timezone = schedule.spec.kind === 'cron' ? schedule.spec.timezone : 'UTC';
+      return {
+        from: iso(from),
+        to: iso(to),
+        items: ticks.map((tick) => renderTickExplanation(tick, timezone)),
+        nextFrom: nextFrom === null ? null : iso(nextFrom),
+      };
     },
   );
 }

@@ -6,6 +6,10 @@
 // with a smaller number becomes visible later. Numbers may leave gaps, never repeat or reorder. SQLite gets it
 // from MAX + 1 under its single writer; elsewhere a number handed out before commit (a PostgreSQL SEQUENCE)
 // breaks it — take it from a counter row updated in the writing transaction.
+//
+// Pauses: insertSchedule and updateSchedule record them, in the same transaction, for
+// schedule-history-store.ts: a schedule written paused opens a pause at its updatedAt unless one is open, one
+// written unpaused closes the open one at its updatedAt.
 
 import type { Schedule } from '../../core/schedule.js';
 import type { Page } from './page.js';
