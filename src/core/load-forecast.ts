@@ -6,9 +6,9 @@
 // fixed offset below jitterSeconds, is not applied. Agreement with croner, which the scheduler and the
 // preview use, is kept by using croner itself wherever the fast path below could differ:
 // - intervals are arithmetic (anchor + k × interval);
-// - a cron spec whose day of month, month and weekday are all `*` and whose second, minute and hour fields
-//   are numbers, ranges, steps and lists is expanded by hand over stretches of constant UTC offset (a day
-//   of wall-clock time is then a day of UTC, and every tick is a wall-clock match);
+// - a cron spec whose fields are numbers, names, ranges, steps and lists is expanded by hand over stretches
+//   of constant UTC offset (a day of wall-clock time is then a day of UTC, and every tick is a wall-clock
+//   match), with croner's day-of-month and weekday rule (see cron-pattern.ts);
 // - every other cron spec, and every spec within a few hours of a UTC offset change (where the DST rule moves
 //   or drops ticks), is enumerated by croner (compileNextFire), tick by tick.
 
@@ -138,22 +138,26 @@ interface WallClockFields {
   seconds: number[];
   minutes: number[];
   hours: number[];
+  /** Whether a local day (its day of month, month, weekday) has ticks; null when every day has. */
+  day: ((dayOfMonth: number, month: number, weekday: number) => boolean) | null;
 }
 
 const wallClockCache = new Map<string, WallClockFields | null>();
+const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const WEEKDAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-/** The second, minute and hour sets of a spec that ticks the same every day; null for any other. */
+/**
+ * The fields of a spec made of numbers, names, `*`, ranges, steps and lists, as croner reads them after
+ * cron-pattern.ts (domAndDow off): a weekday marked `+` ANDs with the day of month, a weekday `*` leaves the
+ * day of month alone to decide, and two restricted fields OR. Null for anything else (L, W, #…).
+ */
 function wallClockFields(expression: string): WallClockFields | null {
   if (wallClockCache.has(expression)) return wallClockCache.get(expression) ?? null;
   let fields: WallClockFields | null = null;
   try {
-    const [second, minute, hour, day, month, weekday] = toCronerPattern(expression).split(' ');
-    if (day === '*' && month === '*' && weekday === '*' && second && minute && hour) {
-      const seconds = valuesOf(second, 59);
-      const minutes = valuesOf(minute, 59);
-      const hours = valuesOf(hour, 23);
-      if (seconds && minutes && hours) fields = { seconds, minutes, hours };
-    }
+    const [second, minute, hour, dom, month, weekday] = toCronerPattern(expression).split(' ');
+    if (second && minute && hour && dom && month && weekday)
+      fields = parseFields(second, minute, hour, dom, month, weekday);
   } catch {
     fields = null; // croner will say what it makes of it
   }
@@ -162,19 +166,61 @@ function wallClockFields(expression: string): WallClockFields | null {
   return fields;
 }
 
+function parseFields(
+  second: string,
+  minute: string,
+  hour: string,
+  dom: string,
+  month: string,
+  weekday: string,
+): WallClockFields | null {
+  const seconds = valuesOf(second, 0, 59);
+  const minutes = valuesOf(minute, 0, 59);
+  const hours = valuesOf(hour, 0, 23);
+  const and = weekday.startsWith('+');
+  const unrestricted = (field: string) => field === '*' || field === '?';
+  const domField = dom === '?' ? '*' : dom;
+  const weekdayField = and ? weekday.slice(1) : weekday === '?' ? '*' : weekday;
+  const days = valuesOf(domField, 1, 31);
+  const months = valuesOf(named(month, MONTH_NAMES, 1), 1, 12);
+  const weekdayValues = valuesOf(named(weekdayField, WEEKDAY_NAMES, 0), 0, 7);
+  if (!seconds || !minutes || !hours || !days || !months || !weekdayValues) return null;
+  const daySet = new Set(days);
+  const monthSet = new Set(months);
+  const weekdaySet = new Set(weekdayValues.map((w) => (w === 7 ? 0 : w)));
+  const everyDay = unrestricted(domField) && unrestricted(month) && unrestricted(weekdayField);
+  const day = everyDay
+    ? null
+    : (dayOfMonth: number, monthOfYear: number, weekdayOf: number): boolean => {
+        if (!monthSet.has(monthOfYear)) return false;
+        if (and) return daySet.has(dayOfMonth) && weekdaySet.has(weekdayOf);
+        if (unrestricted(weekdayField)) return daySet.has(dayOfMonth);
+        return daySet.has(dayOfMonth) || weekdaySet.has(weekdayOf);
+      };
+  return { seconds, minutes, hours, day };
+}
+
+/** Names (MON, jan) in a field replaced by their numbers. */
+function named(field: string, names: readonly string[], first: number): string {
+  return field.replace(/[A-Za-z]{3}/g, (name) => {
+    const index = names.indexOf(name.toUpperCase());
+    return index < 0 ? name : String(index + first);
+  });
+}
+
 const ITEM = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/;
 
 /** The sorted values of a field of numbers, `*`, ranges, steps and lists; null for anything else. */
-function valuesOf(field: string, max: number): number[] | null {
+function valuesOf(field: string, min: number, max: number): number[] | null {
   const values = new Set<number>();
   for (const item of field.split(',')) {
     const match = ITEM.exec(item);
     if (match === null) return null;
     const [, whole, fromText, toText, stepText] = match;
-    const from = whole === '*' ? 0 : Number(fromText);
+    const from = whole === '*' ? min : Number(fromText);
     const to = whole === '*' ? max : toText !== undefined ? Number(toText) : stepText ? max : from;
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (from > to || to > max || step < 1) return null;
+    if (from < min || from > to || to > max || step < 1) return null;
     for (let v = from; v <= to; v += step) values.add(v);
   }
   return [...values].sort((a, b) => a - b);
@@ -190,6 +236,10 @@ function expandDaily(
   const firstDay = Math.floor((startMs + offsetMs) / DAY_MS);
   const lastDay = Math.floor((endMs - 1 + offsetMs) / DAY_MS);
   for (let day = firstDay; day <= lastDay; day++) {
+    if (fields.day !== null) {
+      const date = new Date(day * DAY_MS);
+      if (!fields.day(date.getUTCDate(), date.getUTCMonth() + 1, date.getUTCDay())) continue;
+    }
     const midnight = day * DAY_MS - offsetMs;
     for (const h of fields.hours) {
       const hour = midnight + h * HOUR_MS;
@@ -212,8 +262,22 @@ interface OffsetStretch {
   offsetMs: number | null;
 }
 
+const stretchCache = new Map<string, OffsetStretch[]>();
+
 /** [startMs, endMs) cut into stretches of one UTC offset, and the hours around each change of it. */
 export function offsetStretches(timezone: string, startMs: number, endMs: number): OffsetStretch[] {
+  // Every spec of a zone in one forecast asks for the same window: its offsets are read once.
+  const key = `${timezone}|${startMs}|${endMs}`;
+  let stretches = stretchCache.get(key);
+  if (stretches === undefined) {
+    if (stretchCache.size > 10_000) stretchCache.clear();
+    stretches = findStretches(timezone, startMs, endMs);
+    stretchCache.set(key, stretches);
+  }
+  return stretches;
+}
+
+function findStretches(timezone: string, startMs: number, endMs: number): OffsetStretch[] {
   const offset = offsetReader(timezone);
   const firstHour = Math.floor((startMs - TRANSITION_MARGIN_MS) / HOUR_MS) * HOUR_MS;
   const unsafe: [number, number][] = [];

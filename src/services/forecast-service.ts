@@ -67,33 +67,28 @@ export function resolveForecastWindow(input: ForecastInput, now: number): Foreca
   return { fromMs, toMs, stepMs };
 }
 
-/** How long the fleet's grouped schedules are reused while no schedule changes (a job's memory may). */
-const FLEET_GROUPS_MAX_AGE_MS = 60_000;
+/** How long grouped schedules are reused while no schedule changes (a job's memory may change meanwhile). */
+const GROUPS_MAX_AGE_MS = 60_000;
+const GROUPS_CACHED_MAX = 1000;
 
 export class ForecastService {
-  private fleetGroups: { seq: number; readAt: number; groups: ScheduleLoadGroup[] } | null = null;
+  /** Grouped schedules by tenant ('' for the fleet), with the change sequence and time they were read at. */
+  private readonly groups = new Map<string, { seq: number; readAt: number; groups: ScheduleLoadGroup[] }>();
 
   constructor(
     private readonly store: LoadForecastStore & Pick<ScheduleTimingStore, 'latestScheduleChange'>,
     private readonly clock: Clock,
   ) {}
 
-  /** The fleet's next `minutes` one-minute steps from `now`, for the metrics; schedules read from a cache. */
-  async forecastFleetSoon(now: number, minutes: number): Promise<ForecastStep[]> {
-    const seq = await this.store.latestScheduleChange();
-    const cached = this.fleetGroups;
-    if (cached === null || cached.seq !== seq || now - cached.readAt >= FLEET_GROUPS_MAX_AGE_MS) {
-      this.fleetGroups = { seq, readAt: now, groups: await this.store.listScheduleLoad(null) };
-    }
-    const window = { fromMs: now, toMs: now + minutes * 60_000, stepMs: 60_000 };
-    const queued = await this.store.listQueuedLoad(null, window.fromMs, window.toMs);
-    return this.compute(window, now, this.fleetGroups?.groups ?? [], queued);
-  }
-
   /** The steps of the window for one tenant's schedules and queued runs, or the fleet's (tenantId null). */
   async forecast(tenantId: string | null, input: ForecastInput): Promise<ForecastStep[]> {
     const now = this.clock.now();
     return this.forecastWindow(tenantId, resolveForecastWindow(input, now), now);
+  }
+
+  /** The fleet's next `minutes` one-minute steps from `now`, for the metrics. */
+  forecastFleetSoon(now: number, minutes: number): Promise<ForecastStep[]> {
+    return this.forecastWindow(null, { fromMs: now, toMs: now + minutes * 60_000, stepMs: 60_000 }, now);
   }
 
   async forecastWindow(
@@ -102,10 +97,27 @@ export class ForecastService {
     now: number,
   ): Promise<ForecastStep[]> {
     const [schedules, queued] = await Promise.all([
-      this.store.listScheduleLoad(tenantId),
+      this.scheduleGroups(tenantId, now),
       this.store.listQueuedLoad(tenantId, Math.max(now, window.fromMs), window.toMs),
     ]);
     return this.compute(window, now, schedules, queued);
+  }
+
+  /**
+   * The store's grouped schedules, read again only when a schedule changed anywhere (the change sequence
+   * moved) or a minute passed: grouping a million schedules is the costly part of a forecast.
+   */
+  private async scheduleGroups(tenantId: string | null, now: number): Promise<ScheduleLoadGroup[]> {
+    const key = tenantId ?? '';
+    const seq = await this.store.latestScheduleChange();
+    const cached = this.groups.get(key);
+    if (cached !== undefined && cached.seq === seq && now - cached.readAt < GROUPS_MAX_AGE_MS) {
+      return cached.groups;
+    }
+    const groups = await this.store.listScheduleLoad(tenantId);
+    if (this.groups.size >= GROUPS_CACHED_MAX) this.groups.clear();
+    this.groups.set(key, { seq, readAt: now, groups });
+    return groups;
   }
 
   private compute(
