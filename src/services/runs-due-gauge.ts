@@ -4,7 +4,7 @@
 // (the store's change sequence moved) or a minute passed, so a quiet fleet costs one small read a period.
 // States: stopped → running (a timer) → stopped. A failed refresh keeps the last values and is logged.
 
-import type { Logger } from 'pino';
+import type { Logger } from './logger.js';
 import type { Clock } from '../ports/clock.js';
 import type { ForecastService } from './forecast-service.js';
 
