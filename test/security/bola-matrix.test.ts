@@ -62,6 +62,8 @@ const MATRIX: Record<string, Probe[]> = {
   'POST /v1/schedules/{scheduleId}/pause': [{ expect: 404, body: {} }],
   'POST /v1/schedules/{scheduleId}/resume': [{ expect: 404, body: {} }],
   'GET /v1/schedules/{scheduleId}/preview': [{ expect: 404 }, { expect: 404, query: 'count=5' }],
+  // Counts only: that B's counts leave out A's schedules is test/integration/load-forecast.test.ts.
+  'GET /v1/forecast': [{ expect: 'list' }, { expect: 'list', query: 'stepSeconds=600' }],
   // In this order: B's own login for A's host (the PUT) would make a later DELETE delete B's own.
   'GET /v1/registries': [{ expect: 'list' }],
   'DELETE /v1/registries/{host}': [{ expect: 404 }],
