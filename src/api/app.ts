@@ -18,6 +18,7 @@ import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
 import type { RegistryCredentialService } from '../services/registry-credentials.js';
+import type { ForecastService } from '../services/forecast-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
 import { findUnsafeText } from './input-text.js';
@@ -31,6 +32,7 @@ import {
   RouteMethods,
 } from './http-edge.js';
 import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
+import { registerForecastRoutes } from './routes/forecast.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import type { ContainerRuntimeStatus, ProcessIsolation } from '../ports/executor.js';
@@ -49,6 +51,7 @@ export interface ApiDeps {
   jobs: JobService;
   runs: RunService;
   schedules: ScheduleService;
+  forecast: ForecastService;
   registries: RegistryCredentialService;
   metrics: Metrics;
   logger: Logger;
@@ -163,6 +166,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preClose', () => followers.closeAll());
   registerRunRoutes(app, deps, followers);
   registerScheduleRoutes(app, deps);
+  registerForecastRoutes(app, deps);
   registerRegistryRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await app.ready();

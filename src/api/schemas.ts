@@ -443,6 +443,27 @@ export const PreviewFire = Type.Object({
   dst: DstNote,
 });
 
+// ── Forecast ──────────────────────────────────────────────────────────────────────────────────────
+
+export const ForecastQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601 with an offset; default now' })),
+    to: Type.Optional(
+      Type.String({ maxLength: 64, description: 'ISO 8601 with an offset; default an hour after from' }),
+    ),
+    stepSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 604_800, default: 60, description: 'Length of each step' }),
+    ),
+  },
+  strict,
+);
+
+export const ForecastStep = Type.Object({
+  at: Timestamp,
+  runs: Type.Integer({ description: 'Runs due to start in [at, at + stepSeconds)' }),
+  memoryMb: Type.Integer({ description: 'The memory those runs request, in MiB' }),
+});
+
 // ── Registry logins ──────────────────────────────────────────────────────────────────────────────
 
 export const RegistryHostParam = Type.Object(
@@ -501,4 +522,5 @@ export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
 export type UpdateScheduleBody = Static<typeof UpdateScheduleBody>;
 export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
 export type PreviewQuery = Static<typeof PreviewQuery>;
+export type ForecastQuery = Static<typeof ForecastQuery>;
 export type PutRegistryBody = Static<typeof PutRegistryBody>;

@@ -13,6 +13,8 @@ export interface Metrics {
   schedulerFireDelay: Histogram;
   schedulerPartitions: Gauge;
   schedulerSchedules: Gauge;
+  /** Fleet-wide runs due to start within 1m, 5m and 15m (services/runs-due-gauge.ts). */
+  runsDue: Gauge<'within'>;
   /** Called on scrape: how many runs wait in the queue. */
   setQueueDepthSource(read: () => Promise<number>): void;
   render(): Promise<string>;
@@ -79,6 +81,12 @@ export function createMetrics(): Metrics {
     schedulerSchedules: new Gauge({
       name: 'hourglass_scheduler_schedules',
       help: 'Schedules this node holds in memory',
+      registers: [registry],
+    }),
+    runsDue: new Gauge({
+      name: 'hourglass_runs_due',
+      help: 'Runs due to start within the next 1m, 5m or 15m, fleet-wide: schedules and runs queued for later',
+      labelNames: ['within'],
       registers: [registry],
     }),
     setQueueDepthSource(read) {

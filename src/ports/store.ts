@@ -14,6 +14,7 @@
 //   PartitionLeaseStore      scheduler nodes' partition leases and membership
 //   FireStore                the engine's fenced writes: fired ticks and watermarks
 //   RateLimitStore           rate limits shared by every process (run creation per tenant)
+//   LoadForecastStore        the load forecast's grouped reads of schedules and runs queued for later
 //
 // An adapter implements `Store`, all of them at once, over one database; the composition root passes that
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
@@ -31,6 +32,7 @@ import type { ApiKeyStore } from './store/api-key-store.js';
 import type { AttemptStore } from './store/attempt-store.js';
 import type { FireStore } from './store/fire-store.js';
 import type { JobStore } from './store/job-store.js';
+import type { LoadForecastStore } from './store/load-forecast-store.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { PartitionLeaseStore } from './store/partition-lease-store.js';
 import type { RateLimitStore } from './store/rate-limit-store.js';
@@ -52,6 +54,7 @@ export type {
 } from './store/attempt-store.js';
 export type { FiredThrough, FireResult, FireStore, TickFire, WatermarkMark } from './store/fire-store.js';
 export type { DeletedJob, JobStore } from './store/job-store.js';
+export type { LoadForecastStore, QueuedLoadGroup, ScheduleLoadGroup } from './store/load-forecast-store.js';
 export type { MetaStore } from './store/meta-store.js';
 export type { Page } from './store/page.js';
 export type { LeaseRound, PartitionLease, PartitionLeaseStore } from './store/partition-lease-store.js';
@@ -84,6 +87,7 @@ export interface Store
     ScheduleHistoryStore,
     PartitionLeaseStore,
     FireStore,
-    RateLimitStore {
+    RateLimitStore,
+    LoadForecastStore {
   close(): Promise<void>;
 }

@@ -28,6 +28,8 @@ import { JobService } from '../services/job-service.js';
 import { RunDispatcher } from '../services/run-dispatcher.js';
 import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
+import { ForecastService } from '../services/forecast-service.js';
+import { RunsDueGauge } from '../services/runs-due-gauge.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { SchedulerEngine, type SchedulerMetrics } from '../services/scheduler/scheduler-engine.js';
 import { RegistryCredentialService } from '../services/registry-credentials.js';
@@ -149,6 +151,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   const schedules = new ScheduleService(store, jobs, scheduleChanges, clock);
   const registries = new RegistryCredentialService(store, clock, credentialsKey.key);
+  const forecast = new ForecastService(store, clock);
   const boot = await bootstrap(store, tenants, {
     configuredAdminKey: config.adminKey,
     credentialsPath: join(config.dataDir, CREDENTIALS_FILE),
@@ -200,6 +203,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       jobs,
       runs,
       schedules,
+      forecast,
       registries,
       metrics,
       logger,
@@ -223,6 +227,11 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
           processIsolation: processExecutor?.isolation ?? null,
           containerRuntime,
         });
+  // Every process that serves /metrics keeps the fleet's runs-due gauge, for an autoscaler to read.
+  const runsDue =
+    api !== null || opsApi !== null
+      ? new RunsDueGauge(forecast, metrics.runsDue, clock, logger.child({ role: 'forecast' }))
+      : null;
   let metricsUrl = '';
   try {
     if (api !== null) url = await listenOn(api, config.host, config.port, API_PORT);
@@ -319,6 +328,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   reaper.start();
   ready = true;
+  runsDue?.start();
   if (tightened > 0)
     logger.warn({ dataDir: config.dataDir, files: tightened }, 'data files had loose modes: tightened');
   logger.info(
@@ -360,6 +370,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await containerExecutor?.close(); // its warm containers
       await blockedRuns.stop();
       await reaper.stop();
+      await runsDue?.stop();
       await api?.close();
       await opsApi?.close(); // after the roles have stopped: scrapes see them stop
       await backends.close();

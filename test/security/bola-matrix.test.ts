@@ -66,6 +66,8 @@ const MATRIX: Record<string, Probe[]> = {
     { expect: 404 },
     { expect: 404, query: 'from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z' },
   ],
+  // Counts only: that B's counts leave out A's schedules is test/integration/load-forecast.test.ts.
+  'GET /v1/forecast': [{ expect: 'list' }, { expect: 'list', query: 'stepSeconds=600' }],
   // In this order: B's own login for A's host (the PUT) would make a later DELETE delete B's own.
   'GET /v1/registries': [{ expect: 'list' }],
   'DELETE /v1/registries/{host}': [{ expect: 404 }],

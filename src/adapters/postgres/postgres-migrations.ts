@@ -288,6 +288,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         SELECT id, updated_at FROM schedules WHERE paused AND deleted_at IS NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'schedules grouped by timing for the load forecast',
+    // As SQLite's migration 13 (postgres-load-forecast-queries.ts). No column the engine writes is in it, so
+    // its watermark updates stay HOT.
+    sql: `
+      CREATE INDEX schedules_forecast ON schedules (tenant_id, kind, cron, timezone, interval_ms, anchor_at,
+        start_at, end_at, job_id) WHERE deleted_at IS NULL AND NOT paused;
+    `,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -40,9 +40,11 @@ import type {
   NewRun,
   Page,
   PartitionLease,
+  QueuedLoadGroup,
   RateLimit,
   RunFilter,
   ScheduleFilter,
+  ScheduleLoadGroup,
   ScheduleTiming,
   Store,
   TickFire,
@@ -52,6 +54,7 @@ import { PostgresDatabase } from './postgres-database.js';
 import * as fire from './postgres-fire-queries.js';
 import * as jobs from './postgres-job-queries.js';
 import * as leases from './postgres-lease-queries.js';
+import * as loadForecast from './postgres-load-forecast-queries.js';
 import { applyMigrations } from './postgres-migrations.js';
 import * as overlap from './postgres-overlap-queries.js';
 import { maintainPartitions, type PartitionReport } from './postgres-partitions.js';
@@ -398,5 +401,13 @@ export class PostgresStore implements Store {
   /** Judged by the database's clock, not `now` (postgres-rate-limit-queries.ts). */
   takeRateToken(key: string, limit: RateLimit, _now: number): Promise<RateDecision> {
     return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
+  }
+
+  listScheduleLoad(tenantId: string | null): Promise<ScheduleLoadGroup[]> {
+    return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId));
+  }
+
+  listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
+    return this.db.autocommit((sql) => loadForecast.listQueuedLoad(sql, tenantId, fromMs, toMs));
   }
 }

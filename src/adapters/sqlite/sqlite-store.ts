@@ -42,11 +42,13 @@ import type {
   Page,
   PartitionLease,
   FiredThrough,
+  QueuedLoadGroup,
   RateLimit,
   FireResult,
   LeaseRound,
   RunFilter,
   ScheduleFilter,
+  ScheduleLoadGroup,
   ScheduleTiming,
   Store,
   TickFire,
@@ -78,6 +80,7 @@ import {
   type ScheduleHistoryQueries,
 } from './sqlite-schedule-history-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
+import { compileLoadForecastQueries, type LoadForecastQueries } from './sqlite-load-forecast-queries.js';
 
 const API_KEY_COLUMNS =
   'id, tenant_id, scope, prefix, secret_hash, name, created_at, revoked_at, last_used_at';
@@ -156,6 +159,7 @@ export class SqliteStore implements Store {
   private readonly fires: FireQueries;
   private readonly registries: RegistryQueries;
   private readonly rateLimits: RateLimitQueries;
+  private readonly forecast: LoadForecastQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
@@ -177,6 +181,7 @@ export class SqliteStore implements Store {
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     this.registries = compileRegistryQueries(db);
     this.rateLimits = compileRateLimitQueries(db);
+    this.forecast = compileLoadForecastQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -514,5 +519,15 @@ export class SqliteStore implements Store {
     // Bookkeeping: if an OS crash undoes the last takes, the tenant gets those tokens back, nothing more. The
     // run a take allows is written with an fsync right after, which makes the take durable too.
     return this.withoutFsync(() => this.rateLimits.takeRateToken(key, limit, now));
+  }
+
+  // LoadForecastStore
+
+  async listScheduleLoad(tenantId: string | null): Promise<ScheduleLoadGroup[]> {
+    return this.forecast.listScheduleLoad(tenantId);
+  }
+
+  async listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
+    return this.forecast.listQueuedLoad(tenantId, fromMs, toMs);
   }
 }
