@@ -31,6 +31,7 @@ import {
   RouteMethods,
 } from './http-edge.js';
 import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
+import { DEFAULT_CONSOLE_DIR, registerConsoleRoutes } from './routes/console.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import type { ContainerRuntimeStatus, ProcessIsolation } from '../ports/executor.js';
@@ -62,6 +63,8 @@ export interface ApiDeps {
   processIsolation?: ProcessIsolation | null;
   /** Whether this server's worker can run containers, and with which runtime; null (or absent) without one. */
   containerRuntime?: ContainerRuntimeStatus | null;
+  /** The built web console (routes/console.ts); dist/console when absent. */
+  consoleDir?: string;
 }
 
 declare module 'fastify' {
@@ -165,6 +168,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerScheduleRoutes(app, deps);
   registerRegistryRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
+  await registerConsoleRoutes(app, deps.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await app.ready();
   return app;
 }
