@@ -32,6 +32,7 @@ import {
   RouteMethods,
 } from './http-edge.js';
 import { errorHandler, problem, sendProblem, toProblem } from './problem.js';
+import { DEFAULT_CONSOLE_DIR, registerConsoleRoutes } from './routes/console.js';
 import { registerForecastRoutes } from './routes/forecast.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -65,6 +66,8 @@ export interface ApiDeps {
   processIsolation?: ProcessIsolation | null;
   /** Whether this server's worker can run containers, and with which runtime; null (or absent) without one. */
   containerRuntime?: ContainerRuntimeStatus | null;
+  /** The built web console (routes/console.ts); dist/console when absent. */
+  consoleDir?: string;
 }
 
 declare module 'fastify' {
@@ -169,6 +172,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerForecastRoutes(app, deps);
   registerRegistryRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
+  await registerConsoleRoutes(app, deps.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await app.ready();
   return app;
 }

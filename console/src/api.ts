@@ -1,0 +1,135 @@
+// The console's client of the REST API: same origin, `Authorization: Bearer <key>`, and problem+json errors
+// turned into an ApiError carrying the API's own message. A 401 tells the app the key no longer works.
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  image: string | null;
+  command: string[];
+}
+
+export interface Run {
+  id: string;
+  jobId: string;
+  status: string;
+  exitCode: number | null;
+  reason?: string | null;
+  createdAt: string;
+}
+
+export const TERMINAL = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'oom_killed',
+  'cancelled',
+  'lost',
+  'skipped',
+]);
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type UnauthorizedListener = (message: string) => void;
+let onUnauthorized: UnauthorizedListener = () => {};
+
+/** Called with the API's message when a request is refused with 401 (a revoked or expired key). */
+export function setUnauthorizedListener(listener: UnauthorizedListener): void {
+  onUnauthorized = listener;
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = JSON.parse(text) as { detail?: string; title?: string };
+    message = body.detail ?? body.title ?? message;
+  } catch {
+    if (text.trim() !== '') message = text.trim();
+  }
+  return new ApiError(response.status, message);
+}
+
+/** Sends a request with `key`; throws ApiError on any answer but 2xx. */
+export async function send(key: string, method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, `the server cannot be reached (${(error as Error).message})`);
+  }
+  if (response.ok) return response;
+  const error = await errorOf(response);
+  if (response.status === 401) onUnauthorized(error.message);
+  throw error;
+}
+
+export async function getJson<T>(key: string, path: string): Promise<T> {
+  return (await (await send(key, 'GET', path)).json()) as T;
+}
+
+export async function postJson<T>(key: string, path: string, body: unknown = {}): Promise<T> {
+  return (await (await send(key, 'POST', path, body)).json()) as T;
+}
+
+/**
+ * Checks a key before keeping it: a tenant key lists its jobs; an admin key (refused there with 403) lists
+ * tenants. Throws the API's error for a key it does not accept, without reporting a 401 to the app.
+ */
+export async function checkKey(key: string): Promise<void> {
+  const headers = { authorization: `Bearer ${key}` };
+  const jobs = await fetch('/v1/jobs?limit=1', { headers });
+  if (jobs.ok) return;
+  if (jobs.status === 403) {
+    const tenants = await fetch('/v1/tenants?limit=1', { headers });
+    if (tenants.ok) return;
+    throw await errorOf(tenants);
+  }
+  throw await errorOf(jobs);
+}
+
+/**
+ * Streams a run's log (GET /v1/runs/{id}/logs?follow=true) into `onText` until the run ends or `signal`
+ * aborts; resolves when the stream is over.
+ */
+export async function followLog(
+  key: string,
+  runId: string,
+  onText: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await fetch(`/v1/runs/${encodeURIComponent(runId)}/logs?follow=true`, {
+    headers: { authorization: `Bearer ${key}` },
+    signal,
+  });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) onUnauthorized(error.message);
+    throw error;
+  }
+  if (response.body === null) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    onText(value);
+  }
+}
