@@ -13,6 +13,7 @@
 //   PartitionLeaseStore      scheduler nodes' partition leases and membership
 //   FireStore                the engine's fenced writes: fired ticks and watermarks
 //   RateLimitStore           rate limits shared by every process (run creation per tenant)
+//   RunStatsStore            counts of runs over a window, for the overview (GET /v1/stats)
 //
 // An adapter implements `Store`, all of them at once, over one database; the composition root passes that
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
@@ -35,6 +36,7 @@ import type { PartitionLeaseStore } from './store/partition-lease-store.js';
 import type { RateLimitStore } from './store/rate-limit-store.js';
 import type { RegistryCredentialStore } from './store/registry-credential-store.js';
 import type { RunStore } from './store/run-store.js';
+import type { RunStatsStore } from './store/run-stats-store.js';
 import type { ScheduleStore } from './store/schedule-store.js';
 import type { ScheduleTimingStore } from './store/schedule-timing-store.js';
 import type { TenantStore } from './store/tenant-store.js';
@@ -63,6 +65,7 @@ export type {
   RunFilter,
   RunStore,
 } from './store/run-store.js';
+export type { RunStatsStore } from './store/run-stats-store.js';
 export type { ScheduleFilter, ScheduleStore } from './store/schedule-store.js';
 export type { ScheduleTiming, ScheduleTimingStore } from './store/schedule-timing-store.js';
 export type { TenantStore } from './store/tenant-store.js';
@@ -80,6 +83,7 @@ export interface Store
     ScheduleTimingStore,
     PartitionLeaseStore,
     FireStore,
-    RateLimitStore {
+    RateLimitStore,
+    RunStatsStore {
   close(): Promise<void>;
 }

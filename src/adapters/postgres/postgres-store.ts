@@ -21,6 +21,7 @@ import type { Job } from '../../core/job.js';
 import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../core/registry-credential.js';
 import type { RateDecision } from '../../core/rate-limit.js';
 import type { Run, RunEvent } from '../../core/run.js';
+import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
 import type { QueueMessage } from '../../ports/queue.js';
@@ -58,6 +59,7 @@ import * as rateLimits from './postgres-rate-limit-queries.js';
 import * as registries from './postgres-registry-queries.js';
 import * as runs from './postgres-run-queries.js';
 import * as schedules from './postgres-schedule-queries.js';
+import * as stats from './postgres-stats-queries.js';
 import {
   resolvePostgresOptions,
   type PostgresStoreOptions,
@@ -377,5 +379,10 @@ export class PostgresStore implements Store {
   /** Judged by the database's clock, not `now` (postgres-rate-limit-queries.ts). */
   takeRateToken(key: string, limit: RateLimit, _now: number): Promise<RateDecision> {
     return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
+  }
+
+  /** Its statements in parallel, each on its own snapshot: counts of a moving window need no more. */
+  getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
+    return this.db.autocommit((sql) => stats.getRunStats(sql, query));
   }
 }

@@ -54,6 +54,7 @@ import type {
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { RateDecision } from '../../core/rate-limit.js';
+import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
 import { applyMigrations } from './sqlite-migrations.js';
@@ -70,6 +71,7 @@ import { compileFrontierQueries } from './sqlite-frontier-queries.js';
 import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
 import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
 import { compileRateLimitQueries, type RateLimitQueries } from './sqlite-rate-limit-queries.js';
+import { compileStatsQueries, type StatsQueries } from './sqlite-stats-queries.js';
 import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
@@ -150,6 +152,7 @@ export class SqliteStore implements Store {
   private readonly fires: FireQueries;
   private readonly registries: RegistryQueries;
   private readonly rateLimits: RateLimitQueries;
+  private readonly stats: StatsQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
@@ -170,6 +173,7 @@ export class SqliteStore implements Store {
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     this.registries = compileRegistryQueries(db);
     this.rateLimits = compileRateLimitQueries(db);
+    this.stats = compileStatsQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -486,5 +490,11 @@ export class SqliteStore implements Store {
     // Bookkeeping: if an OS crash undoes the last takes, the tenant gets those tokens back, nothing more. The
     // run a take allows is written with an fsync right after, which makes the take durable too.
     return this.withoutFsync(() => this.rateLimits.takeRateToken(key, limit, now));
+  }
+
+  // RunStatsStore
+
+  async getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
+    return this.stats.getRunStats(query);
   }
 }
