@@ -3,11 +3,14 @@
 // queued runs, of one tenant or (an array of every tenant) of the fleet.
 //
 // Runs are partitioned by id_time (postgres-partitions.ts), the moment a run came to be, and a window is of
-// finish and start times, which no bound on id_time holds: a future run made weeks ahead, or one that waited
-// in a backlog, ends in the window from an old partition. So the windowed statements name no id_time and
-// read every live day partition; each partition answers through its own tenant-leading partial index
-// (runs_tenant_finished, runs_tenant_started, migration 6), which for a day with no run of the window is one
-// B-tree descent that finds nothing — a few pages per day of retention, next to the window's own rows.
+// finish and start times. Above, those bound id_time: no run is created more than the largest lead before
+// the time its id carries, nor starts or ends before it is created, so a run that ended or started before
+// `to` has id_time < to + MAX_PRE_DISPATCH_LEAD_MS, and the partitions made ahead are pruned. Below, nothing
+// does: a future run made weeks ahead, or one that waited in a backlog, ends in the window from an old
+// partition, and is counted. So the windowed statements read every earlier day partition, each through its
+// own tenant-leading partial index (runs_tenant_finished, runs_tenant_started, migration 6), which for a day
+// with no run of the window is one B-tree descent that finds nothing. What that costs is planning: about
+// half a millisecond per partition and statement (docs/benchmarks.md, bench/run-stats).
 // `tenant_id = ANY($1)` is one index range per tenant (an index scan with an array key), for one or many.
 
 import {
@@ -21,9 +24,13 @@ import {
   type StatsOutcome,
   type UpcomingRunSummary,
 } from '../../core/run-stats.js';
+import { MAX_PRE_DISPATCH_LEAD_MS } from '../../core/run.js';
 import type { Sql } from './postgres-database.js';
 
-const FINISHED_IN_WINDOW = 'tenant_id = ANY($1::text[]) AND finished_at >= $2 AND finished_at < $3';
+/** Prunes the partitions made ahead: see the header. */
+const CAME_TO_BE_BY_END = `id_time < $3::bigint + ${MAX_PRE_DISPATCH_LEAD_MS}`;
+const FINISHED_IN_WINDOW = `tenant_id = ANY($1::text[]) AND finished_at >= $2 AND finished_at < $3
+  AND ${CAME_TO_BE_BY_END}`;
 
 async function tenantsOf(sql: Sql, tenantId: string | null): Promise<string[]> {
   if (tenantId !== null) return [tenantId];
@@ -44,7 +51,8 @@ export async function getRunStats(sql: Sql, query: RunStatsQuery): Promise<RunSt
     sql.rows<{ slot: number; count: number; max_lag: number }>(
       `SELECT ${lagSlotSql('lag')} AS slot, COUNT(*)::int AS count, MAX(lag) AS max_lag
        FROM (SELECT started_at - due_at AS lag FROM runs
-             WHERE tenant_id = ANY($1::text[]) AND started_at >= $2 AND started_at < $3) AS started
+             WHERE tenant_id = ANY($1::text[]) AND started_at >= $2 AND started_at < $3
+               AND ${CAME_TO_BE_BY_END}) AS started
        GROUP BY 1`,
       window,
     ),
