@@ -14,6 +14,7 @@ import type { RunSignals } from '../ports/run-events.js';
 import type { ApiKeyStore } from '../ports/store/api-key-store.js';
 import type { MetaStore } from '../ports/store/meta-store.js';
 import type { RunStore } from '../ports/store/run-store.js';
+import type { RunStatsStore } from '../ports/store/run-stats-store.js';
 import { authenticate } from '../services/auth.js';
 import type { JobService } from '../services/job-service.js';
 import type { RunService } from '../services/run-service.js';
@@ -40,11 +41,12 @@ import type { ContainerRuntimeStatus, ProcessIsolation } from '../ports/executor
 import { registerRunRoutes } from './routes/runs.js';
 import { registerRegistryRoutes } from './routes/registries.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerStatsRoutes } from './routes/stats.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
 export interface ApiDeps {
-  /** Readiness (meta), authentication (keys), and log follows (keys, runs); the rest is in the services. */
-  store: MetaStore & ApiKeyStore & RunStore;
+  /** Readiness (meta), authentication (keys), log follows (keys, runs) and stats; the rest is in the services. */
+  store: MetaStore & ApiKeyStore & RunStore & RunStatsStore;
   logs: LogStore;
   signals: RunSignals;
   clock: Clock;
@@ -171,6 +173,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerScheduleRoutes(app, deps);
   registerForecastRoutes(app, deps);
   registerRegistryRoutes(app, deps);
+  registerStatsRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await registerConsoleRoutes(app, deps.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await app.ready();

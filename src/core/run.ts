@@ -9,6 +9,8 @@ import type { RunStatus } from './run-state.js';
  * firing of second n + 1 falls on the process starts of second n (docs/scheduler.md).
  */
 export const DEFAULT_PRE_DISPATCH_LEAD_MS = 800;
+/** The largest lead the server accepts: no run is created earlier than this before the time its id carries. */
+export const MAX_PRE_DISPATCH_LEAD_MS = 60_000;
 
 export interface Run {
   id: string;

@@ -15,6 +15,7 @@
 //   FireStore                the engine's fenced writes: fired ticks and watermarks
 //   RateLimitStore           rate limits shared by every process (run creation per tenant)
 //   LoadForecastStore        the load forecast's grouped reads of schedules and runs queued for later
+//   RunStatsStore            counts of runs over a window, for the overview (GET /v1/stats)
 //
 // An adapter implements `Store`, all of them at once, over one database; the composition root passes that
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
@@ -39,6 +40,7 @@ import type { RateLimitStore } from './store/rate-limit-store.js';
 import type { RegistryCredentialStore } from './store/registry-credential-store.js';
 import type { RunStore } from './store/run-store.js';
 import type { ScheduleHistoryStore } from './store/schedule-history-store.js';
+import type { RunStatsStore } from './store/run-stats-store.js';
 import type { ScheduleStore } from './store/schedule-store.js';
 import type { ScheduleTimingStore } from './store/schedule-timing-store.js';
 import type { TenantStore } from './store/tenant-store.js';
@@ -69,6 +71,7 @@ export type {
   RunStore,
 } from './store/run-store.js';
 export type { ScheduleHistoryStore } from './store/schedule-history-store.js';
+export type { RunStatsStore } from './store/run-stats-store.js';
 export type { ScheduleFilter, ScheduleStore } from './store/schedule-store.js';
 export type { ScheduleTiming, ScheduleTimingStore } from './store/schedule-timing-store.js';
 export type { TenantStore } from './store/tenant-store.js';
@@ -88,6 +91,7 @@ export interface Store
     PartitionLeaseStore,
     FireStore,
     RateLimitStore,
-    LoadForecastStore {
+    LoadForecastStore,
+    RunStatsStore {
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_MEMORY_OVERCOMMIT } from '../core/job.js';
-import { DEFAULT_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
+import { DEFAULT_PRE_DISPATCH_LEAD_MS, MAX_PRE_DISPATCH_LEAD_MS } from '../core/run.js';
 import { AdminKeyError, checkAdminKey, readAdminKeyFile } from './admin-key.js';
 import { DEFAULT_RUN_UID_BASE, DEFAULT_RUN_UID_COUNT, MAX_RUN_UID } from '../adapters/process/run-users.js';
 
@@ -441,7 +441,7 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
         pick(input, 'scheduler-lead-ms', 'HOURGLASS_SCHEDULER_LEAD_MS'),
         DEFAULT_PRE_DISPATCH_LEAD_MS,
         0,
-        60_000,
+        MAX_PRE_DISPATCH_LEAD_MS,
       ),
       leaseTtlMs: integer(
         '--scheduler-lease-ttl-ms / HOURGLASS_SCHEDULER_LEASE_TTL_MS',

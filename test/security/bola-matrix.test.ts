@@ -52,6 +52,11 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /v1/runs/{runId}': [{ expect: 404 }],
   'POST /v1/runs/{runId}/cancel': [{ expect: 404, body: {} }],
   'GET /v1/runs/{runId}/logs': [{ expect: 404 }, { expect: 404, query: 'follow=true' }],
+  'GET /v1/stats': [
+    { expect: 'own' },
+    { expect: 'own', query: 'window=24h' },
+    { expect: 403, query: 'tenantId={tenantId}' },
+  ],
   'GET /v1/schedules': [{ expect: 'list' }, { expect: 404, query: 'jobId={job}' }],
   'GET /v1/schedules/{scheduleId}': [{ expect: 404 }],
   'PATCH /v1/schedules/{scheduleId}': [

@@ -21,6 +21,7 @@ import type { Job } from '../../core/job.js';
 import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../core/registry-credential.js';
 import type { RateDecision } from '../../core/rate-limit.js';
 import type { Run, RunEvent } from '../../core/run.js';
+import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
@@ -63,6 +64,7 @@ import * as registries from './postgres-registry-queries.js';
 import * as runs from './postgres-run-queries.js';
 import * as history from './postgres-schedule-history-queries.js';
 import * as schedules from './postgres-schedule-queries.js';
+import * as stats from './postgres-stats-queries.js';
 import {
   resolvePostgresOptions,
   type PostgresStoreOptions,
@@ -409,5 +411,10 @@ export class PostgresStore implements Store {
 
   listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
     return this.db.autocommit((sql) => loadForecast.listQueuedLoad(sql, tenantId, fromMs, toMs));
+  }
+
+  /** Its statements in parallel, each on its own snapshot: counts of a moving window need no more. */
+  getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
+    return this.db.autocommit((sql) => stats.getRunStats(sql, query));
   }
 }

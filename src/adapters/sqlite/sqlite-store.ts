@@ -56,6 +56,7 @@ import type {
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { RateDecision } from '../../core/rate-limit.js';
+import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
@@ -73,6 +74,7 @@ import { compileFrontierQueries } from './sqlite-frontier-queries.js';
 import { compileLeaseQueries, type LeaseQueries } from './sqlite-lease-queries.js';
 import { compileOverlapQueries, type OverlapQueries } from './sqlite-overlap-queries.js';
 import { compileRateLimitQueries, type RateLimitQueries } from './sqlite-rate-limit-queries.js';
+import { compileStatsQueries, type StatsQueries } from './sqlite-stats-queries.js';
 import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
 import {
@@ -160,6 +162,7 @@ export class SqliteStore implements Store {
   private readonly registries: RegistryQueries;
   private readonly rateLimits: RateLimitQueries;
   private readonly forecast: LoadForecastQueries;
+  private readonly stats: StatsQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
@@ -182,6 +185,7 @@ export class SqliteStore implements Store {
     this.registries = compileRegistryQueries(db);
     this.rateLimits = compileRateLimitQueries(db);
     this.forecast = compileLoadForecastQueries(db);
+    this.stats = compileStatsQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -529,5 +533,11 @@ export class SqliteStore implements Store {
 
   async listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
     return this.forecast.listQueuedLoad(tenantId, fromMs, toMs);
+  }
+
+  // RunStatsStore
+
+  async getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
+    return this.stats.getRunStats(query);
   }
 }

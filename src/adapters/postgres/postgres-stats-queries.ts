@@ -1,0 +1,126 @@
+// The overview's counts (core/run-stats.ts), as sqlite-stats-queries.ts: runs finished in a window per
+// (bucket, outcome), runs started in it per lag slot, the running count, the latest failures and the next
+// queued runs, of one tenant or (an array of every tenant) of the fleet.
+//
+// Runs are partitioned by id_time (postgres-partitions.ts), the moment a run came to be, and a window is of
+// finish and start times. Above, those bound id_time: no run is created more than the largest lead before
+// the time its id carries, nor starts or ends before it is created, so a run that ended or started before
+// `to` has id_time < to + MAX_PRE_DISPATCH_LEAD_MS, and the partitions made ahead are pruned. Below, nothing
+// does: a future run made weeks ahead, or one that waited in a backlog, ends in the window from an old
+// partition, and is counted. So the windowed statements read every earlier day partition, each through its
+// own tenant-leading partial index (runs_tenant_finished, runs_tenant_started, migration 8), which for a day
+// with no run of the window is one B-tree descent that finds nothing. What that costs is planning: about
+// half a millisecond per partition and statement (docs/benchmarks.md, bench/run-stats).
+// `tenant_id = ANY($1)` is one index range per tenant (an index scan with an array key), for one or many.
+
+import {
+  FAILURE_OUTCOMES,
+  lagSlotSql,
+  STATS_OUTCOMES,
+  type FailedRunSummary,
+  type OutcomeCount,
+  type RunStatsCounts,
+  type RunStatsQuery,
+  type StatsOutcome,
+  type UpcomingRunSummary,
+} from '../../core/run-stats.js';
+import { MAX_PRE_DISPATCH_LEAD_MS } from '../../core/run.js';
+import type { Sql } from './postgres-database.js';
+
+/** Prunes the partitions made ahead: see the header. */
+const CAME_TO_BE_BY_END = `id_time < $3::bigint + ${MAX_PRE_DISPATCH_LEAD_MS}`;
+const FINISHED_IN_WINDOW = `tenant_id = ANY($1::text[]) AND finished_at >= $2 AND finished_at < $3
+  AND ${CAME_TO_BE_BY_END}`;
+
+async function tenantsOf(sql: Sql, tenantId: string | null): Promise<string[]> {
+  if (tenantId !== null) return [tenantId];
+  const rows = await sql.rows<{ id: string }>('SELECT id FROM tenants ORDER BY id');
+  return rows.map((row) => row.id);
+}
+
+export async function getRunStats(sql: Sql, query: RunStatsQuery): Promise<RunStatsCounts> {
+  const tenants = await tenantsOf(sql, query.tenantId);
+  const window = [tenants, query.from, query.to];
+  const [outcomes, lags, running, failures, upcoming] = await Promise.all([
+    sql.rows<OutcomeCount>(
+      `SELECT ((finished_at - $2) / $4)::int AS bucket, status AS outcome, COUNT(*)::int AS count
+       FROM runs WHERE ${FINISHED_IN_WINDOW} AND status = ANY($5::text[])
+       GROUP BY 1, 2`,
+      [...window, query.bucketMs, STATS_OUTCOMES],
+    ),
+    sql.rows<{ slot: number; count: number; max_lag: number }>(
+      `SELECT ${lagSlotSql('lag')} AS slot, COUNT(*)::int AS count, MAX(lag) AS max_lag
+       FROM (SELECT started_at - due_at AS lag FROM runs
+             WHERE tenant_id = ANY($1::text[]) AND started_at >= $2 AND started_at < $3
+               AND ${CAME_TO_BE_BY_END}) AS started
+       GROUP BY 1`,
+      window,
+    ),
+    sql.first<{ count: number }>(
+      `SELECT COUNT(*)::int AS count FROM runs WHERE tenant_id = ANY($1::text[]) AND status = 'running'`,
+      [tenants],
+    ),
+    sql.rows<FailureRow>(
+      `SELECT id, tenant_id, job_id, schedule_id, status, exit_code, reason, finished_at FROM runs
+       WHERE ${FINISHED_IN_WINDOW} AND status = ANY($4::text[])
+       ORDER BY finished_at DESC, id DESC LIMIT $5`,
+      [...window, FAILURE_OUTCOMES, query.limit],
+    ),
+    // runs_tenant_status gives each tenant's queued runs; they are few next to its history, and sorted here.
+    sql.rows<UpcomingRow>(
+      `SELECT id, tenant_id, job_id, schedule_id, available_at, due_at FROM runs
+       WHERE tenant_id = ANY($1::text[]) AND status = 'queued' ORDER BY available_at, id LIMIT $2`,
+      [tenants, query.limit],
+    ),
+  ]);
+  const lagSlots: number[] = [];
+  for (const row of lags) lagSlots[row.slot] = row.count;
+  return {
+    outcomes,
+    lagSlots: Array.from(lagSlots, (count) => count ?? 0),
+    maxLagMs: lags.length === 0 ? null : Math.max(...lags.map((row) => Number(row.max_lag))),
+    runningNow: running?.count ?? 0,
+    recentFailures: failures.map(rowToFailure),
+    upcoming: upcoming.map(rowToUpcoming),
+  };
+}
+
+interface FailureRow {
+  id: string;
+  tenant_id: string;
+  job_id: string;
+  schedule_id: string | null;
+  status: StatsOutcome;
+  exit_code: number | null;
+  reason: string | null;
+  finished_at: number;
+}
+
+interface UpcomingRow {
+  id: string;
+  tenant_id: string;
+  job_id: string;
+  schedule_id: string | null;
+  available_at: number;
+  due_at: number;
+}
+
+const rowToFailure = (row: FailureRow): FailedRunSummary => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  jobId: row.job_id,
+  scheduleId: row.schedule_id,
+  status: row.status,
+  exitCode: row.exit_code,
+  reason: row.reason,
+  finishedAt: Number(row.finished_at),
+});
+
+const rowToUpcoming = (row: UpcomingRow): UpcomingRunSummary => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  jobId: row.job_id,
+  scheduleId: row.schedule_id,
+  availableAt: Number(row.available_at),
+  dueAt: Number(row.due_at),
+});
