@@ -1,36 +1,14 @@
 // The console's client of the REST API: same origin, `Authorization: Bearer <key>`, and problem+json errors
 // turned into an ApiError carrying the API's own message. A 401 tells the app the key no longer works.
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+import { TERMINAL_RUN_STATUSES } from '../../src/sdk/types';
 
-export interface Job {
-  id: string;
-  name: string;
-  image: string | null;
-  command: string[];
-}
+// The API's shapes are the SDK's (src/sdk/types.ts has no imports and no Node code), so the console and the
+// SDK cannot drift apart.
+export * from '../../src/sdk/types';
 
-export interface Run {
-  id: string;
-  jobId: string;
-  status: string;
-  exitCode: number | null;
-  reason?: string | null;
-  createdAt: string;
-}
-
-export const TERMINAL = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'oom_killed',
-  'cancelled',
-  'lost',
-  'skipped',
-]);
+/** Statuses a run never leaves: a page stops polling and following its log there. */
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_RUN_STATUSES);
 
 export class ApiError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { setUnauthorizedListener } from './api';
 import { JobsPage } from './jobs-page';
 import { Link } from './link';
@@ -40,25 +40,57 @@ export function App() {
     setNotice('Signed out.');
     navigate('/');
   };
-  const runMatch = /^\/runs\/([^/]+)$/.exec(path);
   return (
     <>
       <header className="top">
         <span className="brand">Hourglass</span>
         <nav aria-label="Main">
-          <Link to="/jobs">Jobs</Link>
+          {NAV.map((item) => (
+            <Link key={item.to} to={item.to}>
+              {item.label}
+            </Link>
+          ))}
         </nav>
         <button type="button" onClick={signOut}>
           Sign out
         </button>
       </header>
-      <main>
-        {runMatch?.[1] !== undefined ? (
-          <RunPage key={runMatch[1]} apiKey={key} runId={decodeURIComponent(runMatch[1])} />
-        ) : (
-          <JobsPage key={key} apiKey={key} />
-        )}
-      </main>
+      <main>{pageFor(path, key)}</main>
     </>
+  );
+}
+
+/** The main navigation, in order. */
+const NAV: readonly { to: string; label: string }[] = [{ to: '/jobs', label: 'Jobs' }];
+
+/**
+ * The console's pages by path, first match wins. `key` remounts a page when the key or the path's id
+ * changes, so no state of one tenant's page survives into another's. Keep this list in step with
+ * APP_ROUTES in src/api/routes/console.ts, which serves index.html on these paths.
+ */
+const PAGES: readonly { path: RegExp; render: (apiKey: string, params: string[]) => ReactNode }[] = [
+  {
+    path: /^\/runs\/([^/]+)$/,
+    render: (apiKey, [runId = '']) => <RunPage key={apiKey + runId} apiKey={apiKey} runId={runId} />,
+  },
+  { path: /^\/(jobs)?$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
+];
+
+function pageFor(path: string, apiKey: string): ReactNode {
+  for (const page of PAGES) {
+    const match = page.path.exec(path);
+    if (match !== null) return page.render(apiKey, match.slice(1).map(decodeURIComponent));
+  }
+  return <NotFound />;
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        There is no console page here. <Link to="/jobs">Go to jobs</Link>.
+      </p>
+    </section>
   );
 }

@@ -4,50 +4,33 @@
 // The key is kept in sessionStorage only. Every console response carries the CSP, and the app runs under it.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_AVAILABLE, ConsoleBrowser } from '../support/console-browser.js';
 import { skipUnless } from '../support/required-services.js';
 import { ServerProcess, type TestTenant } from '../support/server-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-];
 const LOG_LINE = 'hello from the console';
 
-describe('web console', { skip: skipUnless(existsSync(CHROMIUM), `Chromium at ${CHROMIUM}`) }, () => {
+describe('web console', { skip: skipUnless(CHROMIUM_AVAILABLE, `Chromium at ${CHROMIUM}`) }, () => {
   let server: ServerProcess;
-  let browser: Browser;
+  let browser: ConsoleBrowser;
   let alice: TestTenant;
   let bob: TestTenant;
-  /** What the browser reported as errors: a CSP violation shows here. */
-  const browserErrors: string[] = [];
 
   before(async () => {
     server = await ServerProcess.start();
     alice = await server.createTenant('alice');
     bob = await server.createTenant('bob');
     await server.create(alice.key, '/v1/jobs', { name: 'greet', command: ['echo', LOG_LINE] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await ConsoleBrowser.launch();
   });
   after(async () => {
     await browser?.close();
     await server?.stop();
   });
 
-  async function newPage(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    return page;
-  }
+  const newPage = (): Promise<Page> => browser.newPage();
 
   async function signIn(page: Page, key: string): Promise<void> {
     await page.getByLabel('API key').fill(key);
@@ -139,7 +122,6 @@ describe('web console', { skip: skipUnless(existsSync(CHROMIUM), `Chromium at ${
 
   it('ran without a browser error (a CSP violation would be one)', () => {
     // The 401 and 404 answers the tests asked for are logged by the browser as failed loads; nothing else is.
-    const unexpected = browserErrors.filter((text) => !/status of 40[14]/.test(text));
-    assert.deepEqual(unexpected, []);
+    browser.assertNoUnexpectedErrors();
   });
 });

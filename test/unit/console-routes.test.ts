@@ -30,7 +30,17 @@ describe('console routes', () => {
       mkdirSync(join(dir, 'assets'));
       writeFileSync(join(dir, 'assets', 'index-abc.js'), 'console.log(1)');
     });
-    for (const url of ['/', '/jobs', '/jobs/nightly', '/runs/run_1']) {
+    for (const url of [
+      '/',
+      '/jobs',
+      '/jobs/nightly',
+      '/runs',
+      '/runs/run_1',
+      '/schedules',
+      '/schedules/sch_1',
+      '/admin',
+      '/admin/keys',
+    ]) {
       const res = await app.inject({ url });
       assert.equal(res.statusCode, 200, url);
       assert.match(res.body, /<title>console<\/title>/, url);

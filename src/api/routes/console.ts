@@ -25,8 +25,18 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The app's client-side routes: each answers index.html, and the app picks the page. */
-const APP_ROUTES = ['/', '/jobs', '/jobs/*', '/runs/*'];
+/** The app's client-side routes (console/src/app.tsx, PAGES): each answers index.html, and the app picks the page. */
+const APP_ROUTES = [
+  '/',
+  '/jobs',
+  '/jobs/*',
+  '/runs',
+  '/runs/*',
+  '/schedules',
+  '/schedules/*',
+  '/admin',
+  '/admin/*',
+];
 
 function secure(reply: FastifyReply): FastifyReply {
   return reply
