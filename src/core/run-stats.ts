@@ -104,6 +104,11 @@ export interface RunStatsQuery {
   from: number;
   to: number;
   bucketMs: number;
+  /**
+   * Counts (outcomes, lags) are of [countFrom, to), buckets still numbered from `from`; the failures list is
+   * of the whole [from, to). The part before countFrom is read rolled up (run-stats-rollup.ts). Default: from.
+   */
+  countFrom?: number;
   /** How many recent failures and upcoming runs to return. */
   limit: number;
 }
@@ -135,13 +140,16 @@ export interface UpcomingRunSummary {
   dueAt: number;
 }
 
-/** What a store returns: counts only, no derived numbers. */
-export interface RunStatsCounts {
-  outcomes: OutcomeCount[];
-  /** Runs started in the window per lag slot: LAG_EDGES_MS.length + 1 numbers. */
+export interface LagSlotCounts {
+  /** Runs started in the window per lag slot: at most LAG_EDGES_MS.length + 1 numbers. */
   lagSlots: number[];
   /** The largest lag of a run started in the window; null if none. */
   maxLagMs: number | null;
+}
+
+/** What a store returns: counts only, no derived numbers. */
+export interface RunStatsCounts extends LagSlotCounts {
+  outcomes: OutcomeCount[];
   runningNow: number;
   /** Newest first, finished in the window, at most `limit`. */
   recentFailures: FailedRunSummary[];

@@ -15,6 +15,7 @@
 
 import type pg from 'pg';
 import { HourglassError } from '../../core/errors.js';
+import { FAILURES_IN } from './postgres-stats-queries.js';
 
 export interface Migration {
   version: number;
@@ -309,6 +310,36 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         WHERE finished_at IS NOT NULL;
       CREATE INDEX runs_tenant_started ON runs (tenant_id, started_at) INCLUDE (due_at)
         WHERE started_at IS NOT NULL;
+    `,
+  },
+  {
+    version: 9,
+    name: 'the overview counts rolled up per minute, and failures by finish time',
+    // As SQLite's migration 15 (core/run-stats-rollup.ts, postgres-stats-queries.ts). The minute tables are
+    // small (a tenant's last day: at most 1,455 minutes × outcomes, and × lag slots) and not partitioned.
+    // runs_tenant_failures holds only failed runs; its WHERE is FAILURES_IN, as the statement writes it, for
+    // the planner to prove the statement's WHERE implies it.
+    sql: `
+      CREATE TABLE run_outcome_minutes (
+        tenant_id text NOT NULL,
+        minute bigint NOT NULL,
+        outcome text NOT NULL,
+        count bigint NOT NULL,
+        PRIMARY KEY (tenant_id, minute, outcome)
+      );
+      CREATE TABLE run_lag_minutes (
+        tenant_id text NOT NULL,
+        minute bigint NOT NULL,
+        slot int NOT NULL,
+        count bigint NOT NULL,
+        max_lag bigint NOT NULL,
+        PRIMARY KEY (tenant_id, minute, slot)
+      );
+      CREATE TABLE run_stats_marks (
+        tenant_id text PRIMARY KEY,
+        rolled_until bigint NOT NULL
+      );
+      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at) WHERE status IN (${FAILURES_IN});
     `,
   },
 ]);

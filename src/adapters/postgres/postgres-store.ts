@@ -21,6 +21,7 @@ import type { Job } from '../../core/job.js';
 import type { RegistryCredentialInfo, SealedRegistryCredential } from '../../core/registry-credential.js';
 import type { RateDecision } from '../../core/rate-limit.js';
 import type { Run, RunEvent } from '../../core/run.js';
+import type { RolledCounts, RolledCountsQuery, RunStatsRollup } from '../../core/run-stats-rollup.js';
 import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
@@ -416,5 +417,13 @@ export class PostgresStore implements Store {
   /** Its statements in parallel, each on its own snapshot: counts of a moving window need no more. */
   getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
     return this.db.autocommit((sql) => stats.getRunStats(sql, query));
+  }
+
+  rollUpRunStats(rollup: RunStatsRollup): Promise<void> {
+    return this.db.autocommit((sql) => stats.rollUpRunStats(this.db, sql, rollup));
+  }
+
+  getRolledRunCounts(query: RolledCountsQuery): Promise<RolledCounts> {
+    return this.db.autocommit((sql) => stats.getRolledRunCounts(sql, query));
   }
 }

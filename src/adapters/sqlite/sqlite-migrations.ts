@@ -7,6 +7,7 @@
 
 import type Database from 'better-sqlite3';
 import { HourglassError } from '../../core/errors.js';
+import { FAILURES_IN } from './sqlite-stats-queries.js';
 
 export interface Migration {
   version: number;
@@ -352,6 +353,37 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX runs_tenant_finished ON runs (tenant_id, finished_at, status) WHERE finished_at IS NOT NULL;
       CREATE INDEX runs_tenant_started ON runs (tenant_id, started_at, due_at, nominal_time)
         WHERE started_at IS NOT NULL;
+    `,
+  },
+  {
+    version: 15,
+    name: 'the overview counts rolled up per minute, and failures by finish time',
+    // core/run-stats-rollup.ts: per tenant and settled minute, finished runs by outcome and started runs by
+    // lag slot; the mark says up to which minute a tenant is rolled up. runs_tenant_failures holds only the
+    // failed runs, so the overview's latest failures are found without reading a day of successes; its WHERE
+    // is the list of core/run-stats.ts FAILURE_OUTCOMES, as sqlite-stats-queries.ts writes it.
+    sql: `
+      CREATE TABLE run_outcome_minutes (
+        tenant_id TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, minute, outcome)
+      ) WITHOUT ROWID;
+      CREATE TABLE run_lag_minutes (
+        tenant_id TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        max_lag INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, minute, slot)
+      ) WITHOUT ROWID;
+      CREATE TABLE run_stats_marks (
+        tenant_id TEXT PRIMARY KEY,
+        rolled_until INTEGER NOT NULL
+      );
+      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at)
+        WHERE status IN (${FAILURES_IN});
     `,
   },
 ]);

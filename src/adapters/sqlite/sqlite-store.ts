@@ -56,6 +56,7 @@ import type {
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { RateDecision } from '../../core/rate-limit.js';
+import type { RolledCounts, RolledCountsQuery, RunStatsRollup } from '../../core/run-stats-rollup.js';
 import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
@@ -539,5 +540,13 @@ export class SqliteStore implements Store {
 
   async getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
     return this.stats.getRunStats(query);
+  }
+
+  async rollUpRunStats(rollup: RunStatsRollup): Promise<void> {
+    this.stats.rollUpRunStats(rollup);
+  }
+
+  async getRolledRunCounts(query: RolledCountsQuery): Promise<RolledCounts> {
+    return this.stats.getRolledRunCounts(query);
   }
 }
