@@ -339,7 +339,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         tenant_id text PRIMARY KEY,
         rolled_until bigint NOT NULL
       );
-      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at) WHERE status IN (${FAILURES_IN});
+      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id) WHERE status IN (${FAILURES_IN});
     `,
   },
 ]);

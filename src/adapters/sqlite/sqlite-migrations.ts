@@ -382,7 +382,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         tenant_id TEXT PRIMARY KEY,
         rolled_until INTEGER NOT NULL
       );
-      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at)
+      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id)
         WHERE status IN (${FAILURES_IN});
     `,
   },
