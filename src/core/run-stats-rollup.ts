@@ -33,14 +33,24 @@ export function rollupKeepFrom(now: number): number {
   return (Math.floor(now / bucketMs) + 1) * bucketMs - windowMs;
 }
 
-/** What a store rolls up: one tenant's minutes (or each tenant's, when null) up to `until`. */
+/**
+ * What a store rolls up: one tenant's minutes (or each tenant's, when null) up to `until`. A read records
+ * when it read (`readAt`); the background roll-up (stats-roller.ts) passes `readSince` instead, and rolls up
+ * only the tenants read since then, so that their next read finds the day rolled up.
+ */
 export interface RunStatsRollup {
   tenantId: string | null;
   /** Exclusive, a whole minute: minutes before it are rolled up when the call returns. */
   until: number;
   /** Minutes before it are deleted, and never rolled up. */
   keepFrom: number;
+  readAt?: number;
+  /** With tenantId null: only the tenants whose last read was at or after it. */
+  readSince?: number;
 }
+
+/** How long after its last read the background roll-up keeps a tenant rolled up: past the longest window. */
+export const ROLLUP_KEEP_READ_MS = 25 * 3_600_000;
 
 /** Rolled-up minutes read as a window's buckets: [from, to) of whole minutes, numbered from `from`. */
 export interface RolledCountsQuery {

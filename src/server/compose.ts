@@ -30,6 +30,7 @@ import { Reaper } from '../services/reaper.js';
 import { RunService } from '../services/run-service.js';
 import { ForecastService } from '../services/forecast-service.js';
 import { RunsDueGauge } from '../services/runs-due-gauge.js';
+import { StatsRoller } from '../services/stats-roller.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { SchedulerEngine, type SchedulerMetrics } from '../services/scheduler/scheduler-engine.js';
 import { RegistryCredentialService } from '../services/registry-credentials.js';
@@ -232,6 +233,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     api !== null || opsApi !== null
       ? new RunsDueGauge(forecast, metrics.runsDue, clock, logger.child({ role: 'forecast' }))
       : null;
+  // Every api process keeps the overview's counts of recently read tenants rolled up between their reads.
+  const statsRoller = api !== null ? new StatsRoller(store, clock, logger.child({ role: 'stats' })) : null;
   let metricsUrl = '';
   try {
     if (api !== null) url = await listenOn(api, config.host, config.port, API_PORT);
@@ -329,6 +332,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   reaper.start();
   ready = true;
   runsDue?.start();
+  statsRoller?.start();
   if (tightened > 0)
     logger.warn({ dataDir: config.dataDir, files: tightened }, 'data files had loose modes: tightened');
   logger.info(
@@ -371,6 +375,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await blockedRuns.stop();
       await reaper.stop();
       await runsDue?.stop();
+      await statsRoller?.stop();
       await api?.close();
       await opsApi?.close(); // after the roles have stopped: scrapes see them stop
       await backends.close();

@@ -24,7 +24,7 @@ export async function readRunStats(
   const now = clock.now();
   const window = statsWindowAt(windowName, now);
   const settledEnd = settledEndOf(window, now);
-  await store.rollUpRunStats({ tenantId, until: settledEnd, keepFrom: rollupKeepFrom(now) });
+  await store.rollUpRunStats({ tenantId, until: settledEnd, keepFrom: rollupKeepFrom(now), readAt: now });
   const [rolled, recent] = await Promise.all([
     store.getRolledRunCounts({ tenantId, from: window.from, to: settledEnd, bucketMs: window.bucketMs }),
     store.getRunStats({

@@ -10,7 +10,12 @@ import { describe, it } from 'node:test';
 import { newId } from '../../src/core/ids.js';
 import type { Job } from '../../src/core/job.js';
 import { newQueuedRun, type Run } from '../../src/core/run.js';
-import { rollupKeepFrom, settledEndOf } from '../../src/core/run-stats-rollup.js';
+import {
+  ROLLUP_KEEP_READ_MS,
+  rollupKeepFrom,
+  settledEndOf,
+  STATS_SETTLE_MS,
+} from '../../src/core/run-stats-rollup.js';
 import {
   STATS_OUTCOMES,
   statsWindowAt,
@@ -19,10 +24,12 @@ import {
   type StatsWindowName,
 } from '../../src/core/run-stats.js';
 import type { Store } from '../../src/ports/store.js';
+import { StatsRoller } from '../../src/services/stats-roller.js';
 import { readRunStats } from '../../src/services/stats-service.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { STORE_FACTORIES } from '../support/store-factories.js';
+import { silentLogger } from '../support/worker-fixtures.js';
 import { seedJob, withStore } from './store-fixtures.js';
 
 const START = Date.UTC(2025, 0, 2, 10, 7, 13);
@@ -139,6 +146,48 @@ for (const factory of STORE_FACTORIES) {
       assert.deepEqual([twice.lagSlots, twice.maxLagMs], [once.lagSlots, once.maxLagMs]);
       const total = once.outcomes.reduce((sum, row) => sum + row.count, 0);
       assert.ok(total > 200, `rolled ${total} runs`);
+    });
+
+    test('the background roll-up keeps tenants read in the last day rolled up, and only those', async (store) => {
+      const random = seededRandom(17);
+      const read = await seedJob(store);
+      const unread = await seedJob(store);
+      const clock = new ManualClock(START);
+      await readRunStats(store, clock, read.tenantId, '1h');
+      clock.advance(3 * HOUR);
+      for (const job of [read, unread]) await insert(store, randomRuns(job, random, 100, START, clock.now()));
+      await new StatsRoller(store, clock, silentLogger).rollUp();
+      const rolled = (tenantId: string) =>
+        store.getRolledRunCounts({ tenantId, from: START - HOUR, to: clock.now(), bucketMs: HOUR });
+      const total = (counts: { outcomes: { count: number }[] }) =>
+        counts.outcomes.reduce((sum, row) => sum + row.count, 0);
+      // Everything but the last minutes, still settling, is rolled up for the tenant that was read.
+      const settled = Math.floor((clock.now() - STATS_SETTLE_MS) / 60_000) * 60_000;
+      const expected = (await recount(store, read.tenantId, '24h', clock.now())).series
+        .filter((bucket) => bucket.start < settled - 900_000)
+        .reduce((sum, bucket) => sum + Object.values(bucket.counts).reduce((x, y) => x + y, 0), 0);
+      assert.ok(total(await rolled(read.tenantId)) >= expected && expected > 50, `${expected}`);
+      assert.equal(total(await rolled(unread.tenantId)), 0);
+      // Each read keeps it so for another day; a day and more after its last read, it is no longer.
+      const lastHour = () =>
+        store.getRolledRunCounts({
+          tenantId: read.tenantId,
+          from: clock.now() - 2 * HOUR,
+          to: clock.now(),
+          bucketMs: HOUR,
+        });
+      const runsThenRollUp = async () => {
+        await insert(store, randomRuns(read, random, 50, clock.now() - HOUR, clock.now() - 10 * 60_000));
+        await new StatsRoller(store, clock, silentLogger).rollUp();
+      };
+      clock.advance(20 * HOUR);
+      await readRunStats(store, clock, read.tenantId, '1h');
+      clock.advance(6 * HOUR); // 29 h after the first read, 6 h after the second
+      await runsThenRollUp();
+      assert.ok(total(await lastHour()) > 0);
+      clock.advance(ROLLUP_KEEP_READ_MS);
+      await runsThenRollUp();
+      assert.equal(total(await lastHour()), 0);
     });
 
     test('deletes minutes older than the longest window', async (store) => {

@@ -337,7 +337,8 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE TABLE run_stats_marks (
         tenant_id text PRIMARY KEY,
-        rolled_until bigint NOT NULL
+        rolled_until bigint NOT NULL,
+        read_at bigint
       );
       CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id) WHERE status IN (${FAILURES_IN});
     `,

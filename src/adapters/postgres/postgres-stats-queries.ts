@@ -106,15 +106,28 @@ export async function rollUpRunStats(
   sql: Sql,
   rollup: RunStatsRollup,
 ): Promise<void> {
-  for (const tenantId of await tenantsOf(sql, rollup.tenantId)) {
-    await db.transaction((tx) => rollTenant(tx, tenantId, rollup.until, rollup.keepFrom));
+  const tenants =
+    rollup.tenantId === null && rollup.readSince !== undefined
+      ? (
+          await sql.rows<{ tenant_id: string }>(
+            'SELECT tenant_id FROM run_stats_marks WHERE read_at >= $1 ORDER BY tenant_id',
+            [rollup.readSince],
+          )
+        ).map((row) => row.tenant_id)
+      : await tenantsOf(sql, rollup.tenantId);
+  for (const tenantId of tenants) {
+    await db.transaction((tx) => rollTenant(tx, tenantId, rollup));
   }
 }
 
-async function rollTenant(sql: Sql, tenantId: string, until: number, keepFrom: number): Promise<void> {
+async function rollTenant(sql: Sql, tenantId: string, rollup: RunStatsRollup): Promise<void> {
+  const { until, keepFrom } = rollup;
   await sql.changes(
-    `INSERT INTO run_stats_marks (tenant_id, rolled_until) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-    [tenantId, keepFrom],
+    `INSERT INTO run_stats_marks (tenant_id, rolled_until, read_at) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id) DO UPDATE
+       SET read_at = GREATEST(run_stats_marks.read_at, excluded.read_at)
+       WHERE excluded.read_at IS NOT NULL`,
+    [tenantId, keepFrom, rollup.readAt ?? null],
   );
   const mark = await sql.first<{ rolled_until: number }>(
     'SELECT rolled_until FROM run_stats_marks WHERE tenant_id = $1 FOR UPDATE',

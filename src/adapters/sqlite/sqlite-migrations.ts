@@ -380,7 +380,8 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
       CREATE TABLE run_stats_marks (
         tenant_id TEXT PRIMARY KEY,
-        rolled_until INTEGER NOT NULL
+        rolled_until INTEGER NOT NULL,
+        read_at INTEGER
       );
       CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id)
         WHERE status IN (${FAILURES_IN});

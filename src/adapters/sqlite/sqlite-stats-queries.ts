@@ -185,10 +185,26 @@ function compileRollupQueries(
     };
   });
 
+  const markRead = db.prepare<[string, number, number]>(
+    `INSERT INTO run_stats_marks (tenant_id, rolled_until, read_at) VALUES (?, ?, ?)
+     ON CONFLICT (tenant_id) DO UPDATE SET read_at = MAX(COALESCE(read_at, 0), excluded.read_at)`,
+  );
+  const readSince = db
+    .prepare<[number], string>('SELECT tenant_id FROM run_stats_marks WHERE read_at >= ? ORDER BY tenant_id')
+    .pluck();
+
   return {
     rollUpRunStats(rollup: RunStatsRollup): void {
-      const tenants = rollup.tenantId === null ? allTenants.all() : [rollup.tenantId];
-      for (const tenantId of tenants) rollTenant(tenantId, rollup.until, rollup.keepFrom);
+      const tenants =
+        rollup.tenantId !== null
+          ? [rollup.tenantId]
+          : rollup.readSince !== undefined
+            ? readSince.all(rollup.readSince)
+            : allTenants.all();
+      for (const tenantId of tenants) {
+        if (rollup.readAt !== undefined) markRead.run(tenantId, rollup.keepFrom, rollup.readAt);
+        rollTenant(tenantId, rollup.until, rollup.keepFrom);
+      }
     },
     getRolledRunCounts: (query: RolledCountsQuery): RolledCounts => readRolled.deferred(query),
   };
