@@ -20,6 +20,7 @@ import {
   jitterOffsetMs,
   newScheduleBase,
   partitionOf,
+  scheduledRunId,
   timeSpecOf,
   type Schedule,
 } from '../core/schedule.js';
@@ -41,6 +42,20 @@ import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
 
 export type { ScheduleInput } from './schedule-input.js';
 
+/** The schedules a bulk pause or resume acts on: listed ids, or every live schedule of one job. */
+export type BulkTarget = { scheduleIds: string[] } | { jobId: string };
+
+/** A bulk request's body as a target: exactly one of `scheduleIds` and `jobId`, else 400 naming the field. */
+export function bulkTargetOf(body: { scheduleIds?: string[]; jobId?: string }): BulkTarget {
+  const { scheduleIds, jobId } = body;
+  if (scheduleIds !== undefined && jobId !== undefined) {
+    throw invalid('jobId', 'give either scheduleIds or jobId, not both');
+  }
+  if (scheduleIds !== undefined) return { scheduleIds };
+  if (jobId !== undefined) return { jobId };
+  throw invalid('scheduleIds', 'give the schedules to change (scheduleIds), or a job (jobId)');
+}
+
 export interface ListSchedulesInput {
   jobId?: string;
   limit: number;
@@ -56,6 +71,8 @@ export interface PreviewFire {
 }
 
 export const PREVIEW_MAX = 100;
+/** The most schedule ids one bulk pause or resume may list. */
+export const BULK_MAX = 500;
 /** The widest window of ticks explained at once, and the most ticks in one answer. */
 export const TICKS_WINDOW_MAX_MS = 24 * 3600_000;
 export const TICKS_MAX = 1000;
@@ -146,6 +163,26 @@ export class ScheduleService {
     );
   }
 
+  /**
+   * Pauses every schedule of the target at once, all or nothing (see changeAll). Already paused ones are
+   * left as they are and answered too.
+   */
+  pauseAll(tenant: Tenant, target: BulkTarget): Promise<Schedule[]> {
+    return this.changeAll(tenant, target, (current, now) =>
+      current.paused ? null : applyScheduleInput(current, { paused: true }, tenant.limits, now),
+    );
+  }
+
+  /**
+   * Resumes every schedule of the target at once, all or nothing: refused whole (422) when together they
+   * would take the tenant past the plan's runsPerSecond.
+   */
+  resumeAll(tenant: Tenant, target: BulkTarget): Promise<Schedule[]> {
+    return this.changeAll(tenant, target, (current, now) =>
+      current.paused ? applyScheduleInput(current, { paused: false }, tenant.limits, now) : null,
+    );
+  }
+
   async delete(tenantId: string, scheduleId: string): Promise<Schedule> {
     const schedule = await this.get(tenantId, scheduleId);
     if (!(await this.store.deleteSchedule(tenantId, schedule.id, this.clock.now()))) {
@@ -198,7 +235,7 @@ export class ScheduleService {
     ]);
     const ticks = explainTicks({
       fires,
-      runs,
+      runs: runs.map((run) => ({ ...run, manual: run.id !== scheduledRunId(schedule.id, run.nominalTime) })),
       pauses,
       schedule: { ...schedule, catchupMode: schedule.catchup.mode },
       now,
@@ -237,6 +274,88 @@ export class ScheduleService {
   }
 
   /**
+   * change() for a set of schedules, in one store write: every one of them changes, or none does. An id that
+   * is not the tenant's live schedule is 404 naming `scheduleIds` before anything is written; a conflict
+   * with another change is redone once over fresh reads, then 409. Answers in the order asked (a job's
+   * schedules oldest first).
+   */
+  private async changeAll(
+    tenant: Tenant,
+    target: BulkTarget,
+    edit: (current: Schedule, now: number) => Schedule | null,
+  ): Promise<Schedule[]> {
+    for (let attempt = 1; ; attempt++) {
+      const currents = await this.readTarget(tenant.id, target);
+      const now = this.clock.now();
+      const answers = currents.map((current) => {
+        const edited = edit(current, now);
+        return edited === null ? current : { ...edited, version: current.version + 1 };
+      });
+      const changed = answers.filter((next, i) => next !== currents[i]);
+      await this.checkRunRateOfAll(tenant, changed, 'scheduleIds' in target ? 'scheduleIds' : 'jobId');
+      if (await this.store.updateSchedules(changed)) {
+        for (const next of changed) this.announce(next);
+        return answers;
+      }
+      if (attempt >= 2) {
+        throw new HourglassError(
+          'schedule_conflict',
+          'scheduleIds: one of the schedules was changed by another request at the same time; retry',
+          { field: 'scheduleIds' },
+        );
+      }
+    }
+  }
+
+  private async readTarget(tenantId: string, target: BulkTarget): Promise<Schedule[]> {
+    if ('jobId' in target) {
+      const all: Schedule[] = [];
+      for (let cursor: string | undefined; ;) {
+        const page = await this.list(tenantId, {
+          jobId: target.jobId,
+          limit: RATE_PAGE,
+          ...(cursor ? { cursor } : {}),
+        });
+        all.push(...page.items);
+        if (page.nextCursor === null) return all;
+        cursor = page.nextCursor;
+      }
+    }
+    const ids = target.scheduleIds;
+    if (ids.length < 1 || ids.length > BULK_MAX) {
+      throw invalid('scheduleIds', `must list from 1 to ${BULK_MAX} schedule ids`);
+    }
+    if (new Set(ids).size !== ids.length) throw invalid('scheduleIds', 'must not list an id twice');
+    const found: Schedule[] = [];
+    for (const id of ids) {
+      const schedule = isId('schedule', id) ? await this.store.getSchedule(tenantId, id) : null;
+      if (schedule === null) throw notFound('schedule', id, 'scheduleIds');
+      found.push(schedule);
+    }
+    return found;
+  }
+
+  /**
+   * checkRunRate for schedules resumed together: what they add between them must fit beside the tenant's
+   * other live schedules. Only resumes add (a pause never makes more runs).
+   */
+  private async checkRunRateOfAll(tenant: Tenant, nexts: Schedule[], field: string): Promise<void> {
+    const added = nexts.filter(isActive).map((next) => averageTicksPerSecond(timeSpecOf(next.spec)));
+    if (added.length === 0) return;
+    const { maxSchedules, minIntervalSeconds, runsPerSecond } = tenant.limits;
+    if (fitsRunRate(maxSchedules / minIntervalSeconds, runsPerSecond)) return;
+    const adding = added.reduce((sum, rate) => sum + rate, 0);
+    const others = await this.liveRunRate(tenant.id, new Set(nexts.map((next) => next.id)));
+    if (fitsRunRate(others + adding, runsPerSecond)) return;
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `${field}: these schedules make ${perSecond(adding)} runs/s on average, and the tenant's other live ` +
+        `schedules ${perSecond(others)} runs/s; together over the plan's runsPerSecond of ${runsPerSecond}`,
+      { field, limit: 'runsPerSecond' },
+    );
+  }
+
+  /**
    * Refuses `next` when it would take the tenant's live schedules past the plan's run rate. Only a schedule
    * that makes more runs than before is checked: pausing, slowing down or editing anything but the timing
    * always passes, even for a tenant over its plan (one whose plan was lowered, or whose schedules predate it).
@@ -251,7 +370,7 @@ export class ScheduleService {
     const before =
       current !== null && isActive(current) ? averageTicksPerSecond(timeSpecOf(current.spec)) : 0;
     if (added <= before) return;
-    const others = await this.liveRunRate(tenant.id, next.id);
+    const others = await this.liveRunRate(tenant.id, new Set([next.id]));
     if (fitsRunRate(others + added, runsPerSecond)) return;
     const field = next.spec.kind;
     throw new HourglassError(
@@ -262,8 +381,8 @@ export class ScheduleService {
     );
   }
 
-  /** The average runs per second of the tenant's live (unpaused, still ticking) schedules but `exceptId`. */
-  private async liveRunRate(tenantId: string, exceptId: string): Promise<number> {
+  /** The average runs per second of the tenant's live (unpaused, still ticking) schedules but `except`. */
+  private async liveRunRate(tenantId: string, except: ReadonlySet<string>): Promise<number> {
     let total = 0;
     for (let cursor: string | undefined; ;) {
       const page = await this.store.listSchedules(tenantId, {
@@ -271,7 +390,7 @@ export class ScheduleService {
         ...(cursor ? { cursor } : {}),
       });
       for (const schedule of page.items) {
-        if (schedule.id !== exceptId && isActive(schedule))
+        if (!except.has(schedule.id) && isActive(schedule))
           total += averageTicksPerSecond(timeSpecOf(schedule.spec));
       }
       if (page.nextCursor === null) return total;
