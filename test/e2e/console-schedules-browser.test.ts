@@ -109,6 +109,50 @@ describe(
       await page.close();
     });
 
+    it('says daylight saving and 6-field crons in words; edits a schedule, and deletes it after a confirm', async () => {
+      // Daily at 02:30 in New York from the day before the 2027 spring-forward: 14 March has no 02:30.
+      const dst = await server.create(alice.key, '/v1/jobs/nightly/schedules', {
+        cron: '30 2 * * *',
+        timezone: 'America/New_York',
+        startAt: '2027-03-13T00:00:00-05:00',
+      });
+      const seconds = await server.create(alice.key, '/v1/jobs/nightly/schedules', {
+        cron: '*/30 * * * * *',
+        paused: true,
+      });
+      const page = await signedIn(alice.key);
+      await page.goto(`${server.url}/schedules`);
+      await page
+        .getByRole('row', { name: new RegExp(seconds.id) })
+        .getByText('Every 30 seconds (UTC)')
+        .waitFor();
+      await page.goto(`${server.url}/schedules/${dst.id}`);
+      const next = page.getByRole('table', { name: 'Next runs' });
+      await next.getByText(/Moved out of the DST gap/).waitFor();
+      const preview = (await api('GET', `/v1/schedules/${dst.id}/preview?count=5`)).body.items;
+      assert.equal(preview[1].dst, 'moved_out_of_gap');
+      assert.match((await next.getByRole('row').nth(2).textContent()) ?? '', /Moved out of the DST gap/);
+
+      await page.getByRole('button', { name: 'Edit' }).click();
+      await page.getByLabel('Cron', { exact: true }).fill('45 3 * * 1-5');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page
+        .getByTestId('schedule-description')
+        .filter({ hasText: 'At 03:45, Monday through Friday (America/New_York)' })
+        .waitFor();
+      assert.equal((await api('GET', `/v1/schedules/${dst.id}`)).body.cron, '0 45 3 * * 1-5');
+
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await page
+        .getByRole('group', { name: 'Confirm delete' })
+        .getByRole('button', { name: 'Yes, delete' })
+        .click();
+      await page.waitForURL(/\/schedules\?jobId=/);
+      assert.equal((await api('GET', `/v1/schedules/${dst.id}`)).status, 404);
+      assert.equal((await api('DELETE', `/v1/schedules/${seconds.id}`)).status, 204);
+      await page.close();
+    });
+
     it('pauses and resumes a selection, and all of a job’s schedules at once', async () => {
       const a = await server.create(alice.key, '/v1/jobs/nightly/schedules', { every: '1h' });
       const b = await server.create(alice.key, '/v1/jobs/nightly/schedules', { every: '90m' });
