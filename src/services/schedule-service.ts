@@ -11,6 +11,10 @@
 // a create, a resume, or a change to a faster timing is refused with 422 while the sum would not fit. The sum
 // is read before the write, not in its transaction: two such requests at the same instant can both fit alone
 // and together overshoot, by one schedule's rate each.
+//
+// Bulk pause and resume (schedule-bulk.ts reads the target) change a set of schedules in one store write,
+// all or nothing: an id that is not the tenant's, a resume whose set does not fit the run rate, or a
+// conflict that persists changes none of them.
 
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
@@ -39,22 +43,10 @@ import type { JobService } from './job-service.js';
 import { resolveJobFilter } from './job-filter.js';
 import { parseInstant } from './input-time.js';
 import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
+import { readBulkTarget, type BulkTarget, type ListOfJob } from './schedule-bulk.js';
 
 export type { ScheduleInput } from './schedule-input.js';
-
-/** The schedules a bulk pause or resume acts on: listed ids, or every live schedule of one job. */
-export type BulkTarget = { scheduleIds: string[] } | { jobId: string };
-
-/** A bulk request's body as a target: exactly one of `scheduleIds` and `jobId`, else 400 naming the field. */
-export function bulkTargetOf(body: { scheduleIds?: string[]; jobId?: string }): BulkTarget {
-  const { scheduleIds, jobId } = body;
-  if (scheduleIds !== undefined && jobId !== undefined) {
-    throw invalid('jobId', 'give either scheduleIds or jobId, not both');
-  }
-  if (scheduleIds !== undefined) return { scheduleIds };
-  if (jobId !== undefined) return { jobId };
-  throw invalid('scheduleIds', 'give the schedules to change (scheduleIds), or a job (jobId)');
-}
+export { BULK_MAX, bulkTargetOf, type BulkTarget } from './schedule-bulk.js';
 
 export interface ListSchedulesInput {
   jobId?: string;
@@ -71,8 +63,6 @@ export interface PreviewFire {
 }
 
 export const PREVIEW_MAX = 100;
-/** The most schedule ids one bulk pause or resume may list. */
-export const BULK_MAX = 500;
 /** The widest window of ticks explained at once, and the most ticks in one answer. */
 export const TICKS_WINDOW_MAX_MS = 24 * 3600_000;
 export const TICKS_MAX = 1000;
@@ -285,7 +275,9 @@ export class ScheduleService {
     edit: (current: Schedule, now: number) => Schedule | null,
   ): Promise<Schedule[]> {
     for (let attempt = 1; ; attempt++) {
-      const currents = await this.readTarget(tenant.id, target);
+      const listOfJob: ListOfJob = (jobId, limit, cursor) =>
+        this.list(tenant.id, { jobId, limit, ...(cursor === undefined ? {} : { cursor }) });
+      const currents = await readBulkTarget(listOfJob, this.store, tenant.id, target);
       const now = this.clock.now();
       const answers = currents.map((current) => {
         const edited = edit(current, now);
@@ -305,34 +297,6 @@ export class ScheduleService {
         );
       }
     }
-  }
-
-  private async readTarget(tenantId: string, target: BulkTarget): Promise<Schedule[]> {
-    if ('jobId' in target) {
-      const all: Schedule[] = [];
-      for (let cursor: string | undefined; ;) {
-        const page = await this.list(tenantId, {
-          jobId: target.jobId,
-          limit: RATE_PAGE,
-          ...(cursor ? { cursor } : {}),
-        });
-        all.push(...page.items);
-        if (page.nextCursor === null) return all;
-        cursor = page.nextCursor;
-      }
-    }
-    const ids = target.scheduleIds;
-    if (ids.length < 1 || ids.length > BULK_MAX) {
-      throw invalid('scheduleIds', `must list from 1 to ${BULK_MAX} schedule ids`);
-    }
-    if (new Set(ids).size !== ids.length) throw invalid('scheduleIds', 'must not list an id twice');
-    const found: Schedule[] = [];
-    for (const id of ids) {
-      const schedule = isId('schedule', id) ? await this.store.getSchedule(tenantId, id) : null;
-      if (schedule === null) throw notFound('schedule', id, 'scheduleIds');
-      found.push(schedule);
-    }
-    return found;
   }
 
   /**
