@@ -222,6 +222,25 @@ for (const factory of STORE_FACTORIES) {
       assert.equal(await store.updateSchedules([]), true);
     });
 
+    test('updateSchedules racing updateSchedule over one schedule: one wins, the set stays whole', async (store) => {
+      const job = await seedJob(store);
+      for (let round = 0; round < 5; round++) {
+        const a = await seedSchedule(store, job);
+        const b = await seedSchedule(store, job);
+        const at = tick();
+        const bulk = [a, b].map((s) => ({ ...s, paused: true, updatedAt: at, version: 2 }));
+        const single = { ...b, jitterSeconds: 7, updatedAt: at, version: 2 };
+        const [bulkWon, singleWon] = await Promise.all([
+          store.updateSchedules(bulk),
+          store.updateSchedule(single),
+        ]);
+        assert.equal(Number(bulkWon) + Number(singleWon), 1, 'exactly one of them writes');
+        const [readA, readB] = await Promise.all([a, b].map((s) => store.getSchedule(job.tenantId, s.id)));
+        assert.deepEqual([readA?.paused, readB?.paused], bulkWon ? [true, true] : [false, false]);
+        assert.equal(readB?.jitterSeconds, singleWon ? 7 : b.jitterSeconds);
+      }
+    });
+
     test('deleteSchedule soft-deletes once; its timing stays readable as deleted', async (store) => {
       const job = await seedJob(store);
       const schedule = await seedSchedule(store, job);
