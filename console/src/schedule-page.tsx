@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { PreviewFire, Run, Schedule, TicksPage } from './api';
+import { getJson, type Job, type PreviewFire, type Run, type Schedule, type TicksPage } from './api';
 import { ErrorMessage } from './error-message';
 import { Link } from './link';
 import { navigate } from './router';
@@ -24,6 +24,7 @@ const PREVIEW_COUNT = 5;
  */
 export function SchedulePage({ apiKey, scheduleId }: { apiKey: string; scheduleId: string }) {
   const [schedule, setSchedule] = useState<Schedule | null>(null);
+  const [jobName, setJobName] = useState<string | null>(null);
   const [fires, setFires] = useState<PreviewFire[]>([]);
   const [ticks, setTicks] = useState<TicksPage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -40,6 +41,10 @@ export function SchedulePage({ apiKey, scheduleId }: { apiKey: string; scheduleI
       ]);
       setSchedule(next);
       setFires(preview);
+      // The name is for the reader only: a job read that fails leaves the id showing.
+      getJson<Job>(apiKey, `/v1/jobs/${encodeURIComponent(next.jobId)}`)
+        .then((job) => setJobName(job.name))
+        .catch(() => setJobName(null));
       setTicks(explained);
       setError(null);
     } catch (e) {
@@ -84,7 +89,9 @@ export function SchedulePage({ apiKey, scheduleId }: { apiKey: string; scheduleI
           <dl className="run-facts">
             <dt>Job</dt>
             <dd>
-              <Link to={`/schedules?jobId=${encodeURIComponent(schedule.jobId)}`}>{schedule.jobId}</Link>
+              <Link to={`/schedules?jobId=${encodeURIComponent(schedule.jobId)}`}>
+                {jobName ?? schedule.jobId}
+              </Link>
             </dd>
             <dt>Timing</dt>
             <dd>
