@@ -68,17 +68,20 @@ export async function postJson<T>(key: string, path: string, body: unknown = {})
   return (await (await send(key, 'POST', path, body)).json()) as T;
 }
 
+export type KeyKind = 'tenant' | 'admin';
+
 /**
- * Checks a key before keeping it: a tenant key lists its jobs; an admin key (refused there with 403) lists
- * tenants. Throws the API's error for a key it does not accept, without reporting a 401 to the app.
+ * Checks a key before keeping it, and says which kind it is: a tenant key lists its jobs; an admin key
+ * (refused there with 403) lists tenants. Throws the API's error for a key it does not accept, without
+ * reporting a 401 to the app.
  */
-export async function checkKey(key: string): Promise<void> {
+export async function checkKey(key: string): Promise<KeyKind> {
   const headers = { authorization: `Bearer ${key}` };
   const jobs = await fetch('/v1/jobs?limit=1', { headers });
-  if (jobs.ok) return;
+  if (jobs.ok) return 'tenant';
   if (jobs.status === 403) {
     const tenants = await fetch('/v1/tenants?limit=1', { headers });
-    if (tenants.ok) return;
+    if (tenants.ok) return 'admin';
     throw await errorOf(tenants);
   }
   throw await errorOf(jobs);

@@ -1,9 +1,15 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { setUnauthorizedListener } from './api';
+import { AdminTenantPage } from './admin-tenant-page';
+import { AdminTenantsPage } from './admin-tenants-page';
+import { setUnauthorizedListener, type KeyKind } from './api';
 import { JobsPage } from './jobs-page';
+import { useKeyKind } from './key-kind';
+import { NewSchedulePage } from './new-schedule-page';
 import { Link } from './link';
 import { navigate, usePath } from './router';
 import { RunPage } from './run-page';
+import { SchedulePage } from './schedule-page';
+import { SchedulesPage } from './schedules-page';
 import { clearKey, loadKey, saveKey } from './session';
 import { SignIn } from './sign-in';
 
@@ -12,6 +18,7 @@ export function App() {
   const [key, setKey] = useState<string | null>(loadKey);
   const [notice, setNotice] = useState<string | null>(null);
   const path = usePath();
+  const kind = useKeyKind(key);
 
   useEffect(() => {
     setUnauthorizedListener((message) => {
@@ -45,7 +52,7 @@ export function App() {
       <header className="top">
         <span className="brand">Hourglass</span>
         <nav aria-label="Main">
-          {NAV.map((item) => (
+          {NAV.filter((item) => (item.kind ?? 'tenant') === kind).map((item) => (
             <Link key={item.to} to={item.to}>
               {item.label}
             </Link>
@@ -55,20 +62,45 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{pageFor(path, key)}</main>
+      <main>{kind === null ? <p>Loading…</p> : pageFor(path, key, kind)}</main>
     </>
   );
 }
 
-/** The main navigation, in order. */
-const NAV: readonly { to: string; label: string }[] = [{ to: '/jobs', label: 'Jobs' }];
+/** The main navigation, in order; an item is a tenant's unless its `kind` says otherwise. */
+const NAV: readonly { to: string; label: string; kind?: KeyKind }[] = [
+  { to: '/jobs', label: 'Jobs' },
+  { to: '/schedules', label: 'Schedules' },
+  { to: '/admin', label: 'Tenants', kind: 'admin' },
+];
 
 /**
  * The console's pages by path, first match wins. `key` remounts a page when the key or the path's id
  * changes, so no state of one tenant's page survives into another's. Keep this list in step with
  * APP_ROUTES in src/api/routes/console.ts, which serves index.html on these paths.
  */
-const PAGES: readonly { path: RegExp; render: (apiKey: string, params: string[]) => ReactNode }[] = [
+const PAGES: readonly {
+  path: RegExp;
+  render: (apiKey: string, params: string[]) => ReactNode;
+  /** Whose page it is: a tenant's unless it says `admin`. An admin lands on /admin from `/`. */
+  kind?: KeyKind;
+}[] = [
+  {
+    path: /^\/(admin)?$/,
+    kind: 'admin',
+    render: (apiKey) => <AdminTenantsPage key={apiKey} apiKey={apiKey} />,
+  },
+  {
+    path: /^\/admin\/tenants\/([^/]+)$/,
+    kind: 'admin',
+    render: (apiKey, [id = '']) => <AdminTenantPage key={apiKey + id} apiKey={apiKey} tenantId={id} />,
+  },
+  { path: /^\/schedules$/, render: (apiKey) => <SchedulesPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/schedules\/new$/, render: (apiKey) => <NewSchedulePage key={apiKey} apiKey={apiKey} /> },
+  {
+    path: /^\/schedules\/([^/]+)$/,
+    render: (apiKey, [id = '']) => <SchedulePage key={apiKey + id} apiKey={apiKey} scheduleId={id} />,
+  },
   {
     path: /^\/runs\/([^/]+)$/,
     render: (apiKey, [runId = '']) => <RunPage key={apiKey + runId} apiKey={apiKey} runId={runId} />,
@@ -76,20 +108,20 @@ const PAGES: readonly { path: RegExp; render: (apiKey: string, params: string[])
   { path: /^\/(jobs)?$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
 ];
 
-function pageFor(path: string, apiKey: string): ReactNode {
-  for (const page of PAGES) {
+function pageFor(path: string, apiKey: string, kind: KeyKind): ReactNode {
+  for (const page of PAGES.filter((candidate) => (candidate.kind ?? 'tenant') === kind)) {
     const match = page.path.exec(path);
     if (match !== null) return page.render(apiKey, match.slice(1).map(decodeURIComponent));
   }
-  return <NotFound />;
+  return <NotFound home={kind === 'admin' ? '/admin' : '/jobs'} />;
 }
 
-function NotFound() {
+function NotFound({ home }: { home: string }) {
   return (
     <section>
       <h1>Page not found</h1>
       <p>
-        There is no console page here. <Link to="/jobs">Go to jobs</Link>.
+        There is no console page here. <Link to={home}>Go to the start page</Link>.
       </p>
     </section>
   );

@@ -79,7 +79,8 @@ export function JobsPage({ apiKey }: { apiKey: string }) {
                   <td>
                     <button type="button" aria-label="Run now" onClick={() => void runNow(job)}>
                       Run now
-                    </button>
+                    </button>{' '}
+                    <Link to={`/schedules?jobId=${encodeURIComponent(job.id)}`}>Schedules</Link>
                   </td>
                 </tr>
               );

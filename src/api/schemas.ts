@@ -496,6 +496,31 @@ export const RegistryLogin = Type.Object({
   updatedAt: Timestamp,
 });
 
+export const BulkSchedulesBody = Type.Object(
+  {
+    scheduleIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        minItems: 1,
+        maxItems: 500,
+        uniqueItems: true,
+        description: 'The schedules to change: 1 to 500 distinct ids of the tenant’s schedules',
+      }),
+    ),
+    jobId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'Instead of scheduleIds: every schedule of this job (its id or a live job’s name)',
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description:
+      'Exactly one of scheduleIds and jobId. All or nothing: if any schedule cannot change, none does.',
+  },
+);
+
 export const EmptyBody = Type.Object({}, { ...strict, description: 'No fields; the body may be omitted.' });
 
 export const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ default: false })) }, strict);
@@ -519,6 +544,7 @@ export type JobJson = Static<typeof Job>;
 export type RunJson = Static<typeof Run>;
 export type TenantJson = Static<typeof Tenant>;
 export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
+export type BulkSchedulesBody = Static<typeof BulkSchedulesBody>;
 export type UpdateScheduleBody = Static<typeof UpdateScheduleBody>;
 export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
 export type PreviewQuery = Static<typeof PreviewQuery>;

@@ -23,7 +23,7 @@ export const TickVerdict = Type.Union(
   TICK_VERDICTS.map((verdict) => Type.Literal(verdict)),
   {
     description:
-      'fired / fired_late (caught up after being missed) / skipped (overlap policy) / outside_window (before startAt, after endAt) / paused / not_yet_due / pending (due, no scheduler has fired it yet) / dropped (missed, not caught up by the catch-up policy) / unknown (no run, before the schedule’s last change)',
+      'fired / fired_late (caught up after being missed) / skipped (overlap policy) / outside_window (before startAt, after endAt) / paused / not_yet_due / pending (due, no scheduler has fired it yet) / dropped (missed, not caught up by the catch-up policy) / unknown (no run, before the schedule’s last change) / manual (not a tick: a run of the schedule made by hand, at its creation time)',
   },
 );
 

@@ -15,6 +15,8 @@
 //                       or it was paused before pauses were recorded
 //   dropped             no run, and the watermark moved past it: missed while no scheduler held the schedule,
 //                       and not fired by its catch-up policy (skip, or outside `latest`/`all`'s window)
+//   manual              not a tick: a run of the schedule made by hand (POST /v1/schedules/{id}/runs), listed
+//                       at its creation time; it never stands for a tick, which keeps its own verdict
 //
 // A tick is never rate-limited at firing: the plan's run rate is checked when a schedule is created, resumed
 // or made faster (schedule-rate.ts), so no verdict for it exists. DST is a note beside the verdict: a tick
@@ -34,6 +36,7 @@ export const TICK_VERDICTS = [
   'pending',
   'unknown',
   'dropped',
+  'manual',
 ] as const;
 
 export type TickVerdict = (typeof TICK_VERDICTS)[number];
@@ -47,6 +50,8 @@ export interface TickRun {
   createdAt: number;
   /** Stored for runs fired in bulk (true: caught up late); null for runs fired tick by tick. */
   firedLate: boolean | null;
+  /** Made by hand, not by a tick (its id is not the tick's derived id); false when left out. */
+  manual?: boolean;
 }
 
 /** A span the schedule was paused: [pausedAt, resumedAt), resumedAt null while still paused. */
@@ -89,7 +94,7 @@ export interface TickFacts {
 
 /** One explanation per tick of `fires`, and per run whose tick is not one of them, oldest first. */
 export function explainTicks(facts: TickFacts): TickExplanation[] {
-  const runs = new Map(facts.runs.map((run) => [run.nominalTime, run]));
+  const runs = new Map(facts.runs.filter((run) => run.manual !== true).map((run) => [run.nominalTime, run]));
   const explained = facts.fires.map((fire) => {
     const run = runs.get(fire.at);
     runs.delete(fire.at);
@@ -97,6 +102,7 @@ export function explainTicks(facts: TickFacts): TickExplanation[] {
   });
   // Runs of ticks the current timing does not have: fired under an earlier timing.
   for (const run of runs.values()) explained.push(explainRun(run, null, facts.lateGraceMs));
+  for (const run of facts.runs) if (run.manual === true) explained.push(explainManualRun(run));
   return explained.sort((a, b) => a.nominalTime - b.nominalTime);
 }
 
@@ -118,6 +124,18 @@ function explainRun(run: TickRun, dst: DstNote | null, lateGraceMs: number): Tic
         reason: `caught up late by the catch-up policy at ${iso(run.createdAt)}; ${ended}`,
       }
     : { ...base, verdict: 'fired', reason: `fired; ${ended}` };
+}
+
+function explainManualRun(run: TickRun): TickExplanation {
+  const ended = run.reason === null ? run.status : `${run.status} (${run.reason})`;
+  return {
+    nominalTime: run.nominalTime,
+    verdict: 'manual',
+    reason: `run by hand at ${iso(run.createdAt)}, outside the schedule's timing; ${ended}`,
+    runId: run.id,
+    runStatus: run.status,
+    dst: null,
+  };
 }
 
 function explainMissing(fire: Fire, facts: TickFacts): TickExplanation {

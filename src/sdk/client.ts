@@ -12,6 +12,7 @@ import {
   type CreateRunOptions,
   type CreateScheduleInput,
   type CreateTenantInput,
+  type ExplainTicksOptions,
   type Job,
   type ListRunsOptions,
   type ListSchedulesOptions,
@@ -23,7 +24,9 @@ import {
   type Run,
   type RunDetail,
   type Schedule,
+  type ScheduleSelection,
   type Tenant,
+  type TicksPage,
   type UpdateTenantInput,
   type UpdateJobInput,
   type UpdateScheduleInput,
@@ -224,6 +227,35 @@ export class HourglassClient {
   /** Resumes from now on: ticks missed while it was paused are not caught up. */
   resumeSchedule(id: string): Promise<Schedule> {
     return this.#json('POST', `/v1/schedules/${segment(id)}/resume`);
+  }
+
+  /** Pauses every selected schedule, all or nothing; answers them in the order asked. */
+  async pauseSchedules(selection: ScheduleSelection): Promise<Schedule[]> {
+    const page = await this.#json<{ items: Schedule[] }>('POST', '/v1/schedules/pause', { body: selection });
+    return page.items;
+  }
+
+  /** Resumes every selected schedule, all or nothing (refused whole if over the plan's runsPerSecond). */
+  async resumeSchedules(selection: ScheduleSelection): Promise<Schedule[]> {
+    const page = await this.#json<{ items: Schedule[] }>('POST', '/v1/schedules/resume', { body: selection });
+    return page.items;
+  }
+
+  /**
+   * Runs the schedule's job now with the schedule's args and env, by hand: outside its overlap policy, and
+   * without moving its next tick. Rate-limited like createRun; an idempotency key replays the first run.
+   */
+  runScheduleNow(id: string, options: CreateRunOptions = {}): Promise<Run> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    return this.#json('POST', `/v1/schedules/${segment(id)}/runs`, { body: {}, headers });
+  }
+
+  /** Why each tick of a window did or did not run (by default the last hour). */
+  explainScheduleTicks(id: string, options: ExplainTicksOptions = {}): Promise<TicksPage> {
+    return this.#json('GET', `/v1/schedules/${segment(id)}/ticks`, {
+      query: { from: options.from, to: options.to },
+    });
   }
 
   async deleteSchedule(id: string): Promise<void> {

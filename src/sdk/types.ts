@@ -267,6 +267,49 @@ export interface PreviewFire {
   dst: DstNote | null;
 }
 
+/** What a bulk pause or resume acts on: listed schedule ids (1 to 500), or every schedule of one job. */
+export type ScheduleSelection = { scheduleIds: string[] } | { jobId: string };
+
+export type TickVerdict =
+  | 'fired'
+  | 'fired_late'
+  | 'skipped'
+  | 'outside_window'
+  | 'paused'
+  | 'not_yet_due'
+  | 'pending'
+  | 'unknown'
+  | 'dropped'
+  | 'manual';
+
+/** Why one tick of a schedule did or did not run (or, verdict `manual`, a run of it made by hand). */
+export interface TickExplanation {
+  nominalTime: string;
+  /** On the wall clock of the schedule's zone, with its offset. */
+  localTime: string;
+  verdict: TickVerdict;
+  /** Why, in a sentence. */
+  reason: string;
+  runId: string | null;
+  runStatus: RunStatus | null;
+  dst: DstNote | null;
+}
+
+export interface TicksPage {
+  from: string;
+  to: string;
+  items: TickExplanation[];
+  /** When the window held more ticks than one answer: ask again from here. */
+  nextFrom: string | null;
+}
+
+export interface ExplainTicksOptions {
+  /** ISO 8601; default an hour before `to`. */
+  from?: string;
+  /** ISO 8601, exclusive; default now; at most 24 h after `from`. */
+  to?: string;
+}
+
 /** An error body (`application/problem+json`). */
 export interface Problem {
   type: string;

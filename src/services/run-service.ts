@@ -9,8 +9,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
 import { isId, newId } from '../core/ids.js';
-import { memoryRequestOf } from '../core/job.js';
+import { memoryRequestOf, type Job } from '../core/job.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS, newQueuedRun, type Run, type RunEvent } from '../core/run.js';
+import type { Schedule } from '../core/schedule.js';
 import type { RunStatus } from '../core/run-state.js';
 import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
@@ -79,10 +80,39 @@ export class RunService {
     idempotencyKey: string | null,
   ): Promise<{ run: Run; created: boolean }> {
     const job = await this.jobs.getJob(tenant.id, jobIdOrName);
+    const runAt = input.runAt === undefined ? null : checkRunAt(input.runAt, this.clock.now());
+    return this.insertAndDispatch(tenant, job, input, runAt, null, idempotencyKey);
+  }
+
+  /**
+   * Runs a schedule's tick by hand, now: a run of its job with its args and env, `scheduleId` set, limited
+   * and replayed like any created run. A manual run: the schedule's overlap policy does not decide it (it is
+   * never skipped, blocked or replacing), and the schedule's timing and watermark stay as they are.
+   */
+  async createScheduleRun(
+    tenant: Tenant,
+    schedule: Pick<Schedule, 'id' | 'jobId' | 'args' | 'env'>,
+    idempotencyKey: string | null,
+  ): Promise<{ run: Run; created: boolean }> {
+    const job = await this.jobs.getJob(tenant.id, schedule.jobId);
+    const input: RunInput = {
+      ...(schedule.args === null ? {} : { args: schedule.args }),
+      ...(schedule.env === null ? {} : { env: schedule.env }),
+    };
+    return this.insertAndDispatch(tenant, job, input, null, schedule.id, idempotencyKey);
+  }
+
+  private async insertAndDispatch(
+    tenant: Tenant,
+    job: Job,
+    input: RunInput,
+    runAt: number | null,
+    scheduleId: string | null,
+    idempotencyKey: string | null,
+  ): Promise<{ run: Run; created: boolean }> {
     // A job stored before its tenant lost the privilege (or before the limit existed) is not run either.
     if (runtimeOf(job) === 'process') checkHostCommandsAllowed(tenant.limits, 'job');
-    const runAt = input.runAt === undefined ? null : checkRunAt(input.runAt, this.clock.now());
-    const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input, runAt);
+    const requestHash = idempotencyKey === null ? null : hashRequest(job.id, input, runAt, scheduleId);
     if (idempotencyKey !== null) {
       // A replay answers with the first run before any limit is applied: retrying is always safe.
       const earlier = await this.store.findRunByIdempotencyKey(tenant.id, idempotencyKey);
@@ -104,6 +134,7 @@ export class RunService {
       id: newId('run', now, randomBytes),
       tenantId: tenant.id,
       jobId: job.id,
+      scheduleId,
       createdAt: now,
       ...(runAt === null ? {} : { nominalTime: runAt, dueAt: runAt }),
       args: input.args ?? null,
@@ -201,12 +232,20 @@ function checkRunAt(text: string, now: number): number {
 
 /**
  * Equal for equal requests: env keys are sorted, since their order means nothing, and `runAt` is compared as
- * an instant. A request without `runAt` hashes as it did before `runAt` existed, so stored keys still match.
+ * an instant. A request without `runAt` (or `scheduleId`) hashes as it did before they existed, so stored keys
+ * still match.
  * Stored with each keyed run: changing what it covers or how breaks every stored key (a unit test pins it).
  */
-export function hashRequest(jobId: string, input: RunInput, runAt: number | null): string {
+export function hashRequest(
+  jobId: string,
+  input: RunInput,
+  runAt: number | null,
+  scheduleId: string | null = null,
+): string {
   const env = input.env === undefined ? null : Object.entries(input.env).sort(([a], [b]) => (a < b ? -1 : 1));
   const fields: unknown[] = [jobId, input.args ?? null, env];
   if (runAt !== null) fields.push(runAt);
+  // A schedule's run by hand is a different request from a plain run of its job with the same args.
+  if (scheduleId !== null) fields.push({ scheduleId });
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

@@ -11,6 +11,10 @@
 // a create, a resume, or a change to a faster timing is refused with 422 while the sum would not fit. The sum
 // is read before the write, not in its transaction: two such requests at the same instant can both fit alone
 // and together overshoot, by one schedule's rate each.
+//
+// Bulk pause and resume (schedule-bulk.ts reads the target) change a set of schedules in one store write,
+// all or nothing: an id that is not the tenant's, a resume whose set does not fit the run rate, or a
+// conflict that persists changes none of them.
 
 import { randomBytes } from 'node:crypto';
 import { HourglassError, invalid, notFound } from '../core/errors.js';
@@ -20,6 +24,7 @@ import {
   jitterOffsetMs,
   newScheduleBase,
   partitionOf,
+  scheduledRunId,
   timeSpecOf,
   type Schedule,
 } from '../core/schedule.js';
@@ -38,8 +43,10 @@ import type { JobService } from './job-service.js';
 import { resolveJobFilter } from './job-filter.js';
 import { parseInstant } from './input-time.js';
 import { applyScheduleInput, type ScheduleInput } from './schedule-input.js';
+import { readBulkTarget, type BulkTarget, type ListOfJob } from './schedule-bulk.js';
 
 export type { ScheduleInput } from './schedule-input.js';
+export { BULK_MAX, bulkTargetOf, type BulkTarget } from './schedule-bulk.js';
 
 export interface ListSchedulesInput {
   jobId?: string;
@@ -146,6 +153,26 @@ export class ScheduleService {
     );
   }
 
+  /**
+   * Pauses every schedule of the target at once, all or nothing (see changeAll). Already paused ones are
+   * left as they are and answered too.
+   */
+  pauseAll(tenant: Tenant, target: BulkTarget): Promise<Schedule[]> {
+    return this.changeAll(tenant, target, (current, now) =>
+      current.paused ? null : applyScheduleInput(current, { paused: true }, tenant.limits, now),
+    );
+  }
+
+  /**
+   * Resumes every schedule of the target at once, all or nothing: refused whole (422) when together they
+   * would take the tenant past the plan's runsPerSecond.
+   */
+  resumeAll(tenant: Tenant, target: BulkTarget): Promise<Schedule[]> {
+    return this.changeAll(tenant, target, (current, now) =>
+      current.paused ? applyScheduleInput(current, { paused: false }, tenant.limits, now) : null,
+    );
+  }
+
   async delete(tenantId: string, scheduleId: string): Promise<Schedule> {
     const schedule = await this.get(tenantId, scheduleId);
     if (!(await this.store.deleteSchedule(tenantId, schedule.id, this.clock.now()))) {
@@ -198,7 +225,7 @@ export class ScheduleService {
     ]);
     const ticks = explainTicks({
       fires,
-      runs,
+      runs: runs.map((run) => ({ ...run, manual: run.id !== scheduledRunId(schedule.id, run.nominalTime) })),
       pauses,
       schedule: { ...schedule, catchupMode: schedule.catchup.mode },
       now,
@@ -237,6 +264,62 @@ export class ScheduleService {
   }
 
   /**
+   * change() for a set of schedules, in one store write: every one of them changes, or none does. An id that
+   * is not the tenant's live schedule is 404 naming `scheduleIds` before anything is written; a conflict
+   * with another change is redone once over fresh reads, then 409. Answers in the order asked (a job's
+   * schedules oldest first).
+   */
+  private async changeAll(
+    tenant: Tenant,
+    target: BulkTarget,
+    edit: (current: Schedule, now: number) => Schedule | null,
+  ): Promise<Schedule[]> {
+    for (let attempt = 1; ; attempt++) {
+      const listOfJob: ListOfJob = (jobId, limit, cursor) =>
+        this.list(tenant.id, { jobId, limit, ...(cursor === undefined ? {} : { cursor }) });
+      const currents = await readBulkTarget(listOfJob, this.store, tenant.id, target);
+      const now = this.clock.now();
+      const answers = currents.map((current) => {
+        const edited = edit(current, now);
+        return edited === null ? current : { ...edited, version: current.version + 1 };
+      });
+      const changed = answers.filter((next, i) => next !== currents[i]);
+      await this.checkRunRateOfAll(tenant, changed, 'scheduleIds' in target ? 'scheduleIds' : 'jobId');
+      if (await this.store.updateSchedules(changed)) {
+        for (const next of changed) this.announce(next);
+        return answers;
+      }
+      if (attempt >= 2) {
+        throw new HourglassError(
+          'schedule_conflict',
+          'scheduleIds: one of the schedules was changed by another request at the same time; retry',
+          { field: 'scheduleIds' },
+        );
+      }
+    }
+  }
+
+  /**
+   * checkRunRate for schedules resumed together: what they add between them must fit beside the tenant's
+   * other live schedules. Only resumes add (a pause never makes more runs).
+   */
+  private async checkRunRateOfAll(tenant: Tenant, nexts: Schedule[], field: string): Promise<void> {
+    const added = nexts.filter(isActive).map((next) => averageTicksPerSecond(timeSpecOf(next.spec)));
+    if (added.length === 0) return;
+    const { maxSchedules, minIntervalSeconds, runsPerSecond } = tenant.limits;
+    if (fitsRunRate(maxSchedules / minIntervalSeconds, runsPerSecond)) return;
+    const adding = added.reduce((sum, rate) => sum + rate, 0);
+    const others = await this.liveRunRate(tenant.id, new Set(nexts.map((next) => next.id)));
+    if (fitsRunRate(others + adding, runsPerSecond)) return;
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `${field}: these schedules make ${perSecond(adding)} runs/s on average, and the tenant's other live ` +
+        `schedules ${perSecond(others)} runs/s; together over the plan's runsPerSecond of ${runsPerSecond}`,
+      { field, limit: 'runsPerSecond' },
+    );
+  }
+
+  /**
    * Refuses `next` when it would take the tenant's live schedules past the plan's run rate. Only a schedule
    * that makes more runs than before is checked: pausing, slowing down or editing anything but the timing
    * always passes, even for a tenant over its plan (one whose plan was lowered, or whose schedules predate it).
@@ -251,7 +334,7 @@ export class ScheduleService {
     const before =
       current !== null && isActive(current) ? averageTicksPerSecond(timeSpecOf(current.spec)) : 0;
     if (added <= before) return;
-    const others = await this.liveRunRate(tenant.id, next.id);
+    const others = await this.liveRunRate(tenant.id, new Set([next.id]));
     if (fitsRunRate(others + added, runsPerSecond)) return;
     const field = next.spec.kind;
     throw new HourglassError(
@@ -262,8 +345,8 @@ export class ScheduleService {
     );
   }
 
-  /** The average runs per second of the tenant's live (unpaused, still ticking) schedules but `exceptId`. */
-  private async liveRunRate(tenantId: string, exceptId: string): Promise<number> {
+  /** The average runs per second of the tenant's live (unpaused, still ticking) schedules but `except`. */
+  private async liveRunRate(tenantId: string, except: ReadonlySet<string>): Promise<number> {
     let total = 0;
     for (let cursor: string | undefined; ;) {
       const page = await this.store.listSchedules(tenantId, {
@@ -271,7 +354,7 @@ export class ScheduleService {
         ...(cursor ? { cursor } : {}),
       });
       for (const schedule of page.items) {
-        if (schedule.id !== exceptId && isActive(schedule))
+        if (!except.has(schedule.id) && isActive(schedule))
           total += averageTicksPerSecond(timeSpecOf(schedule.spec));
       }
       if (page.nextCursor === null) return total;

@@ -185,6 +185,62 @@ for (const factory of STORE_FACTORIES) {
       assert.equal(await store.updateSchedule({ ...changed, version: 4 }), false);
     });
 
+    test('updateSchedules writes all or none, each a change, pauses recorded', async (store) => {
+      const job = await seedJob(store);
+      const a = await seedSchedule(store, job);
+      const b = await seedSchedule(store, job);
+      const c = await seedSchedule(store, job);
+      const seq = await store.latestScheduleChange();
+      const at = tick();
+      const pause = (s: Schedule, version = s.version + 1): Schedule => ({
+        ...s,
+        paused: true,
+        nextFireAt: null,
+        updatedAt: at,
+        version,
+      });
+      // One stale version (c was read at version 1, but 3 is not its next) and nothing is written.
+      assert.equal(await store.updateSchedules([pause(a), pause(b), pause(c, 3)]), false);
+      for (const s of [a, b, c]) assert.deepEqual(await store.getSchedule(job.tenantId, s.id), s);
+      assert.equal(await store.latestScheduleChange(), seq);
+      assert.deepEqual(await store.listSchedulePauses(job.tenantId, a.id, 0, Number.MAX_SAFE_INTEGER), []);
+      // Another tenant's schedule in the set is stale too: it is not this tenant's row.
+      const foreign = { ...pause(b), tenantId: makeTenant().id };
+      assert.equal(await store.updateSchedules([pause(a), foreign]), false);
+      assert.deepEqual(await store.getSchedule(job.tenantId, a.id), a);
+
+      assert.equal(await store.updateSchedules([pause(c), pause(a)]), true);
+      assert.deepEqual(await store.getSchedule(job.tenantId, a.id), pause(a));
+      assert.deepEqual(await store.getSchedule(job.tenantId, c.id), pause(c));
+      assert.deepEqual(await store.getSchedule(job.tenantId, b.id), b);
+      assert.equal(await store.latestScheduleChange(), seq + 2, 'each schedule takes its own number');
+      assert.deepEqual(await store.listSchedulePauses(job.tenantId, c.id, 0, Number.MAX_SAFE_INTEGER), [
+        { pausedAt: at, resumedAt: null },
+      ]);
+      const changes = await store.listScheduleChanges([a.partition, c.partition], seq, 10);
+      assert.deepEqual(new Set(changes.map((t) => t.id)), new Set([a.id, c.id]));
+      assert.equal(await store.updateSchedules([]), true);
+    });
+
+    test('updateSchedules racing updateSchedule over one schedule: one wins, the set stays whole', async (store) => {
+      const job = await seedJob(store);
+      for (let round = 0; round < 5; round++) {
+        const a = await seedSchedule(store, job);
+        const b = await seedSchedule(store, job);
+        const at = tick();
+        const bulk = [a, b].map((s) => ({ ...s, paused: true, updatedAt: at, version: 2 }));
+        const single = { ...b, jitterSeconds: 7, updatedAt: at, version: 2 };
+        const [bulkWon, singleWon] = await Promise.all([
+          store.updateSchedules(bulk),
+          store.updateSchedule(single),
+        ]);
+        assert.equal(Number(bulkWon) + Number(singleWon), 1, 'exactly one of them writes');
+        const [readA, readB] = await Promise.all([a, b].map((s) => store.getSchedule(job.tenantId, s.id)));
+        assert.deepEqual([readA?.paused, readB?.paused], bulkWon ? [true, true] : [false, false]);
+        assert.equal(readB?.jitterSeconds, singleWon ? 7 : b.jitterSeconds);
+      }
+    });
+
     test('deleteSchedule soft-deletes once; its timing stays readable as deleted', async (store) => {
       const job = await seedJob(store);
       const schedule = await seedSchedule(store, job);

@@ -66,6 +66,16 @@ const MATRIX: Record<string, Probe[]> = {
   'DELETE /v1/schedules/{scheduleId}': [{ expect: 404 }],
   'POST /v1/schedules/{scheduleId}/pause': [{ expect: 404, body: {} }],
   'POST /v1/schedules/{scheduleId}/resume': [{ expect: 404, body: {} }],
+  'POST /v1/schedules/{scheduleId}/runs': [{ expect: 404, body: {} }],
+  // Bodies name A's ids too: `{name}` in a body is A's first value of it.
+  'POST /v1/schedules/pause': [
+    { expect: 404, body: { scheduleIds: ['{scheduleId}'] } },
+    { expect: 404, body: { jobId: '{job}' } },
+  ],
+  'POST /v1/schedules/resume': [
+    { expect: 404, body: { scheduleIds: ['{scheduleId}'] } },
+    { expect: 404, body: { jobId: '{job}' } },
+  ],
   'GET /v1/schedules/{scheduleId}/preview': [{ expect: 404 }, { expect: 404, query: 'count=5' }],
   'GET /v1/schedules/{scheduleId}/ticks': [
     { expect: 404 },
@@ -150,6 +160,17 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
     return paths;
   }
 
+  /** The body with each `{name}` string replaced by A's first value of it. */
+  function fillBody(body: unknown): unknown {
+    if (body === undefined) return undefined;
+    const text = JSON.stringify(body).replace(/"\{([A-Za-z]+)\}"/g, (_, name: string) => {
+      const value = values[name]?.[0];
+      assert.ok(value !== undefined, `no value of tenant A for {${name}} in a body`);
+      return JSON.stringify(value);
+    });
+    return JSON.parse(text);
+  }
+
   it('covers every route of the OpenAPI document, and only those', async () => {
     const doc = await server.request('GET', '/v1/openapi.json');
     assert.equal(doc.status, 200);
@@ -170,8 +191,9 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
       for (const probe of list) {
         const target = probe.query === undefined ? template : `${template}?${probe.query}`;
         for (const path of expand(target)) {
-          const what = `${method} ${path} ${JSON.stringify(probe.body ?? null)}`;
-          const res = await server.request(method, path, { key: bob.key, body: probe.body });
+          const body = fillBody(probe.body);
+          const what = `${method} ${path} ${JSON.stringify(body ?? null)}`;
+          const res = await server.request(method, path, { key: bob.key, body });
           probes++;
           assert.ok(!res.text.includes(secret), `${what}: shows A's secret`);
           if (probe.expect === 404 || probe.expect === 403) {

@@ -143,6 +143,32 @@ describe('HourglassClient', () => {
     assert.deepEqual(fires, [{ at: '2026-11-01T05:30:00.000Z', dst: 'repeated_time_first' }]);
   });
 
+  it('sends bulk pause/resume, a run by hand and the ticks window to their routes', async () => {
+    const items = [{ id: 'sch_1', paused: true }];
+    const ticks = { from: 'f', to: 't', items: [], nextFrom: null };
+    const { client, calls } = scripted(
+      json(200, { items }),
+      json(200, { items: [] }),
+      json(201, { id: 'run_1', scheduleId: 'sch/1' }),
+      json(200, ticks),
+    );
+    assert.deepEqual(await client.pauseSchedules({ scheduleIds: ['sch_1', 'sch_2'] }), items);
+    assert.deepEqual(await client.resumeSchedules({ jobId: 'nightly' }), []);
+    const run = await client.runScheduleNow('sch/1', { idempotencyKey: 'k' });
+    assert.equal(run.id, 'run_1');
+    assert.deepEqual(await client.explainScheduleTicks('sch_1', { from: '2026-06-01T00:00:00Z' }), ticks);
+    assert.deepEqual(
+      calls.map((c) => `${c.method} ${c.url.replace('http://api.test', '')} ${c.body ?? ''}`.trim()),
+      [
+        'POST /v1/schedules/pause {"scheduleIds":["sch_1","sch_2"]}',
+        'POST /v1/schedules/resume {"jobId":"nightly"}',
+        'POST /v1/schedules/sch%2F1/runs {}',
+        'GET /v1/schedules/sch_1/ticks?from=2026-06-01T00%3A00%3A00Z',
+      ],
+    );
+    assert.equal(calls[2]?.headers['idempotency-key'], 'k');
+  });
+
   it('resolves a 204 as nothing', async () => {
     const { client, calls } = scripted(new Response(null, { status: 204 }));
     assert.equal(await client.deleteJob('hello'), undefined);

@@ -102,25 +102,38 @@ export async function insertSchedule(sql: Sql, schedule: Schedule, maxSchedules:
 
 /** In a transaction: optimistic on the version (the stored one must be schedule.version − 1). */
 export async function updateSchedule(sql: Sql, schedule: Schedule): Promise<boolean> {
-  const current = await sql.first(
-    `SELECT 1 FROM schedules
-     WHERE id = $1 AND tenant_id = $2 AND version = $3 AND deleted_at IS NULL FOR UPDATE`,
-    [schedule.id, schedule.tenantId, schedule.version - 1],
+  return updateSchedules(sql, [schedule]);
+}
+
+/**
+ * In a transaction, all or nothing: the rows are locked in id order (then the counter, as the lock order
+ * says) and written only if every stored version is the one before; a stale one writes none.
+ */
+export async function updateSchedules(sql: Sql, list: readonly Schedule[]): Promise<boolean> {
+  if (list.length === 0) return true;
+  const sorted = [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const current = await sql.rows<{ id: string }>(
+    `SELECT s.id FROM schedules s JOIN unnest($1::text[], $2::text[], $3::int[]) AS w (id, tenant_id, version)
+       ON s.id = w.id AND s.tenant_id = w.tenant_id AND s.version = w.version
+     WHERE s.deleted_at IS NULL ORDER BY s.id FOR UPDATE OF s`,
+    [sorted.map((s) => s.id), sorted.map((s) => s.tenantId), sorted.map((s) => s.version - 1)],
   );
-  if (current === undefined) return false;
-  const seq = await takeChangeSeqs(sql, 1);
-  // The job and the partition (a hash of the id) never change; everything else is the caller's.
-  const [id, , , , ...fields] = scheduleParams(schedule);
-  fields.splice(CREATED_AT_FIELD, 1);
-  await sql.changes(
-    `UPDATE schedules SET kind = $2, cron = $3, timezone = $4, every = $5, interval_ms = $6,
-       anchor_at = $7, start_at = $8, end_at = $9, paused = $10, overlap_policy = $11,
-       catchup_mode = $12, catchup_window_seconds = $13, catchup_max_runs = $14, jitter_seconds = $15,
-       args = $16, env = $17, updated_at = $18, version = $19, next_fire_at = $20, change_seq = $21
-     WHERE id = $1`,
-    [id, ...fields, seq],
-  );
-  await recordPause(sql, schedule.id, schedule.paused, schedule.updatedAt);
+  if (current.length !== sorted.length) return false;
+  const first = await takeChangeSeqs(sql, sorted.length);
+  for (const [i, schedule] of sorted.entries()) {
+    // The job and the partition (a hash of the id) never change; everything else is the caller's.
+    const [id, , , , ...fields] = scheduleParams(schedule);
+    fields.splice(CREATED_AT_FIELD, 1);
+    await sql.changes(
+      `UPDATE schedules SET kind = $2, cron = $3, timezone = $4, every = $5, interval_ms = $6,
+         anchor_at = $7, start_at = $8, end_at = $9, paused = $10, overlap_policy = $11,
+         catchup_mode = $12, catchup_window_seconds = $13, catchup_max_runs = $14, jitter_seconds = $15,
+         args = $16, env = $17, updated_at = $18, version = $19, next_fire_at = $20, change_seq = $21
+       WHERE id = $1`,
+      [id, ...fields, first + i],
+    );
+    await recordPause(sql, schedule.id, schedule.paused, schedule.updatedAt);
+  }
   return true;
 }
 

@@ -328,6 +328,10 @@ export class PostgresStore implements Store {
     return this.db.transaction((sql) => schedules.updateSchedule(sql, schedule));
   }
 
+  updateSchedules(list: readonly Schedule[]): Promise<boolean> {
+    return this.db.transaction((sql) => schedules.updateSchedules(sql, list));
+  }
+
   deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
     return this.db.transaction((sql) => schedules.deleteSchedule(sql, tenantId, scheduleId, at));
   }

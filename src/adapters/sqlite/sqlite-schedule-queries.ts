@@ -31,6 +31,8 @@ import {
 } from './sqlite-schedule-rows.js';
 
 const NEXT_SEQ = '(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM schedules)';
+/** Thrown inside updateSchedules' transaction to roll it back when one version is stale. */
+const STALE = new Error('a schedule version is stale');
 const ACTIVE = 'deleted_at IS NULL AND paused = 0 AND next_fire_at IS NOT NULL';
 
 /** Partition numbers to a JSON array, read back with json_each: one statement serves any set of them. */
@@ -149,6 +151,14 @@ export function compileScheduleQueries(
     history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
     return true;
   });
+  // All or nothing: the first stale version throws, which rolls the whole transaction back.
+  const updateAll = db.transaction((schedules: readonly Schedule[]): boolean => {
+    for (const schedule of schedules) {
+      if (update.run(scheduleToRow(schedule)).changes === 0) throw STALE;
+      history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
+    }
+    return true;
+  });
   const deleteOne = db.transaction(
     (tenantId: string, scheduleId: string, at: number): boolean =>
       softDelete.run(at, at, tenantId, scheduleId).changes > 0,
@@ -159,6 +169,15 @@ export function compileScheduleQueries(
       insertWithinLimit.immediate(schedule, maxSchedules),
 
     updateSchedule: (schedule: Schedule): boolean => updateOne.immediate(schedule),
+
+    updateSchedules(schedules: readonly Schedule[]): boolean {
+      try {
+        return updateAll.immediate(schedules);
+      } catch (error) {
+        if (error === STALE) return false;
+        throw error;
+      }
+    },
 
     deleteSchedule: (tenantId: string, scheduleId: string, at: number): boolean =>
       deleteOne.immediate(tenantId, scheduleId, at),

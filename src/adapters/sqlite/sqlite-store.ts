@@ -436,6 +436,10 @@ export class SqliteStore implements Store {
     return this.schedules.updateSchedule(schedule);
   }
 
+  async updateSchedules(schedules: readonly Schedule[]): Promise<boolean> {
+    return this.schedules.updateSchedules(schedules);
+  }
+
   async deleteSchedule(tenantId: string, scheduleId: string, at: number): Promise<boolean> {
     return this.schedules.deleteSchedule(tenantId, scheduleId, at);
   }

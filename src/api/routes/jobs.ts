@@ -31,13 +31,21 @@ export async function tenantOf(request: FastifyRequest, deps: Pick<ApiDeps, 'ten
   return tenant;
 }
 
-const IdempotencyHeader = {
+export const IdempotencyHeader = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
   description: 'Replaying a request with the same key returns the first run instead of creating another.',
   schema: { type: 'string', maxLength: 200 },
 };
+
+/** The request's Idempotency-Key, or null; more than 200 characters is refused naming it. */
+export function idempotencyKeyOf(request: FastifyRequest): string | null {
+  const header = request.headers['idempotency-key'];
+  const key = typeof header === 'string' && header.length > 0 ? header : null;
+  if (key !== null && key.length > 200) throw invalid('Idempotency-Key', 'must be at most 200 characters');
+  return key;
+}
 
 export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { jobs, runs } = deps;
@@ -154,10 +162,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (request, reply) => {
       const tenant = await tenantOf(request, deps);
-      const header = request.headers['idempotency-key'];
-      const key = typeof header === 'string' && header.length > 0 ? header : null;
-      if (key !== null && key.length > 200)
-        throw invalid('Idempotency-Key', 'must be at most 200 characters');
+      const key = idempotencyKeyOf(request);
       const { run, created } = await runs.createRun(
         tenant,
         (request.params as { job: string }).job,

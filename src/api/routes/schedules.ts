@@ -4,11 +4,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireTenant } from '../../services/auth.js';
-import type { ScheduleInput } from '../../services/schedule-service.js';
+import { bulkTargetOf, type ScheduleInput } from '../../services/schedule-service.js';
 import type { ApiDeps } from '../app.js';
-import { iso, renderPreviewFire, renderSchedule, renderTickExplanation } from '../render.js';
+import { iso, renderPreviewFire, renderRun, renderSchedule, renderTickExplanation } from '../render.js';
 import { TicksPage, TicksQuery } from '../tick-schemas.js';
 import {
+  BulkSchedulesBody,
   CreateScheduleBody,
   EmptyBody,
   IdParam,
@@ -16,12 +17,14 @@ import {
   Page,
   PreviewFire,
   PreviewQuery,
+  Run,
   Schedule,
   UpdateScheduleBody,
+  type BulkSchedulesBody as BulkBody,
   type ListSchedulesQuery as ListQuery,
   type PreviewQuery as PreviewQueryT,
 } from '../schemas.js';
-import { tenantOf } from './jobs.js';
+import { IdempotencyHeader, idempotencyKeyOf, tenantOf } from './jobs.js';
 
 const tags = ['schedules'];
 const ScheduleParam = IdParam('scheduleId', 'Schedule id');
@@ -29,6 +32,59 @@ type Params = { scheduleId: string };
 
 export function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { schedules } = deps;
+
+  // Static segments: they win over /v1/schedules/:scheduleId, and no id is `pause` or `resume` (ids are
+  // `sch_…`), so neither shadows the other; a GET of /v1/schedules/pause is a schedule not found.
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/v1/schedules/${action}`,
+      {
+        schema: {
+          operationId: action === 'pause' ? 'pauseSchedules' : 'resumeSchedules',
+          summary:
+            action === 'pause'
+              ? 'Pause many schedules at once (listed, or all of a job’s), all or nothing'
+              : 'Resume many schedules at once, all or nothing (refused whole over the plan’s runsPerSecond)',
+          tags,
+          body: BulkSchedulesBody,
+          response: { 200: Type.Object({ items: Type.Array(Schedule) }) },
+        },
+      },
+      async (request) => {
+        const tenant = await tenantOf(request, deps);
+        const target = bulkTargetOf(request.body as BulkBody);
+        const changed =
+          action === 'pause'
+            ? await schedules.pauseAll(tenant, target)
+            : await schedules.resumeAll(tenant, target);
+        return { items: changed.map(renderSchedule) };
+      },
+    );
+  }
+
+  app.post(
+    '/v1/schedules/:scheduleId/runs',
+    {
+      schema: {
+        operationId: 'runScheduleNow',
+        summary:
+          'Run this schedule’s job now, by hand, with the schedule’s args and env (outside its overlap policy; its next tick stays)',
+        tags,
+        params: ScheduleParam,
+        body: EmptyBody,
+        'x-headers': [IdempotencyHeader],
+        response: { 201: Run, 200: Type.Composite([Run], { description: 'An Idempotency-Key replay' }) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await tenantOf(request, deps);
+      const key = idempotencyKeyOf(request);
+      const schedule = await schedules.get(tenant.id, (request.params as Params).scheduleId);
+      const { run, created } = await deps.runs.createScheduleRun(tenant, schedule, key);
+      if (created) deps.metrics.runsCreated.inc();
+      return reply.code(created ? 201 : 200).send(renderRun(run));
+    },
+  );
 
   app.post(
     '/v1/jobs/:job/schedules',

@@ -44,6 +44,12 @@ export interface ScheduleStore {
    */
   updateSchedule(schedule: Schedule): Promise<boolean>;
   /**
+   * updateSchedule for several schedules of one tenant at once, all or nothing: every one is written (each
+   * with its own change number, its pause recorded) if every stored version is its `version − 1`; otherwise
+   * false and none is. The ids must be distinct. Concurrency: one transaction, rows locked in id order.
+   */
+  updateSchedules(schedules: readonly Schedule[]): Promise<boolean>;
+  /**
    * Soft-deletes it; its runs stay readable. False when there was no such live schedule: of concurrent
    * deletes, one returns true.
    */
