@@ -17,6 +17,8 @@
 // news to reconciliation. Every read gives a schedule's watermark through its partition's frontier
 // (src/core/watermark.ts), as the engine's load does, so a read-modify-write (an update) writes back a
 // current one. A schedule is never removed, only marked deleted, so its runs' schedule_id stays meaningful.
+// Every write moves the schedule's share of the load forecast's counts (postgres-load-forecast-counts.ts) in
+// its own transaction, after taking the counter.
 
 import { HourglassError, notFound } from '../../core/errors.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -36,6 +38,7 @@ import {
   type ScheduleRow,
   type TimingRow,
 } from './postgres-schedule-rows.js';
+import { applyShares, sharesOfDeletedJob, storedShare } from './postgres-load-forecast-counts.js';
 import { recordPause } from './postgres-schedule-history-queries.js';
 
 const SCHEDULE_VALUES = Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ');
@@ -97,6 +100,7 @@ export async function insertSchedule(sql: Sql, schedule: Schedule, maxSchedules:
     `INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq) VALUES (${SCHEDULE_VALUES}, $25)`,
     [...scheduleParams(schedule), seq],
   );
+  await applyShares(sql, [await storedShare(sql, schedule.id, 1)]);
   if (schedule.paused) await recordPause(sql, schedule.id, true, schedule.updatedAt);
 }
 
@@ -109,6 +113,7 @@ export async function updateSchedule(sql: Sql, schedule: Schedule): Promise<bool
   );
   if (current === undefined) return false;
   const seq = await takeChangeSeqs(sql, 1);
+  const before = await storedShare(sql, schedule.id, -1);
   // The job and the partition (a hash of the id) never change; everything else is the caller's.
   const [id, , , , ...fields] = scheduleParams(schedule);
   fields.splice(CREATED_AT_FIELD, 1);
@@ -120,6 +125,7 @@ export async function updateSchedule(sql: Sql, schedule: Schedule): Promise<bool
      WHERE id = $1`,
     [id, ...fields, seq],
   );
+  await applyShares(sql, [before, await storedShare(sql, schedule.id, 1)]);
   await recordPause(sql, schedule.id, schedule.paused, schedule.updatedAt);
   return true;
 }
@@ -146,7 +152,9 @@ export async function deleteSchedule(
     [tenantId, scheduleId],
   );
   if (current === undefined) return false;
+  const before = await storedShare(sql, scheduleId, -1);
   await softDelete(sql, [scheduleId], at);
+  await applyShares(sql, [before]);
   return true;
 }
 
@@ -163,7 +171,11 @@ export async function deleteSchedulesOfJob(
     [tenantId, jobId],
   );
   const ids = rows.map((row) => row.id);
-  if (ids.length > 0) await softDelete(sql, ids, at);
+  if (ids.length === 0) return ids;
+  // Read while its schedules are locked (above) and the job row too (the caller updated it).
+  const shares = await sharesOfDeletedJob(sql, tenantId, jobId);
+  await softDelete(sql, ids, at);
+  await applyShares(sql, shares);
   return ids;
 }
 

@@ -221,7 +221,7 @@ export class PostgresStore implements Store {
   }
 
   updateJob(job: Job): Promise<void> {
-    return this.db.autocommit((sql) => jobs.updateJob(sql, job));
+    return this.db.transaction((sql) => jobs.updateJob(sql, job));
   }
 
   /**
@@ -405,8 +405,8 @@ export class PostgresStore implements Store {
     return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
   }
 
-  listScheduleLoad(tenantId: string | null): Promise<ScheduleLoadGroup[]> {
-    return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId));
+  listScheduleLoad(tenantId: string | null, notEndedBefore: number): Promise<ScheduleLoadGroup[]> {
+    return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId, notEndedBefore));
   }
 
   listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
