@@ -1,8 +1,9 @@
-// The fleet bench/forecast seeds: N schedules over D distinct specs (40% hourly crons with seconds in three
-// zones, 20% minute-step crons, 20% weekday crons that croner enumerates, 20% intervals), the i-th schedule
-// taking spec i mod D and one of ten jobs of different memory. Specs are parsed, not put through the
-// service's rules: checking each one would take longer than the bench. Ids are made in order (their random
-// part a counter), so a bulk insert appends to every index instead of writing all over them.
+// The fleet bench/forecast seeds: N schedules over D distinct specs (each fifth: hourly crons with seconds in
+// UTC, the same in Europe/Berlin, minute-step crons, weekday crons that croner enumerates in three zones, and
+// intervals of 30 s up), distinct for D up to 10,000, the i-th schedule taking spec i mod D and one of ten
+// jobs of different memory. Specs are parsed, not put through the service's rules: checking each one would
+// take longer than the bench. Ids are made in order (their random part a counter), so a bulk insert appends
+// to every index instead of writing all over them.
 
 import { newId } from '../src/core/ids.js';
 import type { Job } from '../src/core/job.js';
@@ -12,16 +13,41 @@ import type { ScheduleInput } from '../src/services/schedule-input.js';
 
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York'];
 
+const STEPS = [1, 2, 5, 10, 15, 30];
+/** Every (second, zone, step, offset) of a minute-step cron: 60 × 3 × 63 = 11,340 of them. */
+const MINUTE_STEPS = STEPS.flatMap((step) =>
+  Array.from({ length: 60 * ZONES.length * step }, (_, k) => ({
+    second: k % 60,
+    zone: ZONES[Math.floor(k / 60) % ZONES.length] ?? 'UTC',
+    step,
+    offset: Math.floor(k / (60 * ZONES.length)),
+  })),
+);
+
+/** The i-th spec: for i < 10,000 no two alike (n < 2,000 below, and the pairs it picks are distinct). */
 function specInput(i: number): ScheduleInput {
-  const zone = ZONES[i % ZONES.length] ?? 'UTC';
-  const kind = i % 10;
-  if (kind < 4) return { cron: `${i % 60} ${Math.floor(i / 60) % 60} * * * *`, timezone: zone };
-  if (kind < 6) {
-    const step = [1, 2, 5, 10, 15, 30][Math.floor(i / 10) % 6] ?? 5;
-    return { cron: `${i % 60} ${Math.floor(i / 60) % step}/${step} * * * *`, timezone: zone };
+  const n = Math.floor(i / 5);
+  const second = n % 60;
+  const minute = Math.floor(n / 60) % 60;
+  switch (i % 5) {
+    case 0:
+    case 1:
+      return { cron: `${second} ${minute} * * * *`, timezone: i % 5 === 0 ? 'UTC' : 'Europe/Berlin' };
+    case 2: {
+      // A stride coprime with the count spreads the steps and seconds over the first 2,000.
+      const pick = MINUTE_STEPS[(n * 7919) % MINUTE_STEPS.length] ?? {
+        second,
+        zone: 'UTC',
+        step: 5,
+        offset: 0,
+      };
+      return { cron: `${pick.second} ${pick.offset}/${pick.step} * * * *`, timezone: pick.zone };
+    }
+    case 3:
+      return { cron: `${second} ${minute} ${n % 24} * * 1-5`, timezone: ZONES[n % ZONES.length] ?? 'UTC' };
+    default:
+      return { every: `${30 + n}s` };
   }
-  if (kind < 8) return { cron: `${i % 60} ${Math.floor(i / 60) % 60} ${i % 24} * * 1-5`, timezone: zone };
-  return { every: `${30 + (i % 3571)}s` };
 }
 
 function specOf(i: number, now: number): ScheduleSpec {

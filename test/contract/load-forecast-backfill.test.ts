@@ -2,7 +2,9 @@
 // database written before it (schedules sharing specs, paused ones, a deleted one, a job deleted with its
 // schedules, jobs of different memory) reads, once migrated, the same counts as a recount of its schedules
 // and as the store kept them. The database is taken back to before the migration by dropping its table and
-// its record. On SQLite and on PostgreSQL.
+// its record. Then a schedule write made as a process of the previous version makes it (during a rolling
+// upgrade: the schedule and its change number, not the counts) is found by the next read, which rebuilds
+// them. On SQLite and on PostgreSQL.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,10 +34,10 @@ const versionOf = (migrations: readonly { version: number; name: string }[]): nu
   assert.ok(migration !== undefined, 'the migration is in the list');
   return migration.version;
 };
-/** What undoes the migration: its table gone, the index it drops back, its record forgotten. */
-const rewind = (version: number) => `
+/** What undoes the migration: its table (and on PostgreSQL its column) gone, its record forgotten. */
+const rewind = (version: number, column = '') => `
   DROP TABLE forecast_load;
-  CREATE INDEX schedules_forecast ON schedules (tenant_id);
+  ${column}
   DELETE FROM schema_migrations WHERE version = ${version};`;
 
 /** Two tenants' schedules over a few shared specs; returns the tenants. */
@@ -70,6 +72,7 @@ async function checkBackfill(
   open: () => Promise<Store & { migrationsApplied: readonly number[] }>,
   rewindDatabase: () => Promise<void>,
   version: number,
+  writeAsPreviousVersion: (scheduleId: string) => Promise<void>,
 ): Promise<void> {
   let store = await open();
   const tenants = await seed(store);
@@ -87,6 +90,20 @@ async function checkBackfill(
       assert.deepEqual(filled, sorted(await recount(store, tenantId)));
       assert.deepEqual(filled, kept[i]);
     }
+    const [tenantId] = tenants;
+    const [schedule] = (await store.listSchedules(tenantId ?? '', { limit: 1 })).items;
+    assert.ok(tenantId !== undefined && schedule !== undefined);
+    const before = sorted(countsOf(await store.listScheduleLoad(tenantId, 0)));
+    await writeAsPreviousVersion(schedule.id);
+    const after = sorted(countsOf(await store.listScheduleLoad(tenantId, 0)));
+    assert.notDeepEqual(after, before, 'the write changed what is counted');
+    assert.deepEqual(after, sorted(await recount(store, tenantId)));
+    // And the writes after the rebuild keep them current.
+    await store.deleteSchedule(tenantId, schedule.id, tick());
+    assert.deepEqual(
+      sorted(countsOf(await store.listScheduleLoad(tenantId, 0))),
+      sorted(await recount(store, tenantId)),
+    );
   } finally {
     await store.close();
   }
@@ -102,10 +119,18 @@ describe('load forecast counts: the migration fills them from the stored schedul
         async () => SqliteStore.open(path),
         async () => {
           const db = new Database(path);
-          db.exec(rewind(version));
+          db.exec(rewind(version, "DELETE FROM meta WHERE key = 'forecast_counted_seq';"));
           db.close();
         },
         version,
+        async (scheduleId) => {
+          const db = new Database(path);
+          db.prepare(
+            `UPDATE schedules SET paused = 1 - paused, version = version + 1,
+               change_seq = (SELECT MAX(change_seq) + 1 FROM schedules) WHERE id = ?`,
+          ).run(scheduleId);
+          db.close();
+        },
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -122,10 +147,24 @@ describe('load forecast counts: the migration fills them from the stored schedul
         async () => {
           const raw = new pg.Client({ connectionString: url });
           await raw.connect();
-          await raw.query(rewind(version));
+          await raw.query(rewind(version, 'ALTER TABLE schedule_change_counter DROP COLUMN counted_seq;'));
           await raw.end();
         },
         version,
+        async (scheduleId) => {
+          const raw = new pg.Client({ connectionString: url });
+          await raw.connect();
+          await raw.query('BEGIN');
+          const { rows } = await raw.query<{ seq: string }>(
+            'UPDATE schedule_change_counter SET seq = seq + 1 RETURNING seq',
+          );
+          await raw.query(
+            'UPDATE schedules SET paused = NOT paused, version = version + 1, change_seq = $1 WHERE id = $2',
+            [rows[0]?.seq, scheduleId],
+          );
+          await raw.query('COMMIT');
+          await raw.end();
+        },
       );
     } finally {
       await database.drop();

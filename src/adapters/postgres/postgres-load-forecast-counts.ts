@@ -8,6 +8,10 @@
 // serialized as schedule changes are, and their row locks cannot deadlock. The shares of one write are
 // netted by key first: one statement may not change a row twice, and an update that keeps the timing then
 // changes nothing.
+//
+// A process of the version before the counts (during a rolling upgrade) writes schedules without them. So
+// the counter row's counted_seq records the change the counts are current with: takeChangeSeqs moves it
+// along with seq only if it was current, and a read that finds it behind rebuilds the counts.
 
 import {
   forecastShareOf,
@@ -175,8 +179,27 @@ export async function moveJobMemory(
   await applyShares(sql, shares);
 }
 
-/** In the migration's transaction: every counted schedule, into an empty forecast_load. */
+/** Whether a schedule change was made without the counts (see the header). */
+export async function countsAreStale(sql: Sql): Promise<boolean> {
+  const row = await sql.first<{ stale: boolean }>(
+    'SELECT counted_seq IS DISTINCT FROM seq AS stale FROM schedule_change_counter',
+  );
+  return row?.stale ?? false;
+}
+
+/** In a transaction: rebuilds the counts if they are still stale once the change counter is locked. */
+export async function rebuildStaleCounts(sql: Sql): Promise<void> {
+  await sql.first('SELECT seq FROM schedule_change_counter FOR UPDATE');
+  if (await countsAreStale(sql)) await backfillForecastLoad(sql);
+}
+
+/**
+ * In a transaction (the migration's, or a rebuild's): the counts afresh from every counted schedule, under
+ * the change counter's lock, so that no schedule change runs meanwhile; then current with its value.
+ */
 export async function backfillForecastLoad(sql: Sql): Promise<void> {
+  await sql.first('SELECT seq FROM schedule_change_counter FOR UPDATE');
+  await sql.changes('DELETE FROM forecast_load');
   const rows = await sql.rows<TimingRow & ResourceColumns & { tenant_id: string; n: number }>(
     `SELECT s.tenant_id, j.memory_mb, j.memory_request_mb,
        s.kind, s.cron, s.timezone, s.interval_ms, s.anchor_at, s.start_at, s.end_at, COUNT(*)::bigint AS n
@@ -196,4 +219,5 @@ export async function backfillForecastLoad(sql: Sql): Promise<void> {
   });
   const CHUNK = 10_000;
   for (let i = 0; i < shares.length; i += CHUNK) await applyShares(sql, shares.slice(i, i + CHUNK));
+  await sql.changes('UPDATE schedule_change_counter SET counted_seq = seq');
 }

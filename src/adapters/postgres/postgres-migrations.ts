@@ -320,6 +320,8 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     name: 'load forecast counts per tenant and timing',
     // As SQLite's migration 15 (postgres-load-forecast-counts.ts): a row per tenant and forecast key with
     // the number of live, unpaused schedules and the memory their runs request, kept by every schedule write.
+    // counted_seq: the change the counts are current with. schedules_forecast stays for the processes of the
+    // previous version during a rolling upgrade.
     sql: `
       CREATE TABLE forecast_load (
         tenant_id text COLLATE "C" NOT NULL,
@@ -335,7 +337,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         memory_mb bigint NOT NULL,
         PRIMARY KEY (tenant_id, spec_key)
       );
-      DROP INDEX schedules_forecast;
+      ALTER TABLE schedule_change_counter ADD COLUMN counted_seq bigint NULL;
     `,
     backfill: backfillForecastLoad,
   },

@@ -51,8 +51,11 @@ const CREATED_AT_FIELD = 16;
  * until it ends (see the header). Returns the first of them.
  */
 async function takeChangeSeqs(sql: Sql, count: number): Promise<number> {
+  // The forecast's counts are moved with every change taken here: still current if they were before.
   const row = await sql.first<{ seq: number }>(
-    'UPDATE schedule_change_counter SET seq = seq + $1 RETURNING seq',
+    `UPDATE schedule_change_counter SET seq = seq + $1,
+       counted_seq = CASE WHEN counted_seq = seq THEN seq + $1 ELSE counted_seq END
+     RETURNING seq`,
     [count],
   );
   if (row === undefined) throw new HourglassError('internal', 'the schedule change counter row is missing');

@@ -55,6 +55,7 @@ import { PostgresDatabase } from './postgres-database.js';
 import * as fire from './postgres-fire-queries.js';
 import * as jobs from './postgres-job-queries.js';
 import * as leases from './postgres-lease-queries.js';
+import * as forecastCounts from './postgres-load-forecast-counts.js';
 import * as loadForecast from './postgres-load-forecast-queries.js';
 import { applyMigrations } from './postgres-migrations.js';
 import * as overlap from './postgres-overlap-queries.js';
@@ -405,7 +406,11 @@ export class PostgresStore implements Store {
     return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
   }
 
-  listScheduleLoad(tenantId: string | null, notEndedBefore: number): Promise<ScheduleLoadGroup[]> {
+  /** The counts, rebuilt first when a schedule change went past them (postgres-load-forecast-counts.ts). */
+  async listScheduleLoad(tenantId: string | null, notEndedBefore: number): Promise<ScheduleLoadGroup[]> {
+    if (await this.db.autocommit((sql) => forecastCounts.countsAreStale(sql))) {
+      await this.db.transaction((sql) => forecastCounts.rebuildStaleCounts(sql));
+    }
     return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId, notEndedBefore));
   }
 

@@ -4,6 +4,11 @@
 // the forecast reads rows per distinct timing, never the schedules. A write reads the schedule's stored row
 // before and after it changes, and moves the count from the one's key to the other's: what is counted is
 // what is stored. A row whose count reaches zero is removed, so schedules that come and go leave nothing.
+//
+// A process of the version before the counts (during a rolling upgrade) writes schedules without them. So
+// meta's forecast_counted_seq records the change sequence the counts are current with: each write here moves
+// it to its own change_seq only if it was current before (the previous change counted), and a read that
+// finds it behind the schedules' latest change rebuilds the counts from the schedules (rebuildIfStale).
 
 import type Database from 'better-sqlite3';
 import {
@@ -73,6 +78,8 @@ export interface TenantShare {
   share: ForecastShare;
 }
 
+const COUNTED_SEQ = "'forecast_counted_seq'";
+
 export function compileLoadForecastCounts(db: Database.Database) {
   const upsert = db.prepare<[string, string, ...TimingColumns, number, number]>(`INSERT INTO forecast_load
       (tenant_id, spec_key, ${FORECAST_TIMING_COLUMNS}, schedules, memory_mb)
@@ -89,6 +96,19 @@ export function compileLoadForecastCounts(db: Database.Database) {
        FROM schedules s JOIN jobs j ON j.id = s.job_id WHERE s.id = ?`,
     )
     .raw();
+  const markCounted = db.prepare<[string]>(`UPDATE meta SET value = CAST(s.change_seq AS TEXT)
+    FROM (SELECT change_seq FROM schedules WHERE id = ?) AS s
+    WHERE key = ${COUNTED_SEQ} AND CAST(value AS INTEGER) = s.change_seq - 1`);
+  const isStale = db
+    .prepare<[], number>(
+      `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ${COUNTED_SEQ}), -1)
+         <> (SELECT COALESCE(MAX(change_seq), 0) FROM schedules)`,
+    )
+    .pluck();
+  const clear = db.prepare('DELETE FROM forecast_load');
+  const setCounted = db.prepare(`INSERT INTO meta (key, value)
+    VALUES (${COUNTED_SEQ}, CAST((SELECT COALESCE(MAX(change_seq), 0) FROM schedules) AS TEXT))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   const countedOfJob = db
     .prepare<[string, string], GroupRow>(
       `SELECT ${FORECAST_TIMING_COLUMNS}, COUNT(*) FROM schedules INDEXED BY schedules_tenant_job
@@ -127,6 +147,24 @@ export function compileLoadForecastCounts(db: Database.Database) {
     if (sign * share.schedules < 0) dropEmpty.run(tenantId, share.key);
   };
 
+  /** The counts afresh from every counted schedule, current with the latest change. */
+  const backfill = (): void => {
+    clear.run();
+    for (const row of countedOfAll.all()) {
+      const [tenantId, memoryMb, memoryRequestMb, kind, cron, timezone, intervalMs, anchorAt, ...tail] = row;
+      const [startAt, endAt, schedules] = tail;
+      const timing = timingOfColumns([kind, cron, timezone, intervalMs, anchorAt, startAt, endAt]);
+      const resources = resourcesOf(memoryMb, memoryRequestMb);
+      const share = forecastShareOf(timing, { paused: false, deleted: false }, resources, schedules);
+      if (share !== null) add(tenantId, share, 1);
+    }
+    setCounted.run();
+  };
+  // Checked again inside: another process may have rebuilt them since.
+  const rebuild = db.transaction(() => {
+    if (isStale.get() === 1) backfill();
+  });
+
   return {
     /** What the schedule as stored now adds to its tenant's counts; null when nothing (paused, deleted). */
     storedShare(scheduleId: string): TenantShare | null {
@@ -139,6 +177,11 @@ export function compileLoadForecastCounts(db: Database.Database) {
         resourcesOf(memoryMb, memoryRequestMb),
       );
       return share === null ? null : { tenantId, share };
+    },
+
+    /** In the schedule write's transaction, after it: the counts are current with its change (see the header). */
+    markCounted(scheduleId: string): void {
+      markCounted.run(scheduleId);
     },
 
     /** In the caller's transaction: adds (sign 1) or takes away (−1) a share read by storedShare. */
@@ -157,18 +200,13 @@ export function compileLoadForecastCounts(db: Database.Database) {
       }
     },
 
-    /** In the migration's transaction: every counted schedule, into an empty forecast_load. */
-    backfill(): void {
-      for (const row of countedOfAll.all()) {
-        const [tenantId, memoryMb, memoryRequestMb, kind, cron, timezone, intervalMs, anchorAt, ...tail] =
-          row;
-        const [startAt, endAt, schedules] = tail;
-        const timing = timingOfColumns([kind, cron, timezone, intervalMs, anchorAt, startAt, endAt]);
-        const resources = resourcesOf(memoryMb, memoryRequestMb);
-        const share = forecastShareOf(timing, { paused: false, deleted: false }, resources, schedules);
-        if (share !== null) add(tenantId, share, 1);
-      }
+    /** Rebuilds the counts when a write went past them (see the header); two index lookups otherwise. */
+    rebuildIfStale(): void {
+      if (isStale.get() === 1) rebuild.immediate();
     },
+
+    /** In the migration's transaction: the counts of every counted schedule. */
+    backfill,
   };
 }
 

@@ -1,14 +1,15 @@
 // The load forecast's reads (ports/store/load-forecast-store.ts). Schedules come from forecast_load, the
-// counts kept by every schedule write (sqlite-load-forecast-counts.ts): a tenant's rows are one range of
-// its primary key, the fleet's are every tenant's summed by key; either way one row per distinct timing,
-// whatever the number of schedules. Queued runs come from the dispatch sweep's outbox index
-// (runs_undispatched), which holds only runs not yet handed to the queue.
+// counts kept by every schedule write (sqlite-load-forecast-counts.ts, which rebuilds them first if a write
+// went past them): a tenant's rows are one range of its primary key, the fleet's are every tenant's summed
+// by key; either way one row per distinct timing, whatever the number of schedules. Queued runs come from
+// the dispatch sweep's outbox index (runs_undispatched), which holds only runs not yet handed to the queue.
 
 import type Database from 'better-sqlite3';
 import type { QueuedLoadGroup, ScheduleLoadGroup } from '../../ports/store.js';
 import {
   FORECAST_TIMING_COLUMNS,
   timingOfColumns,
+  type LoadForecastCounts,
   type TimingColumns,
 } from './sqlite-load-forecast-counts.js';
 
@@ -40,7 +41,10 @@ function toQueuedGroup([at, memoryMb, memoryRequestMb, runs]: QueuedLoadRow): Qu
   return { at, memoryMb, memoryRequestMb, runs };
 }
 
-export function compileLoadForecastQueries(db: Database.Database) {
+export function compileLoadForecastQueries(
+  db: Database.Database,
+  counts: Pick<LoadForecastCounts, 'rebuildIfStale'>,
+) {
   const tenantSchedules = db.prepare<[string, number], ScheduleLoadRow>(tenantLoad).raw();
   const fleetSchedules = db.prepare<[number], ScheduleLoadRow>(fleetLoad).raw();
   const tenantQueued = db
@@ -48,11 +52,12 @@ export function compileLoadForecastQueries(db: Database.Database) {
     .raw();
   const fleetQueued = db.prepare<[number, number], QueuedLoadRow>(queuedLoad('')).raw();
   return {
-    listScheduleLoad: (tenantId: string | null, notEndedBefore: number): ScheduleLoadGroup[] =>
-      (tenantId === null
-        ? fleetSchedules.all(notEndedBefore)
-        : tenantSchedules.all(tenantId, notEndedBefore)
-      ).map(toScheduleGroup),
+    listScheduleLoad(tenantId: string | null, notEndedBefore: number): ScheduleLoadGroup[] {
+      counts.rebuildIfStale();
+      return (
+        tenantId === null ? fleetSchedules.all(notEndedBefore) : tenantSchedules.all(tenantId, notEndedBefore)
+      ).map(toScheduleGroup);
+    },
     listQueuedLoad: (tenantId: string | null, fromMs: number, toMs: number): QueuedLoadGroup[] =>
       (tenantId === null ? fleetQueued.all(fromMs, toMs) : tenantQueued.all(fromMs, toMs, tenantId)).map(
         toQueuedGroup,

@@ -363,7 +363,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     // sqlite-load-forecast-counts.ts: a row per tenant and forecast key (core/forecast-share.ts) with the
     // number of live, unpaused schedules and the memory their runs request, kept by every schedule write, so
     // a forecast reads one row per distinct timing instead of grouping every schedule. The timing columns
-    // are the key's parts, for reading it back. schedules_forecast served that grouping only.
+    // are the key's parts, for reading it back. schedules_forecast, which served the grouping, stays for the
+    // processes of the previous version during a rolling upgrade (their reads name it); their schedule writes
+    // leave the counts behind, which the next read finds and rebuilds (forecast_counted_seq in meta).
     sql: `
       CREATE TABLE forecast_load (
         tenant_id TEXT NOT NULL,
@@ -379,7 +381,6 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         memory_mb INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, spec_key)
       ) WITHOUT ROWID;
-      DROP INDEX schedules_forecast;
     `,
     backfill: (db) => compileLoadForecastCounts(db).backfill(),
   },

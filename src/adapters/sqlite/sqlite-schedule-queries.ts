@@ -85,7 +85,7 @@ export function compileScheduleQueries(
   frontierQueries: Pick<FrontierQueries, 'frontiers'>,
   jobs: Pick<JobQueries, 'tenantHasJob'>,
   history: Pick<ScheduleHistoryQueries, 'recordPause'>,
-  counts: Pick<LoadForecastCounts, 'storedShare' | 'apply'>,
+  counts: Pick<LoadForecastCounts, 'storedShare' | 'apply' | 'markCounted'>,
 ) {
   const insert = db.prepare<[ScheduleRow]>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq)
     VALUES (@id, @tenant_id, @job_id, @partition, @kind, @cron, @timezone, @every, @interval_ms, @anchor_at,
@@ -145,6 +145,7 @@ export function compileScheduleQueries(
     }
     insert.run(scheduleToRow(schedule));
     counts.apply(counts.storedShare(schedule.id), 1);
+    counts.markCounted(schedule.id);
     if (schedule.paused) history.recordPause(schedule.id, true, schedule.updatedAt);
   });
   // The version check makes it optimistic; the pause is recorded only by the write that won.
@@ -153,6 +154,7 @@ export function compileScheduleQueries(
     if (update.run(scheduleToRow(schedule)).changes === 0) return false;
     counts.apply(before, -1);
     counts.apply(counts.storedShare(schedule.id), 1);
+    counts.markCounted(schedule.id);
     history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
     return true;
   });
@@ -161,6 +163,7 @@ export function compileScheduleQueries(
     const before = counts.storedShare(scheduleId);
     if (softDelete.run(at, at, tenantId, scheduleId).changes === 0) return false;
     counts.apply(before, -1);
+    counts.markCounted(scheduleId);
     return true;
   };
   const deleteOne = db.transaction(softDeleteCounted);

@@ -187,7 +187,7 @@ export class SqliteStore implements Store {
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     this.registries = compileRegistryQueries(db);
     this.rateLimits = compileRateLimitQueries(db);
-    this.forecast = compileLoadForecastQueries(db);
+    this.forecast = compileLoadForecastQueries(db, counts);
     this.stats = compileStatsQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
