@@ -1,8 +1,8 @@
 // The stores bench/forecast runs on, SQLite on a file and PostgreSQL in a database of its own, each with: a
 // bulk seeding of the fleet's schedules (as raw rows, bypassing the forecast counts); a rewind to before the
-// migration that added the counts (their table dropped, the grouping index schedules_forecast made again),
-// so that reopening the store runs that migration's backfill over the seeded schedules; and the read the
-// store made before the counts, grouping every live schedule (the SQL those adapters had), for comparison.
+// migration that added the counts (their table and their change mark dropped), so that reopening the store
+// runs that migration's backfill over the seeded schedules; and the read the store made before the counts,
+// grouping every live schedule over schedules_forecast (the SQL those adapters had), for comparison.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,8 +75,7 @@ export function sqliteBenchStore(): BenchStore {
     async rewindCounts() {
       const db = new Database(path);
       db.exec(`DROP TABLE forecast_load;
-        CREATE INDEX schedules_forecast ON schedules (tenant_id, ${TIMING}, job_id, paused, deleted_at)
-          WHERE deleted_at IS NULL AND paused = 0;
+        DELETE FROM meta WHERE key = 'forecast_counted_seq';
         DELETE FROM schema_migrations WHERE version = ${versionOf(SQLITE_MIGRATIONS)};
         ANALYZE;`);
       db.close();
@@ -139,8 +138,7 @@ export async function postgresBenchStore(): Promise<BenchStore> {
     rewindCounts: () =>
       onDatabase(async (client) => {
         await client.query(`DROP TABLE forecast_load;
-          CREATE INDEX schedules_forecast ON schedules (tenant_id, ${TIMING}, job_id)
-            WHERE deleted_at IS NULL AND NOT paused;
+          ALTER TABLE schedule_change_counter DROP COLUMN counted_seq;
           DELETE FROM schema_migrations WHERE version = ${versionOf(POSTGRES_MIGRATIONS)};`);
         // The visibility map set, so the old read could be the index-only scan it was designed as.
         await client.query('VACUUM ANALYZE schedules');
