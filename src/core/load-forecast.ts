@@ -13,6 +13,7 @@
 //   or drops ticks), is enumerated by croner (compileNextFire), tick by tick.
 
 import { toCronerPattern } from './cron-pattern.js';
+import { forecastKeyOf } from './forecast-share.js';
 import { compileNextFire, type TimeSpec } from './schedule-time.js';
 
 /** Schedules that share a timing, with their number and the memory their runs request in all. */
@@ -89,11 +90,7 @@ export function forecastLoad(
 function mergeBySpec(groups: readonly ForecastGroup[]): Map<string, ForecastGroup> {
   const merged = new Map<string, ForecastGroup>();
   for (const group of groups) {
-    const spec = group.spec;
-    const key =
-      (spec.kind === 'cron'
-        ? `c|${spec.expression}|${spec.timezone}`
-        : `e|${spec.intervalMs}|${spec.anchorMs}`) + `|${group.startAt}|${group.endAt}`;
+    const key = forecastKeyOf(group);
     const seen = merged.get(key);
     if (seen === undefined) merged.set(key, { ...group });
     else {

@@ -1,5 +1,6 @@
 // The load forecast (core/load-forecast.ts) as the API and the metrics ask for it: a window checked against
-// its limits, the store's grouped schedules and queued runs of a tenant (or of the fleet), and the steps.
+// its limits, the store's schedule counts by timing and queued runs of a tenant (or of the fleet), and the
+// steps.
 // Ticks before now are not counted: they have fired, or been missed, already.
 
 import { invalid } from '../core/errors.js';
@@ -67,12 +68,12 @@ export function resolveForecastWindow(input: ForecastInput, now: number): Foreca
   return { fromMs, toMs, stepMs };
 }
 
-/** How long grouped schedules are reused while no schedule changes (a job's memory may change meanwhile). */
+/** How long schedule counts are reused while no schedule changes (a job's memory may change meanwhile). */
 const GROUPS_MAX_AGE_MS = 60_000;
 const GROUPS_CACHED_MAX = 1000;
 
 export class ForecastService {
-  /** Grouped schedules by tenant ('' for the fleet), with the change sequence and time they were read at. */
+  /** Schedule counts by tenant ('' for the fleet), with the change sequence and time they were read at. */
   private readonly groups = new Map<string, { seq: number; readAt: number; groups: ScheduleLoadGroup[] }>();
 
   constructor(
@@ -104,8 +105,9 @@ export class ForecastService {
   }
 
   /**
-   * The store's grouped schedules, read again only when a schedule changed anywhere (the change sequence
-   * moved) or a minute passed: grouping a million schedules is the costly part of a forecast.
+   * The store's schedule counts, read again only when a schedule changed anywhere (the change sequence
+   * moved) or a minute passed. The read costs the number of distinct timings (the store keeps the counts);
+   * kept, it spares the gauge's refresh every 15 s even that, and a tenant's repeated reads.
    */
   private async scheduleGroups(tenantId: string | null, now: number): Promise<ScheduleLoadGroup[]> {
     const key = tenantId ?? '';
@@ -114,7 +116,7 @@ export class ForecastService {
     if (cached !== undefined && cached.seq === seq && now - cached.readAt < GROUPS_MAX_AGE_MS) {
       return cached.groups;
     }
-    const groups = await this.store.listScheduleLoad(tenantId);
+    const groups = await this.store.listScheduleLoad(tenantId, now);
     if (this.groups.size >= GROUPS_CACHED_MAX) this.groups.clear();
     this.groups.set(key, { seq, readAt: now, groups });
     return groups;
@@ -131,7 +133,7 @@ export class ForecastService {
       startAt: group.startAt,
       endAt: group.endAt,
       runs: group.schedules,
-      memoryMb: group.schedules * requestOf(group),
+      memoryMb: group.memoryMb,
     }));
     const later = queued.map((load) => ({
       at: load.at,

@@ -105,7 +105,7 @@ describe('PostgreSQL store: migrations and day partitions', { skip: POSTGRES_SKI
       const [a, b] = await Promise.all([PostgresStore.open(options), PostgresStore.open(options)]);
       await Promise.all([a.close(), b.close()]);
       assert.deepEqual(
-        [...a.migrationsApplied, ...b.migrationsApplied].sort(),
+        [...a.migrationsApplied, ...b.migrationsApplied].sort((x, y) => x - y),
         MIGRATIONS.map((m) => m.version),
       );
     } finally {

@@ -7,6 +7,7 @@ import type { Job } from '../../core/job.js';
 import type { Page } from '../../ports/store.js';
 import type { Sql } from './postgres-database.js';
 import { isUniqueViolation } from './postgres-errors.js';
+import { moveJobMemory } from './postgres-load-forecast-counts.js';
 import { lockTenantLimits } from './postgres-locks.js';
 import { BEFORE_ALL_IDS, JOB_COLUMNS, jobParams, rowToJob, toPage, type JobRow } from './postgres-rows.js';
 
@@ -46,8 +47,16 @@ export async function insertJobWithinLimit(sql: Sql, job: Job, maxJobs: number):
   );
 }
 
-/** One statement; not_found when there is no such live job. */
+/**
+ * In a transaction; not_found when there is no such live job. Locks the job row, then (when its memory
+ * request changes) the schedule change counter, to move what its schedules add to the forecast's counts.
+ */
 export async function updateJob(sql: Sql, job: Job): Promise<void> {
+  const before = await sql.first<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL FOR UPDATE`,
+    [job.id, job.tenantId],
+  );
+  if (before === undefined) throw notFound('job', job.id);
   const changes = await translatingNameTaken(job, () =>
     sql.changes(
       // Everything but the ids and createdAt is the caller's.
@@ -59,6 +68,7 @@ export async function updateJob(sql: Sql, job: Job): Promise<void> {
     ),
   );
   if (changes === 0) throw notFound('job', job.id);
+  await moveJobMemory(sql, job.tenantId, job.id, rowToJob(before).resources, job.resources);
 }
 
 /** By id or by name, live only; an id wins over a name, so a job named like another's id cannot shadow it. */

@@ -15,12 +15,16 @@
 
 import type pg from 'pg';
 import { HourglassError } from '../../core/errors.js';
+import type { Sql } from './postgres-database.js';
+import { backfillForecastLoad } from './postgres-load-forecast-counts.js';
 import { FAILURES_IN } from './postgres-stats-queries.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in its transaction: a backfill whose rule lives in the core, not in SQL. */
+  backfill?: (sql: Sql) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -343,12 +347,49 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id) WHERE status IN (${FAILURES_IN});
     `,
   },
+  {
+    version: 10,
+    name: 'load forecast counts per tenant and timing',
+    // As SQLite's migration 16 (postgres-load-forecast-counts.ts): a row per tenant and forecast key with
+    // the number of live, unpaused schedules and the memory their runs request, kept by every schedule write.
+    // counted_seq: the change the counts are current with. schedules_forecast stays for the processes of the
+    // previous version during a rolling upgrade.
+    sql: `
+      CREATE TABLE forecast_load (
+        tenant_id text COLLATE "C" NOT NULL,
+        spec_key text COLLATE "C" NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('cron', 'every')),
+        cron text NULL,
+        timezone text NULL,
+        interval_ms bigint NULL,
+        anchor_at bigint NULL,
+        start_at bigint NULL,
+        end_at bigint NULL,
+        schedules bigint NOT NULL,
+        memory_mb bigint NOT NULL,
+        PRIMARY KEY (tenant_id, spec_key)
+      );
+      ALTER TABLE schedule_change_counter ADD COLUMN counted_seq bigint NULL;
+    `,
+    backfill: backfillForecastLoad,
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 /** The key of the advisory lock every migration transaction takes first. */
 const MIGRATION_LOCK = "hashtextextended(current_schema() || ':hourglass-migrations', 0)";
+
+/** The migration's connection as the query files' Sql, for a backfill. */
+function clientSql(client: pg.PoolClient): Sql {
+  const rows = async <R>(text: string, values: readonly unknown[] = []): Promise<R[]> =>
+    (await client.query(text, [...values])).rows as R[];
+  return {
+    rows,
+    first: async <R>(text: string, values?: readonly unknown[]) => (await rows<R>(text, values))[0],
+    changes: async (text, values = []) => (await client.query(text, [...values])).rowCount ?? 0,
+  };
+}
 
 async function appliedVersions(client: pg.PoolClient): Promise<Set<number>> {
   const result = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
@@ -383,6 +424,7 @@ export async function applyMigrations(client: pg.PoolClient, nowMs: number): Pro
       }
       if (!seen.has(migration.version)) {
         await client.query(migration.sql);
+        await migration.backfill?.(clientSql(client));
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           migration.version,
           migration.name,

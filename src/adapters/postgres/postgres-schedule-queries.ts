@@ -17,6 +17,8 @@
 // news to reconciliation. Every read gives a schedule's watermark through its partition's frontier
 // (src/core/watermark.ts), as the engine's load does, so a read-modify-write (an update) writes back a
 // current one. A schedule is never removed, only marked deleted, so its runs' schedule_id stays meaningful.
+// Every write moves the schedule's share of the load forecast's counts (postgres-load-forecast-counts.ts) in
+// its own transaction, after taking the counter.
 
 import { HourglassError, notFound } from '../../core/errors.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -36,6 +38,12 @@ import {
   type ScheduleRow,
   type TimingRow,
 } from './postgres-schedule-rows.js';
+import {
+  applyShares,
+  sharesOfDeletedJob,
+  storedShare,
+  type TenantShare,
+} from './postgres-load-forecast-counts.js';
 import { recordPause } from './postgres-schedule-history-queries.js';
 
 const SCHEDULE_VALUES = Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ');
@@ -48,8 +56,11 @@ const CREATED_AT_FIELD = 16;
  * until it ends (see the header). Returns the first of them.
  */
 async function takeChangeSeqs(sql: Sql, count: number): Promise<number> {
+  // The forecast's counts are moved with every change taken here: still current if they were before.
   const row = await sql.first<{ seq: number }>(
-    'UPDATE schedule_change_counter SET seq = seq + $1 RETURNING seq',
+    `UPDATE schedule_change_counter SET seq = seq + $1,
+       counted_seq = CASE WHEN counted_seq = seq THEN seq + $1 ELSE counted_seq END
+     RETURNING seq`,
     [count],
   );
   if (row === undefined) throw new HourglassError('internal', 'the schedule change counter row is missing');
@@ -97,6 +108,7 @@ export async function insertSchedule(sql: Sql, schedule: Schedule, maxSchedules:
     `INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq) VALUES (${SCHEDULE_VALUES}, $25)`,
     [...scheduleParams(schedule), seq],
   );
+  await applyShares(sql, [await storedShare(sql, schedule.id, 1)]);
   if (schedule.paused) await recordPause(sql, schedule.id, true, schedule.updatedAt);
 }
 
@@ -120,7 +132,10 @@ export async function updateSchedules(sql: Sql, list: readonly Schedule[]): Prom
   );
   if (current.length !== sorted.length) return false;
   const first = await takeChangeSeqs(sql, sorted.length);
+  // The forecast's counts move with the writes, under the counter's lock (postgres-load-forecast-counts.ts).
+  const shares: (TenantShare | null)[] = [];
   for (const [i, schedule] of sorted.entries()) {
+    shares.push(await storedShare(sql, schedule.id, -1));
     // The job and the partition (a hash of the id) never change; everything else is the caller's.
     const [id, , , , ...fields] = scheduleParams(schedule);
     fields.splice(CREATED_AT_FIELD, 1);
@@ -132,8 +147,10 @@ export async function updateSchedules(sql: Sql, list: readonly Schedule[]): Prom
        WHERE id = $1`,
       [id, ...fields, first + i],
     );
+    shares.push(await storedShare(sql, schedule.id, 1));
     await recordPause(sql, schedule.id, schedule.paused, schedule.updatedAt);
   }
+  await applyShares(sql, shares);
   return true;
 }
 
@@ -159,7 +176,9 @@ export async function deleteSchedule(
     [tenantId, scheduleId],
   );
   if (current === undefined) return false;
+  const before = await storedShare(sql, scheduleId, -1);
   await softDelete(sql, [scheduleId], at);
+  await applyShares(sql, [before]);
   return true;
 }
 
@@ -176,7 +195,11 @@ export async function deleteSchedulesOfJob(
     [tenantId, jobId],
   );
   const ids = rows.map((row) => row.id);
-  if (ids.length > 0) await softDelete(sql, ids, at);
+  if (ids.length === 0) return ids;
+  // Read while its schedules are locked (above) and the job row too (the caller updated it).
+  const shares = await sharesOfDeletedJob(sql, tenantId, jobId);
+  await softDelete(sql, ids, at);
+  await applyShares(sql, shares);
   return ids;
 }
 

@@ -56,6 +56,7 @@ import { PostgresDatabase } from './postgres-database.js';
 import * as fire from './postgres-fire-queries.js';
 import * as jobs from './postgres-job-queries.js';
 import * as leases from './postgres-lease-queries.js';
+import * as forecastCounts from './postgres-load-forecast-counts.js';
 import * as loadForecast from './postgres-load-forecast-queries.js';
 import { applyMigrations } from './postgres-migrations.js';
 import * as overlap from './postgres-overlap-queries.js';
@@ -222,7 +223,7 @@ export class PostgresStore implements Store {
   }
 
   updateJob(job: Job): Promise<void> {
-    return this.db.autocommit((sql) => jobs.updateJob(sql, job));
+    return this.db.transaction((sql) => jobs.updateJob(sql, job));
   }
 
   /**
@@ -410,8 +411,12 @@ export class PostgresStore implements Store {
     return this.db.autocommit((sql) => rateLimits.takeRateToken(sql, key, limit));
   }
 
-  listScheduleLoad(tenantId: string | null): Promise<ScheduleLoadGroup[]> {
-    return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId));
+  /** The counts, rebuilt first when a schedule change went past them (postgres-load-forecast-counts.ts). */
+  async listScheduleLoad(tenantId: string | null, notEndedBefore: number): Promise<ScheduleLoadGroup[]> {
+    if (await this.db.autocommit((sql) => forecastCounts.countsAreStale(sql))) {
+      await this.db.transaction((sql) => forecastCounts.rebuildStaleCounts(sql));
+    }
+    return this.db.autocommit((sql) => loadForecast.listScheduleLoad(sql, tenantId, notEndedBefore));
   }
 
   listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {

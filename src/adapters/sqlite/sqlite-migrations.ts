@@ -7,12 +7,15 @@
 
 import type Database from 'better-sqlite3';
 import { HourglassError } from '../../core/errors.js';
+import { compileLoadForecastCounts } from './sqlite-load-forecast-counts.js';
 import { FAILURES_IN } from './sqlite-stats-queries.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in its transaction: a backfill whose rule lives in the core, not in SQL. */
+  backfill?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -387,6 +390,33 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         WHERE status IN (${FAILURES_IN});
     `,
   },
+  {
+    version: 16,
+    name: 'load forecast counts per tenant and timing',
+    // sqlite-load-forecast-counts.ts: a row per tenant and forecast key (core/forecast-share.ts) with the
+    // number of live, unpaused schedules and the memory their runs request, kept by every schedule write, so
+    // a forecast reads one row per distinct timing instead of grouping every schedule. The timing columns
+    // are the key's parts, for reading it back. schedules_forecast, which served the grouping, stays for the
+    // processes of the previous version during a rolling upgrade (their reads name it); their schedule writes
+    // leave the counts behind, which the next read finds and rebuilds (forecast_counted_seq in meta).
+    sql: `
+      CREATE TABLE forecast_load (
+        tenant_id TEXT NOT NULL,
+        spec_key TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('cron', 'every')),
+        cron TEXT NULL,
+        timezone TEXT NULL,
+        interval_ms INTEGER NULL,
+        anchor_at INTEGER NULL,
+        start_at INTEGER NULL,
+        end_at INTEGER NULL,
+        schedules INTEGER NOT NULL,
+        memory_mb INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, spec_key)
+      ) WITHOUT ROWID;
+    `,
+    backfill: (db) => compileLoadForecastCounts(db).backfill(),
+  },
 ]);
 
 const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -424,6 +454,7 @@ export function applyMigrations(db: Database.Database, nowMs: number): number[] 
     const pending = MIGRATIONS.filter((m) => !seen.has(m.version));
     for (const migration of pending) {
       db.exec(migration.sql);
+      migration.backfill?.(db);
       record.run(migration.version, migration.name, nowMs);
     }
     return pending.map((m) => m.version);

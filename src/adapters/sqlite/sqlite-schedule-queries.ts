@@ -6,7 +6,8 @@
 // The engine's own writes, the watermarks, change neither: they are not news to reconciliation. Every read
 // gives a schedule's watermark through its partition's frontier (src/core/watermark.ts), as the engine's
 // load does, so a read-modify-write (an update) writes back a current one.
-// A schedule is never removed, only marked deleted, so its runs' schedule_id stays meaningful.
+// A schedule is never removed, only marked deleted, so its runs' schedule_id stays meaningful. Every write
+// moves the schedule's share of the load forecast's counts in its own transaction (sqlite-load-forecast-counts.ts).
 
 import type Database from 'better-sqlite3';
 import { HourglassError, notFound } from '../../core/errors.js';
@@ -15,6 +16,7 @@ import { resolveWatermark, type NextTickAfter } from '../../core/watermark.js';
 import type { Page, ScheduleFilter, ScheduleTiming } from '../../ports/store.js';
 import { memoisedNextTick, type Frontiers, type FrontierQueries } from './sqlite-frontier-queries.js';
 import type { JobQueries } from './sqlite-job-queries.js';
+import type { LoadForecastCounts } from './sqlite-load-forecast-counts.js';
 import type { ScheduleHistoryQueries } from './sqlite-schedule-history-queries.js';
 import { BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
 import {
@@ -85,6 +87,7 @@ export function compileScheduleQueries(
   frontierQueries: Pick<FrontierQueries, 'frontiers'>,
   jobs: Pick<JobQueries, 'tenantHasJob'>,
   history: Pick<ScheduleHistoryQueries, 'recordPause'>,
+  counts: Pick<LoadForecastCounts, 'storedShare' | 'apply' | 'markCounted'>,
 ) {
   const insert = db.prepare<[ScheduleRow]>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}, change_seq)
     VALUES (@id, @tenant_id, @job_id, @partition, @kind, @cron, @timezone, @every, @interval_ms, @anchor_at,
@@ -143,26 +146,36 @@ export function compileScheduleQueries(
       });
     }
     insert.run(scheduleToRow(schedule));
+    counts.apply(counts.storedShare(schedule.id), 1);
+    counts.markCounted(schedule.id);
     if (schedule.paused) history.recordPause(schedule.id, true, schedule.updatedAt);
   });
-  // The version check makes it optimistic; the pause is recorded only by the write that won.
-  const updateOne = db.transaction((schedule: Schedule): boolean => {
+  // The version check makes it optimistic; the pause and the forecast's counts are written only by the
+  // write that won.
+  const updateCounted = (schedule: Schedule): boolean => {
+    const before = counts.storedShare(schedule.id);
     if (update.run(scheduleToRow(schedule)).changes === 0) return false;
+    counts.apply(before, -1);
+    counts.apply(counts.storedShare(schedule.id), 1);
+    counts.markCounted(schedule.id);
     history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
     return true;
-  });
+  };
+  const updateOne = db.transaction(updateCounted);
   // All or nothing: the first stale version throws, which rolls the whole transaction back.
   const updateAll = db.transaction((schedules: readonly Schedule[]): boolean => {
-    for (const schedule of schedules) {
-      if (update.run(scheduleToRow(schedule)).changes === 0) throw STALE;
-      history.recordPause(schedule.id, schedule.paused, schedule.updatedAt);
-    }
+    for (const schedule of schedules) if (!updateCounted(schedule)) throw STALE;
     return true;
   });
-  const deleteOne = db.transaction(
-    (tenantId: string, scheduleId: string, at: number): boolean =>
-      softDelete.run(at, at, tenantId, scheduleId).changes > 0,
-  );
+  /** Soft-deletes one live schedule and takes it out of the forecast's counts. */
+  const softDeleteCounted = (tenantId: string, scheduleId: string, at: number): boolean => {
+    const before = counts.storedShare(scheduleId);
+    if (softDelete.run(at, at, tenantId, scheduleId).changes === 0) return false;
+    counts.apply(before, -1);
+    counts.markCounted(scheduleId);
+    return true;
+  };
+  const deleteOne = db.transaction(softDeleteCounted);
 
   return {
     insertSchedule: (schedule: Schedule, maxSchedules: number): void =>
@@ -188,7 +201,7 @@ export function compileScheduleQueries(
      */
     deleteSchedulesOfJob(tenantId: string, jobId: string, at: number): string[] {
       const ids = liveIdsOfJob.all(tenantId, jobId);
-      for (const id of ids) softDelete.run(at, at, tenantId, id);
+      for (const id of ids) softDeleteCounted(tenantId, id, at);
       return ids;
     },
 

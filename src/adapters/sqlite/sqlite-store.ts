@@ -83,6 +83,7 @@ import {
   type ScheduleHistoryQueries,
 } from './sqlite-schedule-history-queries.js';
 import { compileScheduleQueries, type ScheduleQueries } from './sqlite-schedule-queries.js';
+import { compileLoadForecastCounts } from './sqlite-load-forecast-counts.js';
 import { compileLoadForecastQueries, type LoadForecastQueries } from './sqlite-load-forecast-queries.js';
 
 const API_KEY_COLUMNS =
@@ -168,6 +169,7 @@ export class SqliteStore implements Store {
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
   private readonly insertJobWithinLimit: (job: Job, maxJobs: number) => void;
+  private readonly updateJobAndCounts: (job: Job) => void;
 
   private constructor(
     private readonly db: Database.Database,
@@ -179,13 +181,14 @@ export class SqliteStore implements Store {
     this.runs = compileRunQueries(db, this.jobs);
     const frontiers = compileFrontierQueries(db);
     this.history = compileScheduleHistoryQueries(db);
-    this.schedules = compileScheduleQueries(db, frontiers, this.jobs, this.history);
+    const counts = compileLoadForecastCounts(db);
+    this.schedules = compileScheduleQueries(db, frontiers, this.jobs, this.history, counts);
     this.leases = compileLeaseQueries(db);
     this.overlap = compileOverlapQueries(db, this.runs);
     this.fires = compileFireQueries(db, this.leases, this.overlap, frontiers);
     this.registries = compileRegistryQueries(db);
     this.rateLimits = compileRateLimitQueries(db);
-    this.forecast = compileLoadForecastQueries(db);
+    this.forecast = compileLoadForecastQueries(db, counts);
     this.stats = compileStatsQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
@@ -205,6 +208,13 @@ export class SqliteStore implements Store {
       this.jobs.insertJob(job);
     });
     this.insertJobWithinLimit = (job, maxJobs) => insertJobWithinLimit.immediate(job, maxJobs);
+    // A change of the job's memory request changes what its schedules add to the forecast's counts.
+    const updateJob = db.transaction((job: Job) => {
+      const before = this.jobs.findJob(job.tenantId, job.id);
+      this.jobs.updateJob(job);
+      if (before !== null) counts.moveJobMemory(job.tenantId, job.id, before.resources, job.resources);
+    });
+    this.updateJobAndCounts = (job) => updateJob.immediate(job);
   }
 
   /** Opens (creating if needed) the database at `path`; ':memory:' gives a private in-memory store. */
@@ -321,7 +331,7 @@ export class SqliteStore implements Store {
   }
 
   async updateJob(job: Job): Promise<void> {
-    this.jobs.updateJob(job);
+    this.updateJobAndCounts(job);
   }
 
   async deleteJob(tenantId: string, jobId: string, at: number): Promise<DeletedJob> {
@@ -532,8 +542,8 @@ export class SqliteStore implements Store {
 
   // LoadForecastStore
 
-  async listScheduleLoad(tenantId: string | null): Promise<ScheduleLoadGroup[]> {
-    return this.forecast.listScheduleLoad(tenantId);
+  async listScheduleLoad(tenantId: string | null, notEndedBefore: number): Promise<ScheduleLoadGroup[]> {
+    return this.forecast.listScheduleLoad(tenantId, notEndedBefore);
   }
 
   async listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
