@@ -1,9 +1,12 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { setUnauthorizedListener } from './api';
+import { JobFormPage } from './job-form';
 import { JobsPage } from './jobs-page';
 import { Link } from './link';
+import { OverviewPage } from './overview-page';
 import { navigate, usePath } from './router';
 import { RunPage } from './run-page';
+import { RunsPage } from './runs-page';
 import { clearKey, loadKey, saveKey } from './session';
 import { SignIn } from './sign-in';
 
@@ -61,7 +64,11 @@ export function App() {
 }
 
 /** The main navigation, in order. */
-const NAV: readonly { to: string; label: string }[] = [{ to: '/jobs', label: 'Jobs' }];
+const NAV: readonly { to: string; label: string }[] = [
+  { to: '/', label: 'Overview' },
+  { to: '/jobs', label: 'Jobs' },
+  { to: '/runs', label: 'Runs' },
+];
 
 /**
  * The console's pages by path, first match wins. `key` remounts a page when the key or the path's id
@@ -73,7 +80,14 @@ const PAGES: readonly { path: RegExp; render: (apiKey: string, params: string[])
     path: /^\/runs\/([^/]+)$/,
     render: (apiKey, [runId = '']) => <RunPage key={apiKey + runId} apiKey={apiKey} runId={runId} />,
   },
-  { path: /^\/(jobs)?$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/$/, render: (apiKey) => <OverviewPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/jobs$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/jobs\/new$/, render: (apiKey) => <JobFormPage key={apiKey} apiKey={apiKey} jobId={null} /> },
+  {
+    path: /^\/jobs\/([^/]+)\/edit$/,
+    render: (apiKey, [jobId = '']) => <JobFormPage key={apiKey + jobId} apiKey={apiKey} jobId={jobId} />,
+  },
+  { path: /^\/runs$/, render: (apiKey) => <RunsPage key={apiKey} apiKey={apiKey} /> },
 ];
 
 function pageFor(path: string, apiKey: string): ReactNode {
