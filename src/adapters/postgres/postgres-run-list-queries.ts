@@ -55,22 +55,36 @@ export async function listRuns(sql: Sql, tenantId: string, filter: RunFilter): P
     if (jobId !== undefined && jobId !== schedule.job_id) return { items: [], nextCursor: null };
     jobId = schedule.job_id;
   }
+  const query = listRunsQuery(tenantId, { ...filter, jobId });
+  if (query === null) return { items: [], nextCursor: null };
+  const rows = await sql.rows<RunRow>(query.text, query.values);
+  return toPage(rows, limit, rowToRun);
+}
+
+/**
+ * The statement of one page, for a filter whose job is resolved (a schedule's included); null when it can
+ * list nothing (no known status asked for, or an empty range).
+ */
+export function listRunsQuery(
+  tenantId: string,
+  filter: RunFilter,
+): { text: string; values: unknown[] } | null {
   const statuses = knownStatuses(filter.statuses ?? []);
-  if (statuses.length === 0 && (filter.statuses?.length ?? 0) > 0) return { items: [], nextCursor: null };
+  if (statuses.length === 0 && (filter.statuses?.length ?? 0) > 0) return null;
   const { below, atOrAbove } = runIdRange(filter);
-  if (atOrAbove >= below) return { items: [], nextCursor: null };
+  if (atOrAbove >= below) return null;
   const idTimes = idTimeRange(filter);
 
-  const values: unknown[] = [tenantId, below, atOrAbove, idTimes.to, idTimes.from, limit + 1];
+  const values: unknown[] = [tenantId, below, atOrAbove, idTimes.to, idTimes.from, filter.limit + 1];
   const where = ['tenant_id = $1', 'id < $2', 'id >= $3', 'id_time <= $4', 'id_time >= $5'];
   const add = (condition: string, value: unknown) => {
     values.push(value);
     where.push(`${condition} $${values.length}`);
   };
-  if (jobId !== undefined) add('job_id =', jobId);
-  if (scheduleId !== undefined) add('schedule_id =', scheduleId);
+  if (filter.jobId !== undefined) add('job_id =', filter.jobId);
+  if (filter.scheduleId !== undefined) add('schedule_id =', filter.scheduleId);
   let query: string;
-  if (jobId === undefined && statuses.length > 1) {
+  if (filter.jobId === undefined && statuses.length > 1) {
     const arms = statuses.map((status) => {
       values.push(status);
       const conditions = [...where, `status = $${values.length}`].join(' AND ');
@@ -85,6 +99,5 @@ export async function listRuns(sql: Sql, tenantId: string, filter: RunFilter): P
     }
     query = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $6`;
   }
-  const rows = await sql.rows<RunRow>(query, values);
-  return toPage(rows, limit, rowToRun);
+  return { text: query, values };
 }

@@ -26,12 +26,13 @@ export const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt,
 type ListStatement = Database.Statement<[Record<string, unknown>], RunRow>;
 
 /** The statuses asked for, in RUN_STATUSES order and known ones only, so they can be written into SQL. */
-function knownStatuses(statuses: readonly RunStatus[]): RunStatus[] {
+export function knownStatuses(statuses: readonly RunStatus[]): RunStatus[] {
   const wanted = new Set<string>(statuses);
   return RUN_STATUSES.filter((status) => wanted.has(status));
 }
 
-function listStatementSql(job: boolean, schedule: boolean, statuses: readonly RunStatus[]): string {
+/** The statement of a page by job (or not), schedule (with its job) and statuses (known ones, in order). */
+export function listStatementSql(job: boolean, schedule: boolean, statuses: readonly RunStatus[]): string {
   const head = `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = @tenantId AND id < @below AND id >= @atOrAbove`;
   const tail = 'ORDER BY id DESC LIMIT @limit';
   if (!job) {
