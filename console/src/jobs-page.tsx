@@ -105,32 +105,34 @@ export function JobsPage({ apiKey }: { apiKey: string }) {
                         </>
                       )}
                     </td>
-                    <td className="row-actions">
-                      <button type="button" aria-label="Run now" onClick={() => void runNow(job)}>
-                        Run now
-                      </button>
-                      <Link to={`/jobs/${encodeURIComponent(job.id)}/edit`} label={`Edit ${job.name}`}>
-                        Edit
-                      </Link>
-                      {confirming === job.id ? (
-                        <span role="group" aria-label={`Delete ${job.name}?`}>
-                          Delete {job.name}?{' '}
-                          <button type="button" onClick={() => void remove(job)}>
-                            Yes, delete
-                          </button>{' '}
-                          <button type="button" onClick={() => setConfirming(null)}>
-                            Keep it
-                          </button>
-                        </span>
-                      ) : (
-                        <button
-                          type="button"
-                          aria-label={`Delete ${job.name}`}
-                          onClick={() => setConfirming(job.id)}
-                        >
-                          Delete
+                    <td>
+                      <div className="row-actions">
+                        <button type="button" aria-label="Run now" onClick={() => void runNow(job)}>
+                          Run now
                         </button>
-                      )}
+                        <Link to={`/jobs/${encodeURIComponent(job.id)}/edit`} label={`Edit ${job.name}`}>
+                          Edit
+                        </Link>
+                        {confirming === job.id ? (
+                          <span role="group" aria-label={`Delete ${job.name}?`}>
+                            Delete {job.name}?{' '}
+                            <button type="button" onClick={() => void remove(job)}>
+                              Yes, delete
+                            </button>{' '}
+                            <button type="button" onClick={() => setConfirming(null)}>
+                              Keep it
+                            </button>
+                          </span>
+                        ) : (
+                          <button
+                            type="button"
+                            aria-label={`Delete ${job.name}`}
+                            onClick={() => setConfirming(job.id)}
+                          >
+                            Delete
+                          </button>
+                        )}
+                      </div>
                     </td>
                   </tr>
                 );

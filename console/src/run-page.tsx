@@ -10,6 +10,16 @@ import { cancelRun, getRunDetail, rerun } from './runs-api';
 const POLL_MS = 1000;
 
 const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
+// A timeline's events are often milliseconds apart: its times show them.
+const EVENT_TIME: Intl.DateTimeFormatOptions = {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+};
 
 /**
  * One run: its status and timeline, polled until it ends, and its log, followed live while the run goes on.
@@ -177,7 +187,7 @@ export function RunPage({ apiKey, runId }: { apiKey: string; runId: string }) {
               <tbody>
                 {run.timeline.map((event, i) => (
                   <tr key={i}>
-                    <td>{new Date(event.at).toLocaleString()}</td>
+                    <td>{new Date(event.at).toLocaleString(undefined, EVENT_TIME)}</td>
                     <td>{event.type}</td>
                     <td>{event.attempt}</td>
                     <td>{event.status}</td>

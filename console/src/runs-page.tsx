@@ -115,12 +115,14 @@ export function RunsPage({ apiKey }: { apiKey: string }) {
     go(next, cursors.slice(0, -1));
   };
   const onFirstPage = query.get('cursor') === null;
+  // The form starts again from the URL when the filters change (a link, Back), not on every page.
+  const filterKey = JSON.stringify(filterOf(query));
 
   return (
     <section>
       <h1>Runs</h1>
       <RunsFilterForm
-        key={search}
+        key={filterKey}
         apiKey={apiKey}
         initial={filterOf(query)}
         onApply={(filter: RunsFilter, event: FormEvent) => {
@@ -136,9 +138,9 @@ export function RunsPage({ apiKey }: { apiKey: string }) {
           <table aria-label="Runs">
             <thead>
               <tr>
+                <th scope="col">Status</th>
                 <th scope="col">Run</th>
                 <th scope="col">Job</th>
-                <th scope="col">Status</th>
                 <th scope="col">Exit code</th>
                 <th scope="col">Created</th>
               </tr>
@@ -147,12 +149,12 @@ export function RunsPage({ apiKey }: { apiKey: string }) {
               {page.items.map((run) => (
                 <tr key={run.id} data-run-id={run.id}>
                   <td>
+                    <span className={`status status-${run.status}`}>{run.status}</span>
+                  </td>
+                  <td>
                     <Link to={`/runs/${run.id}`}>{run.id}</Link>
                   </td>
                   <td>{jobName(run.jobId)}</td>
-                  <td>
-                    <span className={`status status-${run.status}`}>{run.status}</span>
-                  </td>
                   <td>{run.exitCode ?? '—'}</td>
                   <td>{new Date(run.createdAt).toLocaleString()}</td>
                 </tr>
