@@ -15,7 +15,7 @@ import {
 } from './api';
 
 /** The statuses a run ends in when it went wrong: the runs page's "Failures only". */
-export const FAILURE_STATUSES: readonly RunStatus[] = ['failed', 'timed_out', 'oom_killed', 'lost'];
+export { FAILURE_RUN_STATUSES as FAILURE_STATUSES } from './api';
 
 export type StatsWindow = '1h' | '24h';
 

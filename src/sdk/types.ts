@@ -29,6 +29,9 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'skipped',
 ];
 
+/** The statuses a run ends in when it went wrong: `listRuns({ status: FAILURE_RUN_STATUSES })`. */
+export const FAILURE_RUN_STATUSES: readonly RunStatus[] = ['failed', 'timed_out', 'oom_killed', 'lost'];
+
 export function isTerminalStatus(status: RunStatus): boolean {
   return TERMINAL_RUN_STATUSES.includes(status);
 }

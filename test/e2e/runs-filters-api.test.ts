@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ServerProcess, type TestTenant } from '../support/server-process.js';
+import { runCli, ServerProcess, type TestTenant } from '../support/server-process.js';
 
 const FAILURES = 'failed,timed_out,oom_killed,lost';
 
@@ -80,6 +80,26 @@ describe('GET /v1/runs filters', () => {
     );
     assert.deepEqual(await list(`to=${from}`), ids.ok.slice(2));
     assert.deepEqual(await list(`to=${to}&status=failed`), ids.failed.slice(1));
+  });
+
+  it('lists the same through the CLI: --status with several, --failures, --from and --to', async () => {
+    const env = { PATH: process.env['PATH'] ?? '', HOURGLASS_URL: server.url, HOURGLASS_API_KEY: alice.key };
+    const idsOf = async (args: string[]) => {
+      const result = await runCli(['runs', 'list', '--json', ...args], env);
+      assert.equal(result.code, 0, result.stderr);
+      return (JSON.parse(result.stdout) as { items: { id: string }[] }).items.map((run) => run.id);
+    };
+    assert.deepEqual(await idsOf(['--failures']), ids.failed);
+    assert.deepEqual(await idsOf(['--status', 'failed,lost']), ids.failed);
+    assert.deepEqual(await idsOf(['--status', 'succeeded', '--to', '2000-01-01T00:00:00Z']), []);
+    const paged = await runCli(['runs', 'list', '--failures', '--limit', '1'], env);
+    assert.match(
+      paged.stderr,
+      /more: hourglass runs list --status failed,timed_out,oom_killed,lost --limit 1/,
+    );
+    const refused = await runCli(['runs', 'list', '--status', 'failed,done'], env);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /got 'done'/);
   });
 
   it('refuses a bad status, time or range with 400 naming the field', async () => {
