@@ -226,6 +226,12 @@ describe(
           stats.recentFailures.map((r: any) => r.id),
         );
       }
+      // The page reads the stats again by itself (every 10 s): a run that ends now shows without a reload.
+      const succeeded = page.getByTestId('outcome-totals').locator('td[data-outcome="succeeded"]');
+      const before = Number(await succeeded.textContent());
+      const run = await server.create(alice.key, `/v1/jobs/${made.formJobId}/runs`);
+      await server.waitForRun(alice.key, run.id);
+      await succeeded.filter({ hasText: new RegExp(`^${before + 1}$`) }).waitFor({ timeout: 15_000 });
       await page.close();
     });
 
