@@ -14,6 +14,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The request field at fault, as the problem's `field` names it (`resources.memoryMb`); null if none. */
+    readonly field: string | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -31,13 +33,15 @@ export function setUnauthorizedListener(listener: UnauthorizedListener): void {
 async function errorOf(response: Response): Promise<ApiError> {
   const text = await response.text();
   let message = `${response.status} ${response.statusText}`;
+  let field: string | null = null;
   try {
-    const body = JSON.parse(text) as { detail?: string; title?: string };
+    const body = JSON.parse(text) as { detail?: string; title?: string; field?: string };
     message = body.detail ?? body.title ?? message;
+    field = body.field ?? null;
   } catch {
     if (text.trim() !== '') message = text.trim();
   }
-  return new ApiError(response.status, message);
+  return new ApiError(response.status, message, field);
 }
 
 /** Sends a request with `key`; throws ApiError on any answer but 2xx. */

@@ -2,12 +2,15 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { AdminTenantPage } from './admin-tenant-page';
 import { AdminTenantsPage } from './admin-tenants-page';
 import { setUnauthorizedListener, type KeyKind } from './api';
+import { JobFormPage } from './job-form';
 import { JobsPage } from './jobs-page';
 import { useKeyKind } from './key-kind';
 import { NewSchedulePage } from './new-schedule-page';
 import { Link } from './link';
+import { OverviewPage } from './overview-page';
 import { navigate, usePath } from './router';
 import { RunPage } from './run-page';
+import { RunsPage } from './runs-page';
 import { SchedulePage } from './schedule-page';
 import { SchedulesPage } from './schedules-page';
 import { clearKey, loadKey, saveKey } from './session';
@@ -69,8 +72,10 @@ export function App() {
 
 /** The main navigation, in order; an item is a tenant's unless its `kind` says otherwise. */
 const NAV: readonly { to: string; label: string; kind?: KeyKind }[] = [
+  { to: '/', label: 'Overview' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/schedules', label: 'Schedules' },
+  { to: '/runs', label: 'Runs' },
   { to: '/admin', label: 'Tenants', kind: 'admin' },
 ];
 
@@ -105,7 +110,14 @@ const PAGES: readonly {
     path: /^\/runs\/([^/]+)$/,
     render: (apiKey, [runId = '']) => <RunPage key={apiKey + runId} apiKey={apiKey} runId={runId} />,
   },
-  { path: /^\/(jobs)?$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/$/, render: (apiKey) => <OverviewPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/jobs$/, render: (apiKey) => <JobsPage key={apiKey} apiKey={apiKey} /> },
+  { path: /^\/jobs\/new$/, render: (apiKey) => <JobFormPage key={apiKey} apiKey={apiKey} jobId={null} /> },
+  {
+    path: /^\/jobs\/([^/]+)\/edit$/,
+    render: (apiKey, [jobId = '']) => <JobFormPage key={apiKey + jobId} apiKey={apiKey} jobId={jobId} />,
+  },
+  { path: /^\/runs$/, render: (apiKey) => <RunsPage key={apiKey} apiKey={apiKey} /> },
 ];
 
 function pageFor(path: string, apiKey: string, kind: KeyKind): ReactNode {
@@ -113,7 +125,7 @@ function pageFor(path: string, apiKey: string, kind: KeyKind): ReactNode {
     const match = page.path.exec(path);
     if (match !== null) return page.render(apiKey, match.slice(1).map(decodeURIComponent));
   }
-  return <NotFound home={kind === 'admin' ? '/admin' : '/jobs'} />;
+  return <NotFound home={kind === 'admin' ? '/admin' : '/'} />;
 }
 
 function NotFound({ home }: { home: string }) {

@@ -287,7 +287,24 @@ export const ListRunsQuery = Type.Object(
       }),
     ),
     scheduleId: Type.Optional(Type.String({ maxLength: 64, description: 'A schedule id; 404 if none' })),
-    status: Type.Optional(RunStatus),
+    status: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: `A run status, or several comma-separated (failed,timed_out,oom_killed,lost): ${RUN_STATUSES.join(', ')}`,
+      }),
+    ),
+    from: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'ISO 8601 with an offset: runs created at or after it (a scheduled run: its tick)',
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'ISO 8601 with an offset: runs created before it; after from',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
   },

@@ -129,6 +129,18 @@ export function parseRunStatus(value: string | undefined): RunStatus | undefined
   return status;
 }
 
+/** `--status failed,lost`: one status or several, comma-separated, each checked as parseRunStatus does. */
+export function parseRunStatuses(value: string | undefined): RunStatus[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((part) => {
+    const status = RUN_STATUSES.find((s) => s === part.trim());
+    if (status === undefined) {
+      throw new UsageError(`--status takes one or more of ${RUN_STATUSES.join(', ')}; got '${part}'`);
+    }
+    return status;
+  });
+}
+
 /** The exit code of `hourglass run --wait`: the run's outcome, in the conventions of shells and timeout(1). */
 export function exitCodeForStatus(status: RunStatus): number {
   switch (status) {

@@ -62,6 +62,14 @@ export function newId(kind: IdKind, nowMs: number, randomBytes: (n: number) => U
   return `${ID_PREFIXES[kind]}_${encodeTime(nowMs)}${encodeRandom(randomBytes(16))}`;
 }
 
+/**
+ * The least id of `kind` created at `ms` or later: every id of a later time sorts at or above it, every id of
+ * an earlier time below it, so a time range of ids is a range of strings.
+ */
+export function lowestIdAt(kind: IdKind, ms: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(ms)}`;
+}
+
 export function isId(kind: IdKind, value: string): boolean {
   const prefix = `${ID_PREFIXES[kind]}_`;
   return value.startsWith(prefix) && ID_BODY.test(value.slice(prefix.length));

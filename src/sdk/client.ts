@@ -138,8 +138,13 @@ export class HourglassClient {
   }
 
   listRuns(options: ListRunsOptions = {}): Promise<Page<Run>> {
-    const { jobId, scheduleId, status, limit, cursor } = options;
-    return this.#json('GET', '/v1/runs', { query: { jobId, scheduleId, status, limit, cursor } });
+    const { jobId, scheduleId, limit, cursor } = options;
+    // An empty list filters nothing, as no status does.
+    const status =
+      typeof options.status === 'string' ? options.status : options.status?.join(',') || undefined;
+    const instant = (at: string | Date | undefined) => (at instanceof Date ? at.toISOString() : at);
+    const [from, to] = [instant(options.from), instant(options.to)];
+    return this.#json('GET', '/v1/runs', { query: { jobId, scheduleId, status, from, to, limit, cursor } });
   }
 
   getRun(id: string, options: SignalOptions = {}): Promise<RunDetail> {

@@ -29,6 +29,9 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'skipped',
 ];
 
+/** The statuses a run ends in when it went wrong: `listRuns({ status: FAILURE_RUN_STATUSES })`. */
+export const FAILURE_RUN_STATUSES: readonly RunStatus[] = ['failed', 'timed_out', 'oom_killed', 'lost'];
+
 export function isTerminalStatus(status: RunStatus): boolean {
   return TERMINAL_RUN_STATUSES.includes(status);
 }
@@ -197,7 +200,12 @@ export interface ListRunsOptions extends PageOptions {
   /** A job id (a deleted job's too) or a live job's name; one the tenant does not have is a 404. */
   jobId?: string;
   scheduleId?: string;
-  status?: RunStatus;
+  /** One status, or several: `['failed', 'timed_out', 'oom_killed', 'lost']` lists failures only. */
+  status?: RunStatus | readonly RunStatus[];
+  /** Runs created at or after this time (a scheduled run: its tick); ISO 8601 or a Date. */
+  from?: string | Date;
+  /** Runs created before this time; after `from`. */
+  to?: string | Date;
 }
 
 export type OverlapPolicy = 'allow' | 'skip' | 'buffer_one' | 'replace';

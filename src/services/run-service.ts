@@ -12,7 +12,6 @@ import { isId, newId } from '../core/ids.js';
 import { memoryRequestOf, type Job } from '../core/job.js';
 import { DEFAULT_PRE_DISPATCH_LEAD_MS, newQueuedRun, type Run, type RunEvent } from '../core/run.js';
 import type { Schedule } from '../core/schedule.js';
-import type { RunStatus } from '../core/run-state.js';
 import { runtimeOf } from '../core/job.js';
 import { checkHostCommandsAllowed, type Tenant } from '../core/tenant.js';
 import type { Clock } from '../ports/clock.js';
@@ -24,6 +23,7 @@ import type { RateLimitStore } from '../ports/store/rate-limit-store.js';
 import type { CancelResult, RunStore } from '../ports/store/run-store.js';
 import { parseInstant } from './input-time.js';
 import { resolveJobFilter } from './job-filter.js';
+import { runFilterOf, type ListRunsInput } from './run-list-input.js';
 import type { JobService } from './job-service.js';
 import { dispatchDue } from './run-dispatcher.js';
 
@@ -46,14 +46,6 @@ export const DEFAULT_RUN_SERVICE_OPTIONS: Readonly<RunServiceOptions> = Object.f
 /** How far ahead a run may be asked for, and how late `runAt` may be before it is a mistake. */
 export const RUN_AT_MAX_AHEAD_MS = 366 * 86_400_000;
 export const RUN_AT_MAX_PAST_MS = 5000;
-
-export interface ListRunsInput {
-  jobId?: string;
-  scheduleId?: string;
-  status?: RunStatus;
-  limit: number;
-  cursor?: string;
-}
 
 export class RunService {
   private readonly options: Readonly<RunServiceOptions>;
@@ -174,14 +166,13 @@ export class RunService {
 
   /**
    * The tenant's runs, newest first. `jobId` is a job's id (a deleted job's too) or a live job's name, as on
-   * the job routes; a job or schedule the tenant does not have answers 404, never an empty page.
+   * the job routes; a job or schedule the tenant does not have answers 404, never an empty page. `status`
+   * may list several, comma-separated; `from`/`to` bound the runs' creation (run-list-input.ts).
    */
   async listRuns(tenantId: string, input: ListRunsInput): Promise<Page<Run>> {
-    if (input.cursor !== undefined && !isId('run', input.cursor)) {
-      throw invalid('cursor', 'is not a cursor returned by this endpoint');
-    }
+    const filter = runFilterOf(input);
     const jobId = await resolveJobFilter(this.store, tenantId, input.jobId);
-    return this.store.listRuns(tenantId, { ...input, jobId });
+    return this.store.listRuns(tenantId, jobId === undefined ? filter : { ...filter, jobId });
   }
 
   async cancelRun(tenantId: string, runId: string): Promise<Run> {

@@ -150,7 +150,7 @@ for (const factory of STORE_FACTORIES) {
         limit: 10,
         jobId: w.job.id,
         scheduleId: noOverrides.id,
-        status: 'queued',
+        statuses: ['queued'],
       });
       assert.deepEqual(
         queuedOnly.items.map((r) => r.id),

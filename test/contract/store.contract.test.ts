@@ -329,8 +329,8 @@ for (const factory of STORE_FACTORIES) {
 
       assert.deepEqual(await ids({ limit: 10 }), [a3.id, a2.id, b1.id, a1.id]);
       assert.deepEqual(await ids({ limit: 10, jobId: jobA.id }), [a3.id, a2.id, a1.id]);
-      assert.deepEqual(await ids({ limit: 10, status: 'queued' }), [a2.id, b1.id, a1.id]);
-      assert.deepEqual(await ids({ limit: 10, jobId: jobA.id, status: 'queued' }), [a2.id, a1.id]);
+      assert.deepEqual(await ids({ limit: 10, statuses: ['queued'] }), [a2.id, b1.id, a1.id]);
+      assert.deepEqual(await ids({ limit: 10, jobId: jobA.id, statuses: ['queued'] }), [a2.id, a1.id]);
 
       const p1 = await store.listRuns(jobA.tenantId, { limit: 3 });
       assert.equal(p1.nextCursor, b1.id);

@@ -69,7 +69,7 @@ describe('web console', { skip: skipUnless(CHROMIUM_AVAILABLE, `Chromium at ${CH
 
   it('runs a job from the console and shows it succeed with its log; another tenant sees none of it', async () => {
     const page = await newPage();
-    await page.goto(server.url + '/');
+    await page.goto(server.url + '/jobs');
     await signIn(page, alice.key);
     const row = page.getByRole('row', { name: /greet/ });
     await row.waitFor();
@@ -96,6 +96,7 @@ describe('web console', { skip: skipUnless(CHROMIUM_AVAILABLE, `Chromium at ${CH
     assert.equal(await page.evaluate<number>('sessionStorage.length'), 0);
 
     await signIn(page, bob.key);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByText('No jobs yet.').waitFor();
     assert.equal(await page.getByText('greet').count(), 0);
     await page.goto(`${server.url}/runs/${runId}`);
@@ -108,7 +109,7 @@ describe('web console', { skip: skipUnless(CHROMIUM_AVAILABLE, `Chromium at ${CH
   it('returns to sign-in with a message when the key is revoked', async () => {
     const carol = await server.createTenant('carol');
     const page = await newPage();
-    await page.goto(server.url + '/');
+    await page.goto(server.url + '/jobs');
     await signIn(page, carol.key);
     await page.getByText('No jobs yet.').waitFor();
     const revoked = await server.request('DELETE', `/v1/keys/${carol.keyId}`, { key: server.adminKey });

@@ -9,6 +9,7 @@ import {
   parseInteger,
   parseKeyValues,
   parseRunStatus,
+  parseRunStatuses,
   parseSeconds,
   splitAtTerminator,
   splitLeadingFlags,
@@ -102,6 +103,11 @@ describe('numbers and durations', () => {
   it('knows the run statuses', () => {
     assert.equal(parseRunStatus('timed_out'), 'timed_out');
     assert.throws(() => parseRunStatus('done'), /must be one of queued, running/);
+    assert.deepEqual(parseRunStatuses('failed, lost'), ['failed', 'lost']);
+    assert.deepEqual(parseRunStatuses('timed_out'), ['timed_out']);
+    assert.equal(parseRunStatuses(undefined), undefined);
+    assert.throws(() => parseRunStatuses('failed,done'), /one or more of queued, .*got 'done'/);
+    assert.throws(() => parseRunStatuses('failed,'), /got ''/);
   });
 });
 

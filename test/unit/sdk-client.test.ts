@@ -45,6 +45,26 @@ describe('HourglassClient', () => {
     assert.equal(calls[1]?.url, 'http://api.test/v1/runs?jobId=job_1&limit=5');
   });
 
+  it('sends several statuses comma-separated and times as ISO 8601', async () => {
+    const page = () => json(200, { items: [], nextCursor: null });
+    const { client, calls } = scripted(page(), page(), page());
+    await client.listRuns({
+      status: ['failed', 'lost'],
+      from: new Date(Date.UTC(2026, 0, 2)),
+      to: '2026-01-03T00:00:00Z',
+    });
+    await client.listRuns({ status: 'failed' });
+    await client.listRuns({ status: [] });
+    assert.deepEqual(
+      calls.map((c) => decodeURIComponent(c.url.replace('http://api.test', ''))),
+      [
+        '/v1/runs?status=failed,lost&from=2026-01-02T00:00:00.000Z&to=2026-01-03T00:00:00Z',
+        '/v1/runs?status=failed',
+        '/v1/runs',
+      ],
+    );
+  });
+
   it('posts a run with its idempotency key', async () => {
     const { client, calls } = scripted(json(201, { id: 'run_1' }));
     await client.createRun('hello', { args: ['x'] }, { idempotencyKey: 'once' });

@@ -1,5 +1,5 @@
 // The runs table, tenant side: creating a run (with its Idempotency-Key), reading and listing runs and their
-// timelines, dispatch bookkeeping, cancellation, and the runs of a deleted job. The worker side is
+// timelines (listing is postgres-run-list-queries.ts), dispatch bookkeeping, cancellation, and the runs of a deleted job. The worker side is
 // postgres-attempt-queries.ts; the timeline discipline is postgres-run-events.ts. What a cancel does in each
 // state, and the reasons it records, are src/core/cancel-reason.ts.
 //
@@ -8,23 +8,13 @@
 
 import { CANCELLED_BY_JOB_DELETION, CANCELLED_BY_REQUEST, cancelEffectOf } from '../../core/cancel-reason.js';
 import { HourglassError, notFound } from '../../core/errors.js';
-import { isId } from '../../core/ids.js';
 import type { Run, RunEvent } from '../../core/run.js';
 import { memoryRequestOf } from '../../core/job.js';
 import type { QueueMessage } from '../../ports/queue.js';
-import type {
-  CancelResult,
-  DispatchQuery,
-  InsertRunResult,
-  NewRun,
-  Page,
-  RunFilter,
-} from '../../ports/store.js';
+import type { CancelResult, DispatchQuery, InsertRunResult, NewRun } from '../../ports/store.js';
 import type { Sql } from './postgres-database.js';
-import { tenantHasJob } from './postgres-job-queries.js';
 import { eventOfChanged, keysOf } from './postgres-run-events.js';
 import {
-  AFTER_ALL_IDS,
   idTimeOf,
   impliedRunEvents,
   RUN_COLUMNS,
@@ -32,7 +22,6 @@ import {
   runParams,
   rowToRun,
   rowToRunEvent,
-  toPage,
   type FiredRunRow,
   type RunEventRow,
   type RunRow,
@@ -123,51 +112,6 @@ export async function getRunEvents(sql: Sql, runId: string): Promise<RunEvent[]>
   ]);
   const events = stored.map(rowToRunEvent);
   return fired === undefined ? events : [...impliedRunEvents(fired), ...events];
-}
-
-/**
- * The newest id_time a run listed after `cursor` can have: ids begin with their time, so an id below the
- * cursor is no later than it, and the day partitions after it are not read. Unbounded for a cursor that is
- * not a run id (the first page's, or a client's garbage, which then simply finds what it finds).
- */
-function idTimeBound(cursor: string | undefined): number {
-  return cursor !== undefined && isId('run', cursor) ? idTimeOf(cursor) : Number.MAX_SAFE_INTEGER;
-}
-
-export async function listRuns(sql: Sql, tenantId: string, filter: RunFilter): Promise<Page<Run>> {
-  const { scheduleId, status, limit } = filter;
-  let { jobId } = filter;
-  // The job or schedule is found in the tenant first, so a filter naming another tenant's is not_found and
-  // costs what an unknown one does. Deleted jobs and schedules keep their rows: their runs stay listable.
-  if (jobId !== undefined && !(await tenantHasJob(sql, tenantId, jobId))) {
-    throw notFound('job', jobId, 'jobId');
-  }
-  if (scheduleId !== undefined) {
-    // A schedule keeps its job for life: its runs are read through the job's index (runs_tenant_job), so a
-    // fired run enters no index of its schedule's.
-    const schedule = await sql.first<{ job_id: string }>(
-      'SELECT job_id FROM schedules WHERE id = $1 AND tenant_id = $2',
-      [scheduleId, tenantId],
-    );
-    if (schedule === undefined) throw notFound('schedule', scheduleId, 'scheduleId');
-    if (jobId !== undefined && jobId !== schedule.job_id) return { items: [], nextCursor: null };
-    jobId = schedule.job_id;
-  }
-  const values: unknown[] = [tenantId, filter.cursor ?? AFTER_ALL_IDS, idTimeBound(filter.cursor)];
-  const where = ['tenant_id = $1', 'id < $2', 'id_time <= $3'];
-  const add = (condition: string, value: unknown) => {
-    values.push(value);
-    where.push(`${condition} $${values.length}`);
-  };
-  if (jobId !== undefined) add('job_id =', jobId);
-  if (scheduleId !== undefined) add('schedule_id =', scheduleId);
-  if (status !== undefined) add('status =', status);
-  values.push(limit + 1);
-  const rows = await sql.rows<RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${values.length}`,
-    values,
-  );
-  return toPage(rows, limit, rowToRun);
 }
 
 /** Every queued run not blocked by another, oldest first (runs_queued, merged across the partitions). */

@@ -63,6 +63,7 @@ import * as overlap from './postgres-overlap-queries.js';
 import { maintainPartitions, type PartitionReport } from './postgres-partitions.js';
 import * as rateLimits from './postgres-rate-limit-queries.js';
 import * as registries from './postgres-registry-queries.js';
+import { listRuns } from './postgres-run-list-queries.js';
 import * as runs from './postgres-run-queries.js';
 import * as history from './postgres-schedule-history-queries.js';
 import * as schedules from './postgres-schedule-queries.js';
@@ -266,7 +267,7 @@ export class PostgresStore implements Store {
   }
 
   listRuns(tenantId: string, filter: RunFilter): Promise<Page<Run>> {
-    return this.db.autocommit((sql) => runs.listRuns(sql, tenantId, filter));
+    return this.db.autocommit((sql) => listRuns(sql, tenantId, filter));
   }
 
   listQueuedRuns(): Promise<Run[]> {

@@ -18,7 +18,6 @@ import {
 } from '../../core/cancel-reason.js';
 import { HourglassError, notFound } from '../../core/errors.js';
 import { memoryRequestOf } from '../../core/job.js';
-import { RUN_STATUSES } from '../../core/run-state.js';
 import type { Run, RunEvent, RunEventType } from '../../core/run.js';
 import type {
   AttemptResult,
@@ -35,6 +34,7 @@ import type {
 } from '../../ports/store.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type { JobQueries } from './sqlite-job-queries.js';
+import { compileRunListQueries, RUN_COLUMNS } from './sqlite-run-list-queries.js';
 
 interface DispatchRow {
   id: string;
@@ -46,71 +46,19 @@ interface DispatchRow {
   memory_request_mb: number | null;
 }
 import {
-  AFTER_ALL_IDS,
   impliedRunEvents,
   rowToRun,
   rowToRunEvent,
   runToRow,
-  toPage,
   type FiredRunRow,
   type RunEventRow,
   type RunRow,
 } from './sqlite-rows.js';
 
-const RUN_COLUMNS = `id, tenant_id, job_id, schedule_id, status, attempt, exit_code, reason, args_json,
-  env_json, created_at, nominal_time, due_at, blocked_by, available_at, dispatched_at, started_at,
-  finished_at, worker_id, heartbeat_at, cancel_requested_at, idempotency_key, request_hash, image_digest`;
-
 /** Ids to a JSON array, read back with json_each: one compiled statement serves any number of ids. */
 const idList = (ids: string[]): string => JSON.stringify(ids);
 
 type IdRow = { id: string };
-
-type ListKey = `${boolean}/${boolean}/${boolean}`;
-const listKey = (job: boolean, schedule: boolean, status: boolean): ListKey => `${job}/${schedule}/${status}`;
-
-function compileListQueries(db: Database.Database) {
-  // One statement per filter combination (job, schedule, status), so each can use its own index; the cursor
-  // is always bound (AFTER_ALL_IDS on the first page) to keep the statements few. A schedule's runs have no
-  // index of their own (one more B-tree every fired run enters at a random place, see migration 5): they are
-  // read through their job's, which a schedule keeps for life, so a schedule filter always comes with its job.
-  const head = `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = @tenantId AND id < @cursor`;
-  const tail = 'ORDER BY id DESC LIMIT @limit';
-  const statements = new Map<ListKey, Database.Statement<[Record<string, unknown>], RunRow>>();
-  for (const job of [false, true]) {
-    for (const schedule of job ? [false, true] : [false]) {
-      for (const status of [false, true]) {
-        const filter = [
-          job ? 'AND job_id = @jobId' : '',
-          schedule ? 'AND schedule_id = @scheduleId' : '',
-          status ? 'AND status = @status' : '',
-        ].join(' ');
-        statements.set(
-          listKey(job, schedule, status),
-          db.prepare<[Record<string, unknown>], RunRow>(`${head} ${filter} ${tail}`),
-        );
-      }
-    }
-  }
-  // Unfiltered: no index of its own (every fired run would write one more B-tree, see migration 3), but one
-  // ordered stream per status from runs_tenant_status, merged (SQLite merges a compound ORDER BY whose arms
-  // come sorted), so a page still reads about `limit` rows, plus a seek per status.
-  const byStatus = RUN_STATUSES.map((status) => `${head} AND status = '${status}'`).join(' UNION ALL ');
-  statements.set(
-    listKey(false, false, false),
-    db.prepare<[Record<string, unknown>], RunRow>(`${byStatus} ${tail}`),
-  );
-  return (filter: RunFilter) => {
-    const key = listKey(
-      filter.jobId !== undefined,
-      filter.scheduleId !== undefined,
-      filter.status !== undefined,
-    );
-    const statement = statements.get(key);
-    if (!statement) throw new Error(`no list statement for ${key}`);
-    return statement;
-  };
-}
 
 export function compileRunQueries(
   db: Database.Database,
@@ -127,10 +75,7 @@ export function compileRunQueries(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND id = ?`,
   );
   const byId = db.prepare<[string], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
-  const listFor = compileListQueries(db);
-  const scheduleJob = db
-    .prepare<[string, string], string>('SELECT job_id FROM schedules WHERE id = ? AND tenant_id = ?')
-    .pluck();
+  const list = compileRunListQueries(db, jobs);
   // Only at start, so it has no index of its own (every queued run and every claim would write it): the
   // tenants are walked with one index seek each (a skip-scan; the tenants table is not needed, nor trusted
   // to name every run's tenant), their queued runs read through runs_tenant_status, and the whole sorted.
@@ -404,32 +349,7 @@ export function compileRunQueries(
     },
 
     listRuns(tenantId: string, filter: RunFilter): Page<Run> {
-      const { scheduleId, status, limit } = filter;
-      let { jobId } = filter;
-      // The job or schedule is found in the tenant first. runs_job is not tenant-scoped (migration 3): given
-      // another tenant's job, the list would walk all of that job's runs to filter them out by tenant, and
-      // take time in proportion to someone else's data. A job's runs are all its tenant's.
-      // Deleted jobs too: their runs stay listable by the job's id.
-      if (jobId !== undefined && !jobs.tenantHasJob(tenantId, jobId)) {
-        throw notFound('job', jobId, 'jobId');
-      }
-      if (scheduleId !== undefined) {
-        // A schedule's runs are read through its job's index (see compileListQueries); deleted schedules
-        // keep their row, so their runs are still listed.
-        const jobOfSchedule = scheduleJob.get(scheduleId, tenantId);
-        if (jobOfSchedule === undefined) throw notFound('schedule', scheduleId, 'scheduleId');
-        if (jobId !== undefined && jobId !== jobOfSchedule) return { items: [], nextCursor: null };
-        jobId = jobOfSchedule;
-      }
-      const params = {
-        tenantId,
-        cursor: filter.cursor ?? AFTER_ALL_IDS,
-        limit: limit + 1,
-        jobId,
-        scheduleId,
-        status,
-      };
-      return toPage(listFor({ ...filter, jobId }).all(params), limit, rowToRun);
+      return list.listRuns(tenantId, filter);
     },
 
     listQueuedRuns(): Run[] {

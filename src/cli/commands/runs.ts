@@ -1,7 +1,7 @@
 // `hourglass runs …`: list runs, show one with its timeline, cancel one.
 
-import type { Run, RunDetail } from '../../sdk/index.js';
-import { parseInteger, parseRunStatus } from '../args.js';
+import { FAILURE_RUN_STATUSES, type Run, type RunDetail } from '../../sdk/index.js';
+import { parseInteger, parseRunStatuses, UsageError } from '../args.js';
 import { defineCommand, type Group } from '../command.js';
 import { jobNamesOf } from '../job-names.js';
 import { connect } from '../options.js';
@@ -19,12 +19,15 @@ import {
 } from '../output.js';
 
 const list = defineCommand({
-  usage: 'hourglass runs list [--job J] [--schedule S] [--status S] [--limit N] [--cursor C] [--json]',
+  usage:
+    'hourglass runs list [--job J] [--schedule S] [--status S[,S…]] [--failures] [--from T] [--to T] [--limit N] [--cursor C] [--json]',
   summary: 'List runs, newest first, a page at a time.',
   help: `  --job J               Only the runs of this job (id or name; a deleted job's id too)
   --schedule S          Only the runs of this schedule (id)
-  --status S            Only runs in this status: queued, running, succeeded, failed, timed_out,
+  --status S[,S…]       Only runs in these statuses: queued, running, succeeded, failed, timed_out,
                         oom_killed, cancelled, lost, skipped
+  --failures            Only the failures: failed, timed_out, oom_killed, lost
+  --from T, --to T      Only runs created at or after T, before T (ISO 8601: 2026-03-08T07:00:00Z)
   --limit N             Runs per page
   --cursor C            Where the previous page ended (printed after it)
   --json                Print the page as JSON: {items, nextCursor}`,
@@ -32,25 +35,35 @@ const list = defineCommand({
     job: { type: 'string' },
     schedule: { type: 'string' },
     status: { type: 'string' },
+    failures: { type: 'boolean' },
+    from: { type: 'string' },
+    to: { type: 'string' },
     limit: { type: 'string' },
     cursor: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run({ values }) {
-    const status = parseRunStatus(values.status);
+    if (values.failures === true && values.status !== undefined) {
+      throw new UsageError('give --status or --failures, not both');
+    }
+    const status = values.failures === true ? FAILURE_RUN_STATUSES : parseRunStatuses(values.status);
     const limit = parseInteger(values.limit, '--limit', 1);
     const client = connect(values);
     // The API takes a job's id or name as it is: a deleted job's runs are still listed by its id.
     const jobId = values.job;
     const scheduleId = values.schedule;
-    const page = await client.listRuns({ jobId, scheduleId, status, limit, cursor: values.cursor });
+    const { from, to, cursor } = values;
+    const page = await client.listRuns({ jobId, scheduleId, status, from, to, limit, cursor });
     await printPage(page, {
       json: values.json === true,
       command: 'runs list',
       flags: [
         ['--job', values.job],
         ['--schedule', values.schedule],
-        ['--status', values.status],
+        // The next page's command names the failures' statuses: the same filter, one flag fewer.
+        ['--status', values.failures === true ? FAILURE_RUN_STATUSES.join(',') : values.status],
+        ['--from', values.from],
+        ['--to', values.to],
         ['--limit', values.limit],
       ],
       async table(runs) {

@@ -10,7 +10,14 @@ import type { Page } from './page.js';
 export interface RunFilter {
   jobId?: string;
   scheduleId?: string;
-  status?: RunStatus;
+  /** Runs in any of these statuses; absent (or empty) for every status. */
+  statuses?: readonly RunStatus[];
+  /**
+   * The time range [fromMs, toMs) of the runs' ids: a run's creation time, or a scheduled run's tick (core/ids.ts).
+   * Bounds on the id, so a page stays a range of the index it is read through.
+   */
+  fromMs?: number;
+  toMs?: number;
   limit: number;
   /** The last id of the previous page; runs are listed newest first. */
   cursor?: string;
