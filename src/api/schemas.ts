@@ -55,6 +55,7 @@ export const PlanLimits = Type.Object({
     maximum: 86_400,
     description: 'Shortest time between two ticks of a schedule',
   }),
+  maxWebhooks: Type.Integer({ minimum: 0, maximum: 1000, description: 'Webhooks at once' }),
   allowHostCommands: Type.Boolean({
     description:
       'Whether the tenant may create and run host commands (jobs without an image). Set only by an admin; ' +

@@ -53,6 +53,8 @@ export interface TenantLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule. */
   minIntervalSeconds: number;
+  /** Webhooks the tenant may have at once. */
+  maxWebhooks: number;
   /** May the tenant create and run host commands (jobs without an image)? Only an admin sets it. */
   allowHostCommands: boolean;
 }

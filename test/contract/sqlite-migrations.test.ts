@@ -298,7 +298,11 @@ describe('SQLite store: migration 12 on a version 11 database', () => {
     }
     const store = SqliteStore.open(path);
     try {
-      assert.deepEqual(store.migrationsApplied, [12, 13, 14]);
+      // 12 and every later one (other migrations may come after it).
+      assert.deepEqual(
+        store.migrationsApplied,
+        MIGRATIONS.map((m) => m.version).filter((v) => v >= 12),
+      );
       const all = [0, Number.MAX_SAFE_INTEGER] as const;
       assert.deepEqual(await store.listSchedulePauses(tenant.id, paused.id, ...all), [
         { pausedAt: 7_000, resumedAt: null },
