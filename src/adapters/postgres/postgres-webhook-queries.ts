@@ -79,9 +79,13 @@ export async function insertWebhook(sql: Sql, webhook: Webhook, maxWebhooks: num
     webhook.tenantId,
   ]);
   if ((counted?.n ?? 0) >= maxWebhooks) {
-    throw new HourglassError('plan_limit_exceeded', `the plan allows at most ${maxWebhooks} webhooks`, {
-      limit: 'maxWebhooks',
-    });
+    throw new HourglassError(
+      'plan_limit_exceeded',
+      `the plan allows at most ${maxWebhooks} webhooks (limit maxWebhooks); delete one first`,
+      {
+        limit: 'maxWebhooks',
+      },
+    );
   }
   await sql.changes(
     `INSERT INTO webhooks (id, tenant_id, url, events, job_id, secret, created_at, disabled_at, disabled_reason)

@@ -117,9 +117,13 @@ export function compileWebhookQueries(db: Database.Database) {
 
   const insertWithinLimit = db.transaction((webhook: Webhook, maxWebhooks: number): void => {
     if ((count.get(webhook.tenantId) ?? 0) >= maxWebhooks) {
-      throw new HourglassError('plan_limit_exceeded', `the plan allows at most ${maxWebhooks} webhooks`, {
-        limit: 'maxWebhooks',
-      });
+      throw new HourglassError(
+        'plan_limit_exceeded',
+        `the plan allows at most ${maxWebhooks} webhooks (limit maxWebhooks); delete one first`,
+        {
+          limit: 'maxWebhooks',
+        },
+      );
     }
     insert.run({
       id: webhook.id,
