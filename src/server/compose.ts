@@ -343,6 +343,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         logger: logger.child({ role: 'webhooks' }),
         hmac: (key, message) => createHmac('sha256', key).update(message).digest(),
         renderRun,
+        // Kept as long as the runs they report on are (a PostgreSQL store's retention).
+        keepSettledMs: config.retentionDays * 86_400_000,
       })
     : null;
   deliverer?.start();

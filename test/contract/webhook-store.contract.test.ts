@@ -284,5 +284,31 @@ for (const factory of STORE_FACTORIES) {
       assert.ok(claimable.every((c) => c.delivery.webhookId !== webhook.id));
       assert.equal(claimable.length, 6);
     });
+
+    test('pruning deletes old settled deliveries only, never a pending one', async (store) => {
+      const job = await seedJob(store);
+      const webhook = await seedWebhook(store, job.tenantId);
+      for (let i = 0; i < 3; i++) await finish(store, job, 'succeeded');
+      const claims = await store.claimDeliveries(FAR_FUTURE, FAR_FUTURE + 1000, 2);
+      assert.equal(claims.length, 2);
+      const [done, failed] = claims;
+      assert.ok(done && failed);
+      await store.recordDeliveryAttempt(done, { kind: 'succeeded', statusCode: 200 }, FAR_FUTURE);
+      await store.recordDeliveryAttempt(failed, { kind: 'failed', statusCode: 500, error: 'x' }, FAR_FUTURE);
+      const all = await deliveriesOf(store, webhook);
+      const newest = Math.max(...all.map((d) => d.createdAt));
+      assert.equal(
+        await store.pruneDeliveries(Math.min(...all.map((d) => d.createdAt)), 100),
+        0,
+        'none older',
+      );
+      assert.equal(await store.pruneDeliveries(newest + 1, 1), 1, 'a batch at a time');
+      assert.equal(await store.pruneDeliveries(newest + 1, 100), 1);
+      assert.deepEqual(
+        (await deliveriesOf(store, webhook)).map((d) => d.status),
+        ['pending'],
+      );
+      assert.equal(await store.pruneDeliveries(FAR_FUTURE * 2, 100), 0, 'pending is kept however old');
+    });
   });
 }

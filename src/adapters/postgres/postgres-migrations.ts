@@ -357,6 +357,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
       CREATE FUNCTION hourglass_run_outcome_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

@@ -447,6 +447,10 @@ export class PostgresStore implements Store {
     return this.db.autocommit((sql) => webhooks.claimDeliveries(sql, nowMs, leaseUntil, limit));
   }
 
+  pruneDeliveries(before: number, limit: number): Promise<number> {
+    return this.db.autocommit((sql) => webhooks.pruneDeliveries(sql, before, limit));
+  }
+
   recordDeliveryAttempt(claim: ClaimedDelivery, record: DeliveryRecord, nowMs: number): Promise<boolean> {
     return this.db.transaction((sql) => webhooks.recordDeliveryAttempt(sql, claim, record, nowMs));
   }

@@ -237,3 +237,11 @@ export async function recordDeliveryAttempt(
     }
   }
 }
+
+export async function pruneDeliveries(sql: Sql, before: number, limit: number): Promise<number> {
+  return sql.changes(
+    `DELETE FROM webhook_deliveries WHERE seq IN (
+       SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2)`,
+    [before, limit],
+  );
+}

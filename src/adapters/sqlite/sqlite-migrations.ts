@@ -412,6 +412,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
       CREATE TRIGGER runs_outcome_webhooks_update AFTER UPDATE OF status ON runs
         WHEN NEW.status IN (${TERMINAL_SQL}) AND OLD.status NOT IN (${TERMINAL_SQL})

@@ -573,6 +573,10 @@ export class SqliteStore implements Store {
     return this.withoutFsync(() => this.webhooks.claimDeliveries(nowMs, leaseUntil, limit));
   }
 
+  async pruneDeliveries(before: number, limit: number): Promise<number> {
+    return this.webhooks.pruneDeliveries(before, limit);
+  }
+
   async recordDeliveryAttempt(
     claim: ClaimedDelivery,
     record: DeliveryRecord,

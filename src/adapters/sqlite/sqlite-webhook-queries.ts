@@ -9,7 +9,7 @@ import { HourglassError } from '../../core/errors.js';
 import type { RunStatus } from '../../core/run-state.js';
 import type { DeliveryStatus, Webhook, WebhookDelivery } from '../../core/webhook.js';
 import type { ClaimedDelivery, DeliveryRecord, Page } from '../../ports/store.js';
-import { AFTER_ALL_IDS, BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
+import { BEFORE_ALL_IDS, toPage } from './sqlite-rows.js';
 
 interface WebhookRow {
   id: string;
@@ -115,6 +115,9 @@ export function compileWebhookQueries(db: Database.Database) {
     SET status = 'disabled', last_error = ?, next_attempt_at = NULL, claim_token = NULL
     WHERE webhook_id = ? AND status = 'pending'`);
 
+  const prune = db.prepare<[number, number]>(`DELETE FROM webhook_deliveries WHERE seq IN (
+    SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?)`);
+
   const insertWithinLimit = db.transaction((webhook: Webhook, maxWebhooks: number): void => {
     if ((count.get(webhook.tenantId) ?? 0) >= maxWebhooks) {
       throw new HourglassError(
@@ -201,8 +204,7 @@ export function compileWebhookQueries(db: Database.Database) {
       cursor?: string,
     ): Page<WebhookDelivery> | null {
       if (get.get(tenantId, webhookId) === undefined) return null;
-      const before =
-        cursor === undefined || cursor === AFTER_ALL_IDS ? Number.MAX_SAFE_INTEGER : seqOf(cursor);
+      const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : seqOf(cursor);
       const rows = deliveries.all(tenantId, webhookId, before, limit + 1);
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];
@@ -213,6 +215,7 @@ export function compileWebhookQueries(db: Database.Database) {
     },
     claimDeliveries: (nowMs: number, leaseUntil: number, limit: number) =>
       claimDue.immediate(nowMs, leaseUntil, limit),
+    pruneDeliveries: (before: number, limit: number) => prune.run(before, limit).changes,
     recordDeliveryAttempt: (claimed: ClaimedDelivery, outcome: DeliveryRecord, nowMs: number) =>
       record.immediate(claimed, outcome, nowMs),
   };

@@ -48,6 +48,11 @@ export interface WebhookStore {
    * from any number of processes never hand one delivery to two senders within its lease.
    */
   claimDeliveries(nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Deletes up to `limit` settled (not pending) deliveries made before `before`, oldest first; returns how
+   * many. Pending ones are kept however old: they are still to be sent.
+   */
+  pruneDeliveries(before: number, limit: number): Promise<number>;
   /** Records an attempt's outcome at `nowMs`; false (nothing written) when the claim is no longer held. */
   recordDeliveryAttempt(claim: ClaimedDelivery, record: DeliveryRecord, nowMs: number): Promise<boolean>;
 }

@@ -23,7 +23,8 @@ import type { WebhookSender } from '../../ports/webhook-sender.js';
 import type { Logger } from '../logger.js';
 
 export interface WebhookDelivererOptions {
-  store: Pick<WebhookStore, 'claimDeliveries' | 'recordDeliveryAttempt'> & Pick<RunStore, 'getRun'>;
+  store: Pick<WebhookStore, 'claimDeliveries' | 'recordDeliveryAttempt' | 'pruneDeliveries'> &
+    Pick<RunStore, 'getRun'>;
   sender: WebhookSender;
   clock: Clock;
   logger: Logger;
@@ -36,6 +37,8 @@ export interface WebhookDelivererOptions {
   concurrency?: number;
   leaseMs?: number;
   schedule?: RetrySchedule;
+  /** Settled deliveries are deleted this long after they were made (checked hourly); default 30 days. */
+  keepSettledMs?: number;
 }
 
 export type DelivererState = 'idle' | 'running' | 'stopped';
@@ -44,6 +47,9 @@ export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const DEFAULT_CONCURRENCY = 16;
 /** Longer than an attempt may last (15 s), with room for a slow store. */
 export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_KEEP_SETTLED_MS = 30 * 86_400_000;
+const PRUNE_INTERVAL_MS = 3_600_000;
+const PRUNE_BATCH = 1000;
 
 export class WebhookDeliverer {
   private readonly log: Logger;
@@ -52,6 +58,9 @@ export class WebhookDeliverer {
   private readonly leaseMs: number;
   private readonly schedule: RetrySchedule;
   private readonly random: () => number;
+  private readonly keepSettledMs: number;
+  /** Monotonic time of the last prune; null: not yet (the first poll prunes). */
+  private prunedAt: number | null = null;
   private state: DelivererState = 'idle';
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
@@ -65,6 +74,7 @@ export class WebhookDeliverer {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE;
     this.random = options.random ?? Math.random;
+    this.keepSettledMs = options.keepSettledMs ?? DEFAULT_KEEP_SETTLED_MS;
   }
 
   start(): void {
@@ -85,6 +95,7 @@ export class WebhookDeliverer {
 
   /** Claims what is due and has room, and starts sending it; resolves once claimed (not once sent). */
   async poll(): Promise<number> {
+    await this.pruneHourly();
     const room = this.concurrency - this.inFlight.size;
     if (room <= 0) return 0;
     const now = this.options.clock.now();
@@ -103,6 +114,26 @@ export class WebhookDeliverer {
       });
     }
     return claims.length;
+  }
+
+  /** Settled deliveries past keepSettledMs go, a batch at a time, at most once an hour. */
+  private async pruneHourly(): Promise<void> {
+    const at = this.options.clock.monotonic();
+    if (this.prunedAt !== null && at - this.prunedAt < PRUNE_INTERVAL_MS) return;
+    this.prunedAt = at;
+    const before = this.options.clock.now() - this.keepSettledMs;
+    let pruned = 0;
+    try {
+      for (;;) {
+        const n = await this.options.store.pruneDeliveries(before, PRUNE_BATCH);
+        pruned += n;
+        if (n < PRUNE_BATCH || this.state !== 'running') break;
+      }
+    } catch (error) {
+      // Sending matters more: the next hour tries again.
+      this.log.warn({ err: error }, 'deleting old webhook deliveries failed');
+    }
+    if (pruned > 0) this.log.info({ pruned }, 'deleted settled webhook deliveries past their keep time');
   }
 
   /** Resolves once nothing is in flight (tests). */
