@@ -1,6 +1,7 @@
 // The WebhookStore contract (src/ports/store/webhook-store.ts), run against every adapter in STORE_FACTORIES:
 // a run reaching a terminal status makes one delivery per matching webhook in the same write, on every path
-// that ends a run (an attempt's end, a cancel of a queued run, the reaper's lost, a skipped tick, a job's
+// that ends a run (an attempt's end, a cancel of a queued run, the reaper's lost — its finishAttempt with
+// outcome lost —, a skipped tick, a replace-policy cancel, a job's
 // deletion), and none for a retry, another tenant's webhook, another job or event, or a disabled webhook;
 // claims are leased and fenced; 410 disables the webhook with its pending deliveries; the plan limit; lists
 // are tenant-scoped and page newest first.
@@ -125,6 +126,23 @@ for (const factory of STORE_FACTORIES) {
       const result = await store.fireTicks('node-a', [lease], [t2], tick());
       assert.deepEqual(result.skipped, [t2.runId]);
       assert.deepEqual(summary(await deliveriesOf(store, webhook)), [[t2.runId, 'skipped', 'pending']]);
+    });
+
+    test('a replace-policy tick cancelling a queued run makes its delivery', async (store) => {
+      const job = await seedJob(store);
+      const webhook = await seedWebhook(store, job.tenantId, { events: ['cancelled'] });
+      const lease = await leaseAll(store, 'node-a');
+      const schedule = await seedSchedule(store, job, {
+        overlapPolicy: 'replace',
+        partition: lease.partition,
+      });
+      const n = Date.UTC(2026, 0, 1);
+      const t1 = tickOf(schedule, n);
+      await store.fireTicks('node-a', [lease], [t1], tick());
+      const t2 = tickOf(schedule, n + SECOND);
+      const result = await store.fireTicks('node-a', [lease], [t2], tick());
+      assert.deepEqual(result.cancelled, [t1.runId]);
+      assert.deepEqual(summary(await deliveriesOf(store, webhook)), [[t1.runId, 'cancelled', 'pending']]);
     });
 
     test('deleting a job cancels its queued runs, each with its delivery', async (store) => {
