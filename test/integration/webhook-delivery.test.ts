@@ -213,5 +213,24 @@ for (const factory of STORE_FACTORIES) {
       assert.equal(delivery?.attempts, 2);
       assert.equal(w.receiver.received.length, 2);
     });
+
+    it('reads only the first few KB of an answer: an endless body does not hold the attempt', async () => {
+      const endless = (res: import('node:http').ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = 'x'.repeat(64 * 1024);
+        const timer = setInterval(() => res.write(chunk), 10);
+        res.on('close', () => clearInterval(timer));
+      };
+      const w = await world([endless], { timeoutMs: 10_000 });
+      await finishRun(w.store, w.job);
+      const started = Date.now();
+      w.deliverer.start();
+      const [delivery] = await until(
+        () => deliveries(w),
+        (d) => d[0]?.status === 'succeeded',
+      );
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      assert.deepEqual([delivery?.attempts, delivery?.lastStatusCode], [1, 200]);
+    });
   });
 }
