@@ -345,6 +345,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         renderRun,
         // Kept as long as the runs they report on are (a PostgreSQL store's retention).
         keepSettledMs: config.retentionDays * 86_400_000,
+        onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
       })
     : null;
   deliverer?.start();

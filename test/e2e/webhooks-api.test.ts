@@ -99,6 +99,8 @@ describe('webhooks API', () => {
       [request.headers['webhook-id'], run.id, 'run.succeeded', 1, 200],
     );
     assert.ok(delivery.deliveredAt);
+    const metrics = await server.request('GET', '/metrics');
+    assert.match(metrics.text, /^hourglass_webhook_attempts_total\{outcome="succeeded"\} 1$/m);
   });
 
   it('refuses each bad field with a 400 naming it, and creates nothing', async () => {

@@ -37,6 +37,8 @@ export interface WebhookDelivererOptions {
   concurrency?: number;
   leaseMs?: number;
   schedule?: RetrySchedule;
+  /** Told about each attempt recorded, by its outcome (a metric). */
+  onAttempt?: (outcome: DeliveryRecord['kind']) => void;
   /** Settled deliveries are deleted this long after they were made (checked hourly); default 30 days. */
   keepSettledMs?: number;
 }
@@ -215,6 +217,7 @@ export class WebhookDeliverer {
 
   private async record(claim: ClaimedDelivery, record: DeliveryRecord): Promise<void> {
     const held = await this.options.store.recordDeliveryAttempt(claim, record, this.options.clock.now());
+    if (held) this.options.onAttempt?.(record.kind);
     const fields = {
       deliveryId: claim.delivery.id,
       webhookId: claim.delivery.webhookId,
