@@ -138,11 +138,6 @@ export class WebhookDeliverer {
     if (pruned > 0) this.log.info({ pruned }, 'deleted settled webhook deliveries past their keep time');
   }
 
-  /** Resolves once nothing is in flight (tests). */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
   private arm(delayMs: number): void {
     if (this.state !== 'running' || this.polling !== null) return;
     if (this.timer !== null) clearTimeout(this.timer);
