@@ -22,6 +22,7 @@ import type { RegistryCredentialService } from '../services/registry-credentials
 import type { ForecastService } from '../services/forecast-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
 import type { TenantService } from '../services/tenant-service.js';
+import type { WebhookService } from '../services/webhook-service.js';
 import { findUnsafeText } from './input-text.js';
 import { LogFollowers, type LogFollowLimits } from './log-followers.js';
 import { collectOpenApi } from './openapi.js';
@@ -43,6 +44,7 @@ import { registerRegistryRoutes } from './routes/registries.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 
 export interface ApiDeps {
   /** Readiness (meta), authentication (keys), log follows (keys, runs) and stats; the rest is in the services. */
@@ -56,6 +58,7 @@ export interface ApiDeps {
   schedules: ScheduleService;
   forecast: ForecastService;
   registries: RegistryCredentialService;
+  webhooks: WebhookService;
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -174,6 +177,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerForecastRoutes(app, deps);
   registerRegistryRoutes(app, deps);
   registerStatsRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => openapi.document());
   await registerConsoleRoutes(app, deps.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await app.ready();

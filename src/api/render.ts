@@ -4,6 +4,7 @@ import { memoryRequestOf, runtimeOf, type Job } from '../core/job.js';
 import { lagMs, type Run, type RunEvent } from '../core/run.js';
 import type { RegistryCredentialInfo } from '../core/registry-credential.js';
 import type { Schedule } from '../core/schedule.js';
+import { eventType, type Webhook, type WebhookDelivery } from '../core/webhook.js';
 import { offsetMinutes } from '../core/schedule-time.js';
 import { withPlanDefaults, type ApiKey, type Tenant } from '../core/tenant.js';
 import type { ProcessIsolation } from '../ports/executor.js';
@@ -85,6 +86,35 @@ export function renderRegistryLogin(login: RegistryCredentialInfo) {
     username: login.username,
     createdAt: iso(login.createdAt),
     updatedAt: iso(login.updatedAt),
+  };
+}
+
+/** A webhook as its tenant sees it: never its secret (shown once, by the create route alone). */
+export function renderWebhook(w: Webhook) {
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events,
+    jobId: w.jobId,
+    createdAt: iso(w.createdAt),
+    disabled: w.disabledAt !== null,
+    disabledAt: isoOrNull(w.disabledAt),
+    disabledReason: w.disabledReason,
+  };
+}
+
+export function renderWebhookDelivery(d: WebhookDelivery) {
+  return {
+    id: d.id,
+    runId: d.runId,
+    event: eventType(d.event),
+    status: d.status,
+    attempts: d.attempts,
+    lastStatusCode: d.lastStatusCode,
+    lastError: d.lastError,
+    nextAttemptAt: isoOrNull(d.nextAttemptAt),
+    createdAt: iso(d.createdAt),
+    deliveredAt: isoOrNull(d.deliveredAt),
   };
 }
 

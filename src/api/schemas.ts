@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_MEMORY_MB } from '../core/job.js';
 import { RUN_STATUSES } from '../core/run-state.js';
+import { DELIVERY_STATUSES, MAX_WEBHOOK_URL_CHARS, WEBHOOK_EVENTS } from '../core/webhook.js';
 import { REGISTRY_PASSWORD_MAX_CHARS, REGISTRY_USERNAME_MAX_CHARS } from '../core/registry-credential.js';
 import {
   CATCHUP_BOUNDS,
@@ -55,6 +56,7 @@ export const PlanLimits = Type.Object({
     maximum: 86_400,
     description: 'Shortest time between two ticks of a schedule',
   }),
+  maxWebhooks: Type.Integer({ minimum: 0, maximum: 1000, description: 'Webhooks at once' }),
   allowHostCommands: Type.Boolean({
     description:
       'Whether the tenant may create and run host commands (jobs without an image). Set only by an admin; ' +
@@ -567,3 +569,57 @@ export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
 export type PreviewQuery = Static<typeof PreviewQuery>;
 export type ForecastQuery = Static<typeof ForecastQuery>;
 export type PutRegistryBody = Static<typeof PutRegistryBody>;
+
+// ── Webhooks ─────────────────────────────────────────────────────────────────────────────────────
+
+export const CreateWebhookBody = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      maxLength: MAX_WEBHOOK_URL_CHARS,
+      description: 'Absolute http(s) URL without credentials, of a public host',
+    }),
+    events: Type.Array(Type.String({ maxLength: 32 }), {
+      minItems: 1,
+      maxItems: WEBHOOK_EVENTS.length,
+      description: `Run outcomes to be told about: ${WEBHOOK_EVENTS.join(', ')}`,
+    }),
+    jobId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Only this job’s runs (its id or name)' }),
+    ),
+  },
+  strict,
+);
+
+const webhookFields = {
+  id: Type.String(),
+  url: Type.String(),
+  events: Type.Array(Type.String()),
+  jobId: Nullable(Type.String()),
+  createdAt: Timestamp,
+  disabled: Type.Boolean({ description: 'True once the endpoint answered 410 Gone: nothing more is sent' }),
+  disabledAt: Nullable(Timestamp),
+  disabledReason: Nullable(Type.String()),
+};
+
+export const Webhook = Type.Object(webhookFields);
+
+export const CreatedWebhook = Type.Object({
+  ...webhookFields,
+  secret: Type.String({ description: 'whsec_…: verifies the signatures; shown here only, never again' }),
+});
+
+export const WebhookDelivery = Type.Object({
+  id: Type.String({ description: 'The webhook-id header of every attempt of this delivery' }),
+  runId: Type.String(),
+  event: Type.String({ description: 'run.succeeded, run.failed, …' }),
+  status: Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s))),
+  attempts: Type.Integer(),
+  lastStatusCode: Nullable(Type.Integer()),
+  lastError: Nullable(Type.String()),
+  nextAttemptAt: Nullable(Timestamp),
+  createdAt: Timestamp,
+  deliveredAt: Nullable(Timestamp),
+});
+
+export type CreateWebhookBody = Static<typeof CreateWebhookBody>;

@@ -15,6 +15,7 @@ import { runsGroup } from './commands/runs.js';
 import { schedulesGroup } from './commands/schedules.js';
 import { runServerCommand } from './commands/server.js';
 import { tenantsGroup } from './commands/tenants.js';
+import { webhooksGroup } from './commands/webhooks.js';
 import { CONNECTION_HELP } from './options.js';
 import { printErr, printOut } from './output.js';
 
@@ -25,6 +26,7 @@ const GROUPS: Record<string, Group> = {
   tenants: tenantsGroup,
   keys: keysGroup,
   registries: registriesGroup,
+  webhooks: webhooksGroup,
 };
 const COMMANDS = { run: runCommand, logs: logsCommand };
 
@@ -45,6 +47,9 @@ Commands:
   logs <run> [--follow]           Print a run's log
   registries login|list|logout    Logins for private image registries:
                                   hourglass registries login ghcr.io --username me --password-stdin
+  webhooks create|list|get|delete|deliveries
+                                  Run outcomes POSTed to your endpoint, signed:
+                                  hourglass webhooks create https://hooks.example.com/x --events failed,lost
   tenants create|update|list      Tenants and their limits (admin)
   keys create|revoke              Tenant API keys (admin)
   help [command...]               Show help (same as --help on any command)

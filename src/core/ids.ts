@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   run: 'run',
   schedule: 'sch',
   worker: 'wrk',
+  webhook: 'whk',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -16,6 +16,8 @@ export interface PlanLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule (an `every`, or the closest ticks of a cron). */
   minIntervalSeconds: number;
+  /** Webhooks a tenant may have at once. */
+  maxWebhooks: number;
   /**
    * Whether the tenant may run host commands (jobs without an image, run by the process runtime on the
    * worker's host). A privilege only an admin grants: a host command is not sandboxed the way a container is.
@@ -31,6 +33,7 @@ export const DEFAULT_PLAN_LIMITS: Readonly<PlanLimits> = Object.freeze({
   runBurst: 50,
   maxSchedules: 1000,
   minIntervalSeconds: 1,
+  maxWebhooks: 10,
   // Off unless an admin grants it; also what a tenant stored before this limit existed reads as.
   allowHostCommands: false,
 });

@@ -15,6 +15,8 @@ export interface Metrics {
   schedulerSchedules: Gauge;
   /** Fleet-wide runs due to start within 1m, 5m and 15m (services/runs-due-gauge.ts). */
   runsDue: Gauge<'within'>;
+  /** Webhook delivery attempts by what came of them (services/webhooks/webhook-deliverer.ts). */
+  webhookAttempts: Counter<'outcome'>;
   /** Called on scrape: how many runs wait in the queue. */
   setQueueDepthSource(read: () => Promise<number>): void;
   render(): Promise<string>;
@@ -59,6 +61,12 @@ export function createMetrics(): Metrics {
       name: 'hourglass_run_duration_seconds',
       help: 'How long an attempt ran, from process start to its end',
       buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    webhookAttempts: new Counter({
+      name: 'hourglass_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by what came of them (succeeded, retry, failed, disable)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     schedulerFires: new Counter({

@@ -16,6 +16,7 @@
 //   RateLimitStore           rate limits shared by every process (run creation per tenant)
 //   LoadForecastStore        the load forecast's grouped reads of schedules and runs queued for later
 //   RunStatsStore            counts of runs over a window, for the overview (GET /v1/stats)
+//   WebhookStore             webhooks, and the deliveries the store makes as runs end (an outbox)
 //
 // An adapter implements `Store`, all of them at once, over one database; the composition root passes that
 // one object to every service. One contract suite per concern (test/contract/*.contract.test.ts) runs
@@ -44,6 +45,7 @@ import type { RunStatsStore } from './store/run-stats-store.js';
 import type { ScheduleStore } from './store/schedule-store.js';
 import type { ScheduleTimingStore } from './store/schedule-timing-store.js';
 import type { TenantStore } from './store/tenant-store.js';
+import type { WebhookStore } from './store/webhook-store.js';
 
 export type { ApiKeyStore } from './store/api-key-store.js';
 export type {
@@ -75,6 +77,7 @@ export type { RunStatsStore } from './store/run-stats-store.js';
 export type { ScheduleFilter, ScheduleStore } from './store/schedule-store.js';
 export type { ScheduleTiming, ScheduleTimingStore } from './store/schedule-timing-store.js';
 export type { TenantStore } from './store/tenant-store.js';
+export type { ClaimedDelivery, DeliveryRecord, WebhookStore } from './store/webhook-store.js';
 
 export interface Store
   extends
@@ -92,6 +95,7 @@ export interface Store
     FireStore,
     RateLimitStore,
     LoadForecastStore,
-    RunStatsStore {
+    RunStatsStore,
+    WebhookStore {
   close(): Promise<void>;
 }

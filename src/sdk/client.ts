@@ -30,6 +30,10 @@ import {
   type UpdateTenantInput,
   type UpdateJobInput,
   type UpdateScheduleInput,
+  type CreatedWebhook,
+  type CreateWebhookInput,
+  type Webhook,
+  type WebhookDelivery,
 } from './types.js';
 
 export interface HourglassClientOptions {
@@ -290,6 +294,32 @@ export class HourglassClient {
   /** Removes the login for `host`; fails with `not_found` when there is none. */
   async logoutRegistry(host: string): Promise<void> {
     await this.#empty('DELETE', `/v1/registries/${segment(host)}`);
+  }
+
+  // Webhooks: run outcomes POSTed to the tenant's endpoints, signed per Standard Webhooks.
+
+  /** Creates a webhook; the answer's `secret` (whsec_…) is shown this once and verifies its signatures. */
+  createWebhook(input: CreateWebhookInput): Promise<CreatedWebhook> {
+    return this.#json('POST', '/v1/webhooks', { body: input });
+  }
+
+  listWebhooks(options: PageOptions = {}): Promise<Page<Webhook>> {
+    return this.#json('GET', '/v1/webhooks', { query: { limit: options.limit, cursor: options.cursor } });
+  }
+
+  getWebhook(id: string): Promise<Webhook> {
+    return this.#json('GET', `/v1/webhooks/${segment(id)}`);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.#empty('DELETE', `/v1/webhooks/${segment(id)}`);
+  }
+
+  /** The webhook's deliveries, newest first. */
+  listWebhookDeliveries(id: string, options: PageOptions = {}): Promise<Page<WebhookDelivery>> {
+    return this.#json('GET', `/v1/webhooks/${segment(id)}/deliveries`, {
+      query: { limit: options.limit, cursor: options.cursor },
+    });
   }
 
   // Transport.

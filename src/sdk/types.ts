@@ -56,6 +56,8 @@ export interface TenantLimits {
   maxSchedules: number;
   /** Shortest time between two ticks of one schedule. */
   minIntervalSeconds: number;
+  /** Webhooks the tenant may have at once. */
+  maxWebhooks: number;
   /** May the tenant create and run host commands (jobs without an image)? Only an admin sets it. */
   allowHostCommands: boolean;
 }
@@ -342,4 +344,48 @@ export interface RegistryLoginInput {
   username: string;
   /** A password or access token: sealed by the server, never returned. */
   password: string;
+}
+
+/** The run outcomes a webhook can ask for. */
+export type WebhookEvent =
+  'succeeded' | 'failed' | 'timed_out' | 'oom_killed' | 'lost' | 'cancelled' | 'skipped';
+
+export interface CreateWebhookInput {
+  /** Absolute http(s) URL of a public host, without credentials. */
+  url: string;
+  events: WebhookEvent[];
+  /** Only this job's runs (its id or name); absent: every job. */
+  jobId?: string;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  jobId: string | null;
+  createdAt: string;
+  /** True once the endpoint answered 410 Gone: nothing more is sent to it. */
+  disabled: boolean;
+  disabledAt: string | null;
+  disabledReason: string | null;
+}
+
+export interface CreatedWebhook extends Webhook {
+  /** `whsec_…`: in the create answer only. */
+  secret: string;
+}
+
+export interface WebhookDelivery {
+  /** The `webhook-id` header of every attempt. */
+  id: string;
+  runId: string;
+  /** `run.succeeded`, `run.failed`, … */
+  event: string;
+  status: 'pending' | 'succeeded' | 'failed' | 'disabled';
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
 }

@@ -3,7 +3,7 @@
 // roles asked for (API, scheduler, worker; the reaper and the release of blocked runs always) in this one
 // process; and, with --metrics-port, a port of its own for the operations endpoints whatever the roles.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -20,7 +20,9 @@ import { OciImageCache } from '../adapters/oci/oci-image-cache.js';
 import { LauncherExecutor } from '../adapters/process/launcher-executor.js';
 import { probeProcessSandbox } from '../adapters/process/process-sandbox.js';
 import { systemClock } from '../adapters/system/system-clock.js';
+import { WebhookHttpClient } from '../adapters/http/webhook-http-client.js';
 import { buildApi } from '../api/app.js';
+import { renderRun } from '../api/render.js';
 import { buildOpsApi } from '../api/ops-app.js';
 import { createMetrics } from '../observability/metrics.js';
 import { BlockedRunReleaser } from '../services/blocked-runs.js';
@@ -35,6 +37,8 @@ import { ScheduleService } from '../services/schedule-service.js';
 import { SchedulerEngine, type SchedulerMetrics } from '../services/scheduler/scheduler-engine.js';
 import { RegistryCredentialService } from '../services/registry-credentials.js';
 import { TenantService } from '../services/tenant-service.js';
+import { WebhookDeliverer } from '../services/webhooks/webhook-deliverer.js';
+import { WebhookService } from '../services/webhook-service.js';
 import { WorkerAgent } from '../services/worker/worker-agent.js';
 import type { WorkerMetrics } from '../services/worker/worker-metrics.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
@@ -152,6 +156,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   const schedules = new ScheduleService(store, jobs, scheduleChanges, clock);
   const registries = new RegistryCredentialService(store, clock, credentialsKey.key);
+  const webhooks = new WebhookService(store, clock, randomBytes, new Set(config.webhooks.allowHosts));
   const forecast = new ForecastService(store, clock);
   const boot = await bootstrap(store, tenants, {
     configuredAdminKey: config.adminKey,
@@ -206,6 +211,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       schedules,
       forecast,
       registries,
+      webhooks,
       metrics,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -330,6 +336,22 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     active: leads,
   });
   reaper.start();
+  // Webhook deliveries go out from the API's processes (embedded mode has one): they already face the
+  // network, scale out with it, and claims with leases keep several from sending one delivery at once.
+  const deliverer = config.roles.includes('api')
+    ? new WebhookDeliverer({
+        store,
+        sender: new WebhookHttpClient({ allowHosts: config.webhooks.allowHosts }),
+        clock,
+        logger: logger.child({ role: 'webhooks' }),
+        hmac: (key, message) => createHmac('sha256', key).update(message).digest(),
+        renderRun,
+        // Kept as long as the runs they report on are (a PostgreSQL store's retention).
+        keepSettledMs: config.retentionDays * 86_400_000,
+        onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
+      })
+    : null;
+  deliverer?.start();
   ready = true;
   runsDue?.start();
   statsRoller?.start();
@@ -374,6 +396,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       await containerExecutor?.close(); // its warm containers
       await blockedRuns.stop();
       await reaper.stop();
+      await deliverer?.stop();
       await runsDue?.stop();
       await statsRoller?.stop();
       await api?.close();

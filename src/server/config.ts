@@ -105,6 +105,14 @@ export interface ServerConfig {
      */
     egressPool: string | null;
   };
+  webhooks: {
+    /**
+     * `host:port`s webhook deliveries may reach whatever address they resolve to
+     * (HOURGLASS_WEBHOOK_ALLOW_HOSTS): every other URL must reach a public unicast address, checked at connect.
+     * Only the operator sets it; nothing a tenant sends changes it.
+     */
+    allowHosts: readonly string[];
+  };
   scheduler: {
     /** Ticks (and future runs) go to a worker this long before they are due; the process starts on time. */
     leadMs: number;
@@ -181,6 +189,28 @@ function resolveAdminKey(input: ConfigInput): Pick<ServerConfig, 'adminKey' | 'a
 
 function resolveOptionalPath(raw: string | undefined): string | null {
   return raw === undefined ? null : resolve(raw);
+}
+
+/** HOURGLASS_WEBHOOK_ALLOW_HOSTS: exact `host:port`s (lower case; IPv6 in brackets), comma-separated. */
+function resolveWebhookAllowHosts(raw: string | undefined): readonly string[] {
+  const hosts = (raw ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== '');
+  for (const host of hosts) {
+    const port = Number(host.slice(host.lastIndexOf(':') + 1));
+    if (
+      !/^[a-z0-9.-]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/.test(host) ||
+      !Number.isInteger(port) ||
+      port < 1 ||
+      port > 65535
+    ) {
+      throw new ConfigError(
+        `HOURGLASS_WEBHOOK_ALLOW_HOSTS: ${JSON.stringify(host)} is not host:port (list them as host:port,host:port)`,
+      );
+    }
+  }
+  return Object.freeze(hosts);
 }
 
 function resolveContainer(input: ConfigInput, dataDir: string): Readonly<ServerConfig['container']> {
@@ -435,6 +465,9 @@ export function resolveConfig(input: ConfigInput): Readonly<ServerConfig> {
       staleAfterMs: Math.ceil(heartbeatIntervalMs * 2.5),
     }),
     container: resolveContainer(input, dataDir),
+    webhooks: Object.freeze({
+      allowHosts: resolveWebhookAllowHosts(input.env['HOURGLASS_WEBHOOK_ALLOW_HOSTS']),
+    }),
     scheduler: Object.freeze({
       leadMs: integer(
         '--scheduler-lead-ms / HOURGLASS_SCHEDULER_LEAD_MS',

@@ -1,5 +1,5 @@
 // Broken object-level authorization, route by route: tenant B's key with tenant A's ids (jobs by id and by
-// name, runs, schedules, keys, registry logins, the tenant itself) on every route of the API answers 404 (403 on admin routes),
+// name, runs, schedules, keys, registry logins, webhooks, the tenant itself) on every route of the API answers 404 (403 on admin routes),
 // shows nothing of A's, and changes nothing of A's. The route list is read from the served OpenAPI document,
 // and the matrix below must name every route in it: a route added without a row here fails this test.
 
@@ -87,6 +87,11 @@ const MATRIX: Record<string, Probe[]> = {
   'GET /v1/registries': [{ expect: 'list' }],
   'DELETE /v1/registries/{host}': [{ expect: 404 }],
   'PUT /v1/registries/{host}': [{ expect: 'own', body: { username: 'bob', password: 'bobs-own' } }],
+  'POST /v1/webhooks': [{ expect: 'own', body: { url: 'https://bob.example/hook', events: ['failed'] } }],
+  'GET /v1/webhooks': [{ expect: 'list' }, { expect: 'list', query: 'limit=1' }],
+  'GET /v1/webhooks/{webhook}': [{ expect: 404 }],
+  'DELETE /v1/webhooks/{webhook}': [{ expect: 404 }],
+  'GET /v1/webhooks/{webhook}/deliveries': [{ expect: 404 }, { expect: 404, query: 'limit=5' }],
 };
 
 describe('BOLA matrix: every route with another tenant’s ids', () => {
@@ -114,6 +119,10 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
       body: { username: registryUser, password: secret },
     });
     assert.equal(login.status, 201, login.text);
+    const webhook = await server.create(key, '/v1/webhooks', {
+      url: 'https://alice.example/hook',
+      events: ['failed'],
+    });
     values = {
       job: [job.id, 'payroll'],
       runId: [run.id],
@@ -121,8 +130,9 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
       tenantId: [alice.id],
       keyId: [alice.keyId],
       host: ['registry.alice.example'],
+      webhook: [webhook.id],
     };
-    aliceIds = [alice.id, alice.keyId, job.id, run.id, schedule.id, registryUser];
+    aliceIds = [alice.id, alice.keyId, job.id, run.id, schedule.id, registryUser, webhook.id, webhook.secret];
   });
   after(() => server.stop());
 
@@ -138,6 +148,8 @@ describe('BOLA matrix: every route with another tenant’s ids', () => {
       '/v1/schedules',
       `/v1/schedules/${values['scheduleId']?.[0]}`,
       '/v1/registries',
+      '/v1/webhooks',
+      `/v1/webhooks/${values['webhook']?.[0]}/deliveries`,
     ];
     const answers = await Promise.all(reads.map((path) => server.request('GET', path, { key })));
     for (const [i, res] of answers.entries()) assert.equal(res.status, 200, `${reads[i]}: ${res.text}`);

@@ -61,6 +61,25 @@ describe('resolveConfig', () => {
     );
   });
 
+  it('reads HOURGLASS_WEBHOOK_ALLOW_HOSTS: exact host:ports, lower case, frozen; refuses anything else', () => {
+    assert.deepEqual(resolveConfig({ flags: {}, env: {} }).webhooks.allowHosts, []);
+    const set = resolveConfig({
+      flags: {},
+      env: { HOURGLASS_WEBHOOK_ALLOW_HOSTS: ' 127.0.0.1:8080, Hooks.Internal:443 ,[::1]:9000' },
+    }).webhooks;
+    assert.deepEqual(set.allowHosts, ['127.0.0.1:8080', 'hooks.internal:443', '[::1]:9000']);
+    assert.ok(Object.isFrozen(set) && Object.isFrozen(set.allowHosts));
+    for (const bad of ['hooks.internal', 'http://a:80', 'a:0', 'a:70000', '*:80', 'a:80/x', '::1:80']) {
+      assert.throws(
+        () => resolveConfig({ flags: {}, env: { HOURGLASS_WEBHOOK_ALLOW_HOSTS: bad } }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /^HOURGLASS_WEBHOOK_ALLOW_HOSTS: .* is not host:port/.test(error.message),
+        bad,
+      );
+    }
+  });
+
   it('reads --store and --queue, refusing what they cannot be and roles that could not share them', () => {
     const defaults = resolveConfig({ flags: { 'data-dir': '/srv/hg' }, env: {} });
     assert.deepEqual(defaults.store, { kind: 'sqlite', path: '/srv/hg/hourglass.db' });

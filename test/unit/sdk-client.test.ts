@@ -226,4 +226,36 @@ describe('HourglassClient', () => {
     setTimeout(() => controller.abort(), 10);
     await assert.rejects(waiting, { name: 'AbortError' });
   });
+
+  it('creates, lists, gets and deletes webhooks, and pages their deliveries', async () => {
+    const hook = { id: 'whk_1', url: 'https://h.example/', events: ['failed'], jobId: null };
+    const { client, calls } = scripted(
+      json(201, { ...hook, secret: 'whsec_x' }),
+      json(200, { items: [hook], nextCursor: 'whk_1' }),
+      json(200, hook),
+      new Response(null, { status: 204 }),
+      json(200, { items: [{ id: 'msg_1' }], nextCursor: null }),
+    );
+    const created = await client.createWebhook({ url: hook.url, events: ['failed'], jobId: 'nightly' });
+    assert.equal(created.secret, 'whsec_x');
+    assert.equal((await client.listWebhooks({ limit: 1 })).nextCursor, 'whk_1');
+    assert.equal((await client.getWebhook('whk_1')).id, 'whk_1');
+    await client.deleteWebhook('whk_1');
+    assert.equal((await client.listWebhookDeliveries('whk/1', { cursor: '42' })).items[0]?.id, 'msg_1');
+    assert.deepEqual(
+      calls.map((c) => [c.method, c.url]),
+      [
+        ['POST', 'http://api.test/v1/webhooks'],
+        ['GET', 'http://api.test/v1/webhooks?limit=1'],
+        ['GET', 'http://api.test/v1/webhooks/whk_1'],
+        ['DELETE', 'http://api.test/v1/webhooks/whk_1'],
+        ['GET', 'http://api.test/v1/webhooks/whk%2F1/deliveries?cursor=42'],
+      ],
+    );
+    assert.deepEqual(JSON.parse(calls[0]?.body ?? ''), {
+      url: hook.url,
+      events: ['failed'],
+      jobId: 'nightly',
+    });
+  });
 });

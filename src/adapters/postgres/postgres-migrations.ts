@@ -15,9 +15,13 @@
 
 import type pg from 'pg';
 import { HourglassError } from '../../core/errors.js';
+import { TERMINAL_STATUSES } from '../../core/run-state.js';
 import type { Sql } from './postgres-database.js';
 import { backfillForecastLoad } from './postgres-load-forecast-counts.js';
 import { FAILURES_IN } from './postgres-stats-queries.js';
+
+/** `'succeeded', 'failed', …`: the terminal statuses as an SQL list, from the core's rule. */
+const TERMINAL_SQL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(', ');
 
 export interface Migration {
   version: number;
@@ -372,6 +376,69 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE schedule_change_counter ADD COLUMN counted_seq bigint NULL;
     `,
     backfill: backfillForecastLoad,
+  },
+  {
+    version: 11,
+    name: 'webhooks and their deliveries, made as runs end',
+    // As SQLite's migration 17: a delivery row per matching webhook is made by the triggers on runs, in the
+    // transaction of the status change, on every path that ends a run (docs/architecture.md, "Webhook
+    // outbox"). Row triggers on the partitioned runs are cloned onto every day partition, those attached
+    // later included; rows moved between partitions by maintenance go into a table not yet attached, so
+    // they fire nothing. A trigger's WHEN cannot hold a subquery here, so the function's INSERT … SELECT is
+    // the probe of the tenant's webhooks (webhooks_tenant): nothing more for a tenant without one. The
+    // terminal statuses come from core/run-state.ts.
+    sql: `
+      CREATE TABLE webhooks (
+        id text COLLATE "C" PRIMARY KEY,
+        tenant_id text COLLATE "C" NOT NULL,
+        url text NOT NULL,
+        events text[] NOT NULL,
+        job_id text COLLATE "C" NULL,
+        secret text NOT NULL,
+        created_at bigint NOT NULL,
+        disabled_at bigint NULL,
+        disabled_reason text NULL
+      );
+      CREATE INDEX webhooks_tenant ON webhooks (tenant_id, id);
+
+      CREATE TABLE webhook_deliveries (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text COLLATE "C" NOT NULL UNIQUE,
+        tenant_id text COLLATE "C" NOT NULL,
+        webhook_id text COLLATE "C" NOT NULL,
+        run_id text COLLATE "C" NOT NULL,
+        event text NOT NULL,
+        status text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        last_status_code integer NULL,
+        last_error text NULL,
+        next_attempt_at bigint NULL,
+        claim_token text NULL,
+        created_at bigint NOT NULL,
+        delivered_at bigint NULL
+      );
+      CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (created_at) WHERE status <> 'pending';
+
+      CREATE FUNCTION hourglass_run_outcome_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, run_id, event, status, attempts,
+            next_attempt_at, created_at)
+          SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), w.tenant_id, w.id, NEW.id, NEW.status,
+            'pending', 0, COALESCE(NEW.finished_at, NEW.created_at), COALESCE(NEW.finished_at, NEW.created_at)
+          FROM webhooks w
+          WHERE w.tenant_id = NEW.tenant_id AND w.disabled_at IS NULL
+            AND (w.job_id IS NULL OR w.job_id = NEW.job_id) AND NEW.status = ANY (w.events);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER runs_outcome_webhooks_update AFTER UPDATE OF status ON runs FOR EACH ROW
+        WHEN (NEW.status IN (${TERMINAL_SQL}) AND OLD.status NOT IN (${TERMINAL_SQL}))
+        EXECUTE FUNCTION hourglass_run_outcome_webhooks();
+      CREATE TRIGGER runs_outcome_webhooks_insert AFTER INSERT ON runs FOR EACH ROW
+        WHEN (NEW.status IN (${TERMINAL_SQL}))
+        EXECUTE FUNCTION hourglass_run_outcome_webhooks();
+    `,
   },
 ]);
 

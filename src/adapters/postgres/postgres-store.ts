@@ -4,7 +4,7 @@
 // their concern, as in the SQLite adapter (postgres-job-queries.ts, postgres-run-queries.ts,
 // postgres-attempt-queries.ts, postgres-schedule-queries.ts, postgres-lease-queries.ts,
 // postgres-fire-queries.ts, postgres-overlap-queries.ts, postgres-registry-queries.ts,
-// postgres-tenant-queries.ts, postgres-rate-limit-queries.ts); this class chooses, per method, whether it is
+// postgres-tenant-queries.ts, postgres-rate-limit-queries.ts, postgres-webhook-queries.ts); this class chooses, per method, whether it is
 // one statement (autocommit, atomic on its own) or a transaction.
 //
 // Correct with several processes at once, without SQLite's single writer: each method's atomicity comes from
@@ -24,10 +24,13 @@ import type { Run, RunEvent } from '../../core/run.js';
 import type { RolledCounts, RolledCountsQuery, RunStatsRollup } from '../../core/run-stats-rollup.js';
 import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
+import type { Webhook, WebhookDelivery } from '../../core/webhook.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import type { ApiKey, Tenant } from '../../core/tenant.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import type {
+  ClaimedDelivery,
+  DeliveryRecord,
   AttemptResult,
   CancelResult,
   ClaimedRun,
@@ -74,6 +77,7 @@ import {
   type ResolvedPostgresOptions,
 } from './postgres-options.js';
 import * as tenants from './postgres-tenant-queries.js';
+import * as webhooks from './postgres-webhook-queries.js';
 
 export class PostgresStore implements Store {
   private maintenanceTimer: NodeJS.Timeout | null = null;
@@ -425,6 +429,43 @@ export class PostgresStore implements Store {
   }
 
   /** Its statements in parallel, each on its own snapshot: counts of a moving window need no more. */
+  insertWebhook(webhook: Webhook, maxWebhooks: number): Promise<void> {
+    return this.db.transaction((sql) => webhooks.insertWebhook(sql, webhook, maxWebhooks));
+  }
+
+  getWebhook(tenantId: string, webhookId: string): Promise<Webhook | null> {
+    return this.db.autocommit((sql) => webhooks.getWebhook(sql, tenantId, webhookId));
+  }
+
+  listWebhooks(tenantId: string, limit: number, cursor?: string): Promise<Page<Webhook>> {
+    return this.db.autocommit((sql) => webhooks.listWebhooks(sql, tenantId, limit, cursor));
+  }
+
+  deleteWebhook(tenantId: string, webhookId: string): Promise<boolean> {
+    return this.db.transaction((sql) => webhooks.deleteWebhook(sql, tenantId, webhookId));
+  }
+
+  listDeliveries(
+    tenantId: string,
+    webhookId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<WebhookDelivery> | null> {
+    return this.db.autocommit((sql) => webhooks.listDeliveries(sql, tenantId, webhookId, limit, cursor));
+  }
+
+  claimDeliveries(nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+    return this.db.autocommit((sql) => webhooks.claimDeliveries(sql, nowMs, leaseUntil, limit));
+  }
+
+  pruneDeliveries(before: number, limit: number): Promise<number> {
+    return this.db.autocommit((sql) => webhooks.pruneDeliveries(sql, before, limit));
+  }
+
+  recordDeliveryAttempt(claim: ClaimedDelivery, record: DeliveryRecord, nowMs: number): Promise<boolean> {
+    return this.db.transaction((sql) => webhooks.recordDeliveryAttempt(sql, claim, record, nowMs));
+  }
+
   getRunStats(query: RunStatsQuery): Promise<RunStatsCounts> {
     return this.db.autocommit((sql) => stats.getRunStats(sql, query));
   }

@@ -7,8 +7,26 @@
 
 import type Database from 'better-sqlite3';
 import { HourglassError } from '../../core/errors.js';
+import { TERMINAL_STATUSES } from '../../core/run-state.js';
 import { compileLoadForecastCounts } from './sqlite-load-forecast-counts.js';
 import { FAILURES_IN } from './sqlite-stats-queries.js';
+
+/** `'succeeded', 'failed', …`: the terminal statuses as an SQL list, from the core's rule. */
+const TERMINAL_SQL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(', ');
+
+/**
+ * The INSERT of a webhook_deliveries row per webhook of NEW's tenant that asks for NEW's status (and its job,
+ * when it names one), as a run reaches that terminal status: the fan-out, in the run's own transaction.
+ */
+const FAN_OUT_SQL = `
+  INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, run_id, event, status, attempts, next_attempt_at,
+      created_at)
+    SELECT 'msg_' || lower(hex(randomblob(16))), w.tenant_id, w.id, NEW.id, NEW.status, 'pending', 0,
+      COALESCE(NEW.finished_at, NEW.created_at), COALESCE(NEW.finished_at, NEW.created_at)
+    FROM webhooks w
+    WHERE w.tenant_id = NEW.tenant_id AND w.disabled_at IS NULL
+      AND (w.job_id IS NULL OR w.job_id = NEW.job_id)
+      AND EXISTS (SELECT 1 FROM json_each(w.events_json) e WHERE e.value = NEW.status);`;
 
 export interface Migration {
   version: number;
@@ -416,6 +434,59 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
     `,
     backfill: (db) => compileLoadForecastCounts(db).backfill(),
+  },
+  {
+    version: 17,
+    name: 'webhooks and their deliveries, made as runs end',
+    // A delivery row is made by the triggers on runs, in the transaction of the status change, on every path
+    // that ends a run (docs/architecture.md, "Webhook outbox"). Their WHEN asks first whether the tenant has a
+    // webhook at all, so the runs of tenants without one pay an index probe on their end and nothing more.
+    // The terminal statuses come from core/run-state.ts. Deliveries list by seq (newest first); the
+    // deliverer claims pending ones by next_attempt_at (sqlite-webhook-queries.ts).
+    sql: `
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        events_json TEXT NOT NULL,
+        job_id TEXT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER NULL,
+        disabled_reason TEXT NULL
+      );
+      CREATE INDEX webhooks_tenant ON webhooks (tenant_id, id);
+
+      CREATE TABLE webhook_deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        tenant_id TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_status_code INTEGER NULL,
+        last_error TEXT NULL,
+        next_attempt_at INTEGER NULL,
+        claim_token TEXT NULL,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER NULL
+      );
+      CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (created_at) WHERE status <> 'pending';
+
+      CREATE TRIGGER runs_outcome_webhooks_update AFTER UPDATE OF status ON runs
+        WHEN NEW.status IN (${TERMINAL_SQL}) AND OLD.status NOT IN (${TERMINAL_SQL})
+          AND EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = NEW.tenant_id)
+      BEGIN ${FAN_OUT_SQL}
+      END;
+      CREATE TRIGGER runs_outcome_webhooks_insert AFTER INSERT ON runs
+        WHEN NEW.status IN (${TERMINAL_SQL}) AND EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = NEW.tenant_id)
+      BEGIN ${FAN_OUT_SQL}
+      END;
+    `,
   },
 ]);
 

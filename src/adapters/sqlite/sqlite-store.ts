@@ -51,6 +51,8 @@ import type {
   ScheduleLoadGroup,
   ScheduleTiming,
   Store,
+  ClaimedDelivery,
+  DeliveryRecord,
   TickFire,
   WatermarkMark,
 } from '../../ports/store.js';
@@ -59,6 +61,7 @@ import type { RateDecision } from '../../core/rate-limit.js';
 import type { RolledCounts, RolledCountsQuery, RunStatsRollup } from '../../core/run-stats-rollup.js';
 import type { RunStatsCounts, RunStatsQuery } from '../../core/run-stats.js';
 import type { Schedule } from '../../core/schedule.js';
+import type { Webhook, WebhookDelivery } from '../../core/webhook.js';
 import type { PauseInterval, TickRun } from '../../core/tick-explanation.js';
 import { compileJobQueries, type JobQueries } from './sqlite-job-queries.js';
 import { applyMigrations } from './sqlite-migrations.js';
@@ -78,6 +81,7 @@ import { compileRateLimitQueries, type RateLimitQueries } from './sqlite-rate-li
 import { compileStatsQueries, type StatsQueries } from './sqlite-stats-queries.js';
 import { compileRegistryQueries, type RegistryQueries } from './sqlite-registry-queries.js';
 import { compileRunQueries, type RunQueries } from './sqlite-run-queries.js';
+import { compileWebhookQueries, type WebhookQueries } from './sqlite-webhook-queries.js';
 import {
   compileScheduleHistoryQueries,
   type ScheduleHistoryQueries,
@@ -165,6 +169,7 @@ export class SqliteStore implements Store {
   private readonly rateLimits: RateLimitQueries;
   private readonly forecast: LoadForecastQueries;
   private readonly stats: StatsQueries;
+  private readonly webhooks: WebhookQueries;
   private readonly syncNormal: Database.Statement;
   private readonly syncFull: Database.Statement;
   private readonly deleteJobAndStopRuns: (tenantId: string, jobId: string, at: number) => DeletedJob;
@@ -190,6 +195,7 @@ export class SqliteStore implements Store {
     this.rateLimits = compileRateLimitQueries(db);
     this.forecast = compileLoadForecastQueries(db, counts);
     this.stats = compileStatsQueries(db);
+    this.webhooks = compileWebhookQueries(db);
     // Prepared once: db.pragma() would compile the statement on every call.
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -548,6 +554,50 @@ export class SqliteStore implements Store {
 
   async listQueuedLoad(tenantId: string | null, fromMs: number, toMs: number): Promise<QueuedLoadGroup[]> {
     return this.forecast.listQueuedLoad(tenantId, fromMs, toMs);
+  }
+
+  // WebhookStore
+
+  async insertWebhook(webhook: Webhook, maxWebhooks: number): Promise<void> {
+    this.webhooks.insertWebhook(webhook, maxWebhooks);
+  }
+
+  async getWebhook(tenantId: string, webhookId: string): Promise<Webhook | null> {
+    return this.webhooks.getWebhook(tenantId, webhookId);
+  }
+
+  async listWebhooks(tenantId: string, limit: number, cursor?: string): Promise<Page<Webhook>> {
+    return this.webhooks.listWebhooks(tenantId, limit, cursor);
+  }
+
+  async deleteWebhook(tenantId: string, webhookId: string): Promise<boolean> {
+    return this.webhooks.deleteWebhook(tenantId, webhookId);
+  }
+
+  async listDeliveries(
+    tenantId: string,
+    webhookId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<WebhookDelivery> | null> {
+    return this.webhooks.listDeliveries(tenantId, webhookId, limit, cursor);
+  }
+
+  async claimDeliveries(nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+    // Bookkeeping: a claim an OS crash undoes only makes the delivery due again (at least once).
+    return this.withoutFsync(() => this.webhooks.claimDeliveries(nowMs, leaseUntil, limit));
+  }
+
+  async pruneDeliveries(before: number, limit: number): Promise<number> {
+    return this.webhooks.pruneDeliveries(before, limit);
+  }
+
+  async recordDeliveryAttempt(
+    claim: ClaimedDelivery,
+    record: DeliveryRecord,
+    nowMs: number,
+  ): Promise<boolean> {
+    return this.webhooks.recordDeliveryAttempt(claim, record, nowMs);
   }
 
   // RunStatsStore

@@ -13,6 +13,7 @@ const LIMIT_HELP = `  --max-memory-mb N     Most memory one run may ask for
   --run-burst N         Runs that may be created at once above that rate
   --max-schedules N     Most schedules the tenant may have
   --min-interval DUR    Shortest time between two ticks of a schedule: seconds, or 30s, 5m
+  --max-webhooks N      Most webhooks the tenant may have
   --allow-host-commands Let the tenant run host commands (jobs without an image) on the worker's host:
                         a privilege, off by default (see docs/security.md)`;
 
@@ -24,6 +25,7 @@ const LIMIT_OPTIONS = {
   'run-burst': { type: 'string' },
   'max-schedules': { type: 'string' },
   'min-interval': { type: 'string' },
+  'max-webhooks': { type: 'string' },
   'allow-host-commands': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -45,6 +47,7 @@ function limitsFromFlags(values: Record<string, string | boolean | undefined>): 
   set('runBurst', parseInteger(text('run-burst'), '--run-burst', 1));
   set('maxSchedules', parseInteger(text('max-schedules'), '--max-schedules', 0));
   set('minIntervalSeconds', parseSeconds(text('min-interval'), '--min-interval', 1));
+  set('maxWebhooks', parseInteger(text('max-webhooks'), '--max-webhooks', 0));
   if (values['allow-host-commands'] === true) limits.allowHostCommands = true;
   if (values['deny-host-commands'] === true) limits.allowHostCommands = false;
   return limits;
@@ -134,6 +137,7 @@ function formatTenant(tenant: Tenant): string {
     ['Run rate', `${limits.runsPerSecond}/s, burst ${limits.runBurst}`],
     ['Max schedules', String(limits.maxSchedules)],
     ['Min interval', `${limits.minIntervalSeconds} s`],
+    ['Max webhooks', String(limits.maxWebhooks)],
     ['Host commands', limits.allowHostCommands ? 'allowed' : 'not allowed'],
     ['Created', formatTime(tenant.createdAt)],
   ]);
