@@ -44,6 +44,12 @@ interface Sabotageable {
   store: Store;
   breakOutbox(): Promise<void>;
   repairOutbox(): Promise<void>;
+  /**
+   * Deletes a webhook's row alone, leaving its deliveries: what PostgreSQL's READ COMMITTED can leave when
+   * a run ends while its webhook is deleted (the trigger saw the webhook, the delete did not see the row).
+   */
+  orphan(webhookId: string): Promise<void>;
+  deliveriesOf(webhookId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,14 @@ async function sqliteSabotageable(): Promise<Sabotageable> {
     repairOutbox: async () => {
       raw.exec('DROP TRIGGER sabotage');
     },
+    orphan: async (webhookId) => {
+      raw.prepare('DELETE FROM webhooks WHERE id = ?').run(webhookId);
+    },
+    deliveriesOf: async (webhookId) =>
+      raw
+        .prepare<[string], number>('SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?')
+        .pluck()
+        .get(webhookId) ?? 0,
     close: async () => {
       raw.close();
       await store.close();
@@ -89,6 +103,14 @@ async function postgresSabotageable(): Promise<Sabotageable> {
     repairOutbox: async () => {
       await raw.query('ALTER TABLE webhook_deliveries DROP CONSTRAINT sabotage');
     },
+    orphan: async (webhookId) => {
+      await raw.query('DELETE FROM webhooks WHERE id = $1', [webhookId]);
+    },
+    deliveriesOf: async (webhookId) =>
+      Number(
+        (await raw.query('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = $1', [webhookId]))
+          .rows[0].n,
+      ),
     close: async () => {
       await raw.end();
       await store.close();
@@ -144,6 +166,33 @@ for (const adapter of SABOTAGEABLE) {
               [queued.id, 'cancelled'],
             ].sort(),
           );
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('a delivery left without its webhook is never claimed, and is pruned', async () => {
+        const s = await adapter.open();
+        try {
+          const { store } = s;
+          const job = await seedJob(store);
+          const gone = webhookOf(job.tenantId);
+          await store.insertWebhook(gone, 10);
+          const live = { ...webhookOf(job.tenantId), id: id('webhook') };
+          await store.insertWebhook(live, 10);
+          await store.finishAttempt(attemptResult(await seedRunning(store, job)));
+          await s.orphan(gone.id);
+          // The orphan is the oldest due (the first made); a claim of one still gets the live webhook's.
+          const claimed = await store.claimDeliveries(FAR_FUTURE, FAR_FUTURE + 60_000, 1);
+          assert.deepEqual(
+            claimed.map((c) => c.delivery.webhookId),
+            [live.id],
+          );
+          assert.deepEqual(await store.claimDeliveries(FAR_FUTURE, FAR_FUTURE + 60_000, 10), []);
+          assert.equal(await s.deliveriesOf(gone.id), 1);
+          await store.pruneDeliveries(FAR_FUTURE, 100);
+          assert.equal(await s.deliveriesOf(gone.id), 0, 'pruned');
+          assert.equal(await s.deliveriesOf(live.id), 1, 'a pending delivery of a live webhook stays');
         } finally {
           await s.close();
         }

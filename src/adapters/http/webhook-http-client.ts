@@ -27,16 +27,21 @@ export interface WebhookHttpClientOptions {
   lookup?: LookupFunction;
 }
 
-/** Why a request got no answer, in words for the delivery's lastError. */
+/**
+ * Why a request got no answer, in words for the delivery's lastError, which the tenant reads. Never what a
+ * name resolved to, nor the resolver's own message: a tenant must not learn the server's internal names and
+ * addresses by pointing webhooks at them. The system's error code alone says what failed (ECONNREFUSED…).
+ */
 function describeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
-    if (error.name === 'AbortError') return 'the attempt was stopped';
-    if (/is not allowed/.test(error.message)) return `refused: ${error.message}`;
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === undefined ? error.message : `${code}: ${error.message}`;
+  if (!(error instanceof Error)) return 'the request failed';
+  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  if (error.name === 'AbortError') return 'the attempt was stopped';
+  if (/is not allowed/.test(error.message)) {
+    return 'refused: the address dialed is not a public one (loopback, private, link-local or reserved)';
   }
-  return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the name did not resolve';
+  return code === undefined ? 'the request failed' : `the request failed (${code})`;
 }
 
 export class WebhookHttpClient implements WebhookSender {

@@ -175,9 +175,14 @@ export async function claimDeliveries(
 ): Promise<ClaimedDelivery[]> {
   const token = randomBytes(12).toString('hex');
   const rows = await sql.rows<DeliveryRow & { url: string; secret: string }>(
+    // Only deliveries of a live webhook: one made by a run ending while its webhook was being deleted or
+    // disabled (READ COMMITTED lets the trigger see the webhook a moment longer) is never claimed, so it
+    // cannot keep taking the oldest places of every claim; pruning removes it.
     `WITH due AS (
-       SELECT seq FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
-       ORDER BY next_attempt_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED
+       SELECT d.seq FROM webhook_deliveries d
+         JOIN webhooks w ON w.id = d.webhook_id AND w.disabled_at IS NULL
+       WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+       ORDER BY d.next_attempt_at, d.seq LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      )
      UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $2, claim_token = $4
      FROM due, webhooks w WHERE d.seq = due.seq AND w.id = d.webhook_id
@@ -238,10 +243,15 @@ export async function recordDeliveryAttempt(
   }
 }
 
+/** Old settled deliveries, and pending ones left without a live webhook (see claimDeliveries). */
 export async function pruneDeliveries(sql: Sql, before: number, limit: number): Promise<number> {
   return sql.changes(
     `DELETE FROM webhook_deliveries WHERE seq IN (
-       SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2)`,
+       SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2)
+     OR seq IN (
+       SELECT seq FROM webhook_deliveries d WHERE status = 'pending' AND next_attempt_at < $1
+         AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.disabled_at IS NULL)
+       LIMIT $2)`,
     [before, limit],
   );
 }

@@ -92,8 +92,9 @@ export function compileWebhookQueries(db: Database.Database) {
     WHERE tenant_id = ? AND webhook_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`);
   const due = db
     .prepare<[number, number], number>(
-      `SELECT seq FROM webhook_deliveries
-      WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?`,
+      // Only deliveries of a live webhook, as on PostgreSQL (where a race can leave others behind).
+      `SELECT d.seq FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id AND w.disabled_at IS NULL
+      WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
     )
     .pluck();
   const claim = db.prepare<[number, string, number], DeliveryRow>(`UPDATE webhook_deliveries
@@ -115,8 +116,13 @@ export function compileWebhookQueries(db: Database.Database) {
     SET status = 'disabled', last_error = ?, next_attempt_at = NULL, claim_token = NULL
     WHERE webhook_id = ? AND status = 'pending'`);
 
-  const prune = db.prepare<[number, number]>(`DELETE FROM webhook_deliveries WHERE seq IN (
-    SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?)`);
+  // Old settled deliveries, and pending ones left without a live webhook (none here: writes are serial).
+  const prune = db.prepare<[{ before: number; limit: number }]>(`DELETE FROM webhook_deliveries WHERE seq IN (
+    SELECT seq FROM webhook_deliveries WHERE status <> 'pending' AND created_at < @before ORDER BY created_at LIMIT @limit)
+    OR seq IN (
+      SELECT seq FROM webhook_deliveries d WHERE status = 'pending' AND next_attempt_at < @before
+        AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.disabled_at IS NULL)
+      LIMIT @limit)`);
 
   const insertWithinLimit = db.transaction((webhook: Webhook, maxWebhooks: number): void => {
     if ((count.get(webhook.tenantId) ?? 0) >= maxWebhooks) {
@@ -215,7 +221,7 @@ export function compileWebhookQueries(db: Database.Database) {
     },
     claimDeliveries: (nowMs: number, leaseUntil: number, limit: number) =>
       claimDue.immediate(nowMs, leaseUntil, limit),
-    pruneDeliveries: (before: number, limit: number) => prune.run(before, limit).changes,
+    pruneDeliveries: (before: number, limit: number) => prune.run({ before, limit }).changes,
     recordDeliveryAttempt: (claimed: ClaimedDelivery, outcome: DeliveryRecord, nowMs: number) =>
       record.immediate(claimed, outcome, nowMs),
   };
