@@ -154,9 +154,11 @@ export async function updateSchedules(sql: Sql, list: readonly Schedule[]): Prom
   return true;
 }
 
-/** Soft-deletes the given live schedules, locked in id order, each with the next change number. */
-async function softDelete(sql: Sql, ids: readonly string[], at: number): Promise<void> {
-  const first = await takeChangeSeqs(sql, ids.length);
+/**
+ * Soft-deletes the given live schedules, locked in id order, each with the next change number from `first`
+ * (takeChangeSeqs, which the caller took: reads of the forecast's shares belong after it, see deleteSchedule).
+ */
+async function softDelete(sql: Sql, ids: readonly string[], at: number, first: number): Promise<void> {
   await sql.changes(
     `UPDATE schedules SET deleted_at = $1, updated_at = $1, version = version + 1, change_seq = c.seq
      FROM unnest($2::text[], $3::bigint[]) AS c (id, seq) WHERE schedules.id = c.id`,
@@ -176,8 +178,11 @@ export async function deleteSchedule(
     [tenantId, scheduleId],
   );
   if (current === undefined) return false;
+  // The counter first, then the share: a job's memory change (moveJobMemory) holds the counter until it
+  // commits, so the memory read here is the one the counts hold for this schedule.
+  const first = await takeChangeSeqs(sql, 1);
   const before = await storedShare(sql, scheduleId, -1);
-  await softDelete(sql, [scheduleId], at);
+  await softDelete(sql, [scheduleId], at, first);
   await applyShares(sql, [before]);
   return true;
 }
@@ -198,7 +203,7 @@ export async function deleteSchedulesOfJob(
   if (ids.length === 0) return ids;
   // Read while its schedules are locked (above) and the job row too (the caller updated it).
   const shares = await sharesOfDeletedJob(sql, tenantId, jobId);
-  await softDelete(sql, ids, at);
+  await softDelete(sql, ids, at, await takeChangeSeqs(sql, ids.length));
   await applyShares(sql, shares);
   return ids;
 }
