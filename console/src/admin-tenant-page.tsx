@@ -13,6 +13,7 @@ const NUMBER_LIMITS: readonly [keyof TenantLimits, string][] = [
   ['minIntervalSeconds', 'Shortest schedule interval (s)'],
   ['maxMemoryMb', 'Most memory per run (MB)'],
   ['maxTimeoutSeconds', 'Longest run timeout (s)'],
+  ['maxWebhooks', 'Most webhooks'],
 ];
 
 /** One tenant for an admin: its limits (editable) and its API keys (create, shown once; revoke). */

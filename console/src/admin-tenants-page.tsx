@@ -56,6 +56,7 @@ export function AdminTenantsPage({ apiKey }: { apiKey: string }) {
                 <th scope="col">Jobs</th>
                 <th scope="col">Schedules (min interval)</th>
                 <th scope="col">Memory, timeout</th>
+                <th scope="col">Webhooks</th>
                 <th scope="col">Host commands</th>
               </tr>
             </thead>
@@ -75,6 +76,7 @@ export function AdminTenantsPage({ apiKey }: { apiKey: string }) {
                   <td>
                     {tenant.limits.maxMemoryMb} MB, {tenant.limits.maxTimeoutSeconds} s
                   </td>
+                  <td>{tenant.limits.maxWebhooks}</td>
                   <td>{tenant.limits.allowHostCommands ? 'allowed' : 'not allowed'}</td>
                 </tr>
               ))}

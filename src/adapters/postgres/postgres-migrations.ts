@@ -348,7 +348,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         rolled_until bigint NOT NULL,
         read_at bigint
       );
-      CREATE INDEX runs_tenant_failures ON runs (tenant_id, finished_at, id) WHERE status IN (${FAILURES_IN});
+      CREATE INDEX IF NOT EXISTS runs_tenant_failures ON runs (tenant_id, finished_at, id) WHERE status IN (${FAILURES_IN});
     `,
   },
   {
