@@ -8,21 +8,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { ConsoleBrowser, DESKTOP, PHONE, signIn } from '../dist/test/support/console-browser.js';
 import { ServerProcess } from '../dist/test/support/server-process.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/console' } } });
 const OUT = values.out;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-];
 
 const server = await ServerProcess.start();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const browser = await ConsoleBrowser.launch();
 try {
   const acme = await server.createTenant('acme');
   const key = acme.key;
@@ -48,10 +41,8 @@ try {
 
   mkdirSync(OUT, { recursive: true });
   const shoot = async (viewport, path, name, signInKey = key) => {
-    const page = await browser.newPage({ viewport });
-    await page.goto(server.url + '/');
-    await page.getByLabel('API key').fill(signInKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const page = await browser.newPage(viewport);
+    await signIn(page, server.url + '/', signInKey);
     await page.waitForLoadState('networkidle');
     await page.goto(server.url + path);
     await page.waitForLoadState('networkidle');
@@ -60,15 +51,14 @@ try {
     await page.close();
     console.log(`${name}.png  ${path}`);
   };
-  const desktop = { width: 1280, height: 800 };
   const schedules = await server.request('GET', '/v1/schedules', { key });
-  await shoot(desktop, '/', 'overview');
-  await shoot(desktop, '/jobs', 'jobs');
-  await shoot(desktop, `/runs/${failed.id}`, 'run');
-  await shoot(desktop, '/runs', 'runs');
-  await shoot(desktop, `/schedules/${schedules.body.items[0].id}`, 'schedule');
-  await shoot(desktop, '/admin', 'admin', server.adminKey);
-  await shoot({ width: 390, height: 844 }, '/', 'overview-phone');
+  await shoot(DESKTOP, '/', 'overview');
+  await shoot(DESKTOP, '/jobs', 'jobs');
+  await shoot(DESKTOP, `/runs/${failed.id}`, 'run');
+  await shoot(DESKTOP, '/runs', 'runs');
+  await shoot(DESKTOP, `/schedules/${schedules.body.items[0].id}`, 'schedule');
+  await shoot(DESKTOP, '/admin', 'admin', server.adminKey);
+  await shoot(PHONE, '/', 'overview-phone');
 } finally {
   await browser.close();
   await server.stop();

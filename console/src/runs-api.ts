@@ -10,42 +10,15 @@ import {
   type Page,
   type Run,
   type RunDetail,
-  type RunStatus,
+  type RunStats,
+  type StatsWindow,
   type UpdateJobInput,
 } from './api';
 
 /** The statuses a run ends in when it went wrong: the runs page's "Failures only". */
 export { FAILURE_RUN_STATUSES as FAILURE_STATUSES } from './api';
 
-export type StatsWindow = '1h' | '24h';
-
-/** GET /v1/stats (docs/api.md, "Stats"). */
-export interface RunStats {
-  window: StatsWindow;
-  from: string;
-  to: string;
-  bucketSeconds: number;
-  series: { start: string; counts: Record<string, number> }[];
-  lag: {
-    count: number;
-    p50Ms: number | null;
-    p99Ms: number | null;
-    maxMs: number | null;
-    edgesMs: number[];
-    counts: number[];
-  };
-  runningNow: number;
-  recentFailures: {
-    id: string;
-    jobId: string;
-    scheduleId: string | null;
-    status: RunStatus;
-    exitCode: number | null;
-    reason: string | null;
-    finishedAt: string;
-  }[];
-  upcoming: { id: string; jobId: string; scheduleId: string | null; availableAt: string; dueAt: string }[];
-}
+export type { RunStats, StatsWindow } from './api';
 
 export function getStats(key: string, window: StatsWindow): Promise<RunStats> {
   return getJson<RunStats>(key, `/v1/stats?window=${window}`);

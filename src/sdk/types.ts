@@ -389,3 +389,33 @@ export interface WebhookDelivery {
   createdAt: string;
   deliveredAt: string | null;
 }
+
+export type StatsWindow = '1h' | '24h';
+
+/** GET /v1/stats?window= (docs/api.md, "Stats"): the overview's numbers for one window. */
+export interface RunStats {
+  window: StatsWindow;
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  series: { start: string; counts: Record<string, number> }[];
+  lag: {
+    count: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    edgesMs: number[];
+    counts: number[];
+  };
+  runningNow: number;
+  recentFailures: {
+    id: string;
+    jobId: string;
+    scheduleId: string | null;
+    status: RunStatus;
+    exitCode: number | null;
+    reason: string | null;
+    finishedAt: string;
+  }[];
+  upcoming: { id: string; jobId: string; scheduleId: string | null; availableAt: string; dueAt: string }[];
+}
